@@ -1,0 +1,82 @@
+// One error family for the whole tool. Only the CLI entry point turns these into
+// messages and exit codes; everything else throws them with a code and a position.
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'RULES_INVALID'
+  | 'RULES_SCHEMA'
+  | 'RULES_NOT_EXISTING'
+  | 'SQL_UNTERMINATED'
+  | 'SQL_PARSE'
+  | 'STATEMENT_TOO_LARGE'
+  | 'COPY_UNTERMINATED'
+  | 'COPY_FIELD_COUNT'
+  | 'COPY_UNSUPPORTED'
+  | 'COPY_VALUE'
+  | 'TABLE_UNKNOWN'
+  | 'TYPE_UNSUPPORTED'
+  | 'KEY_INVALID'
+  | 'KEY_MISSING'
+  | 'KEY_FILE_EXISTS'
+  | 'VAULT_WRONG_KEY'
+  | 'VAULT_TAMPERED'
+  | 'VAULT_TRUNCATED'
+  | 'VAULT_FORMAT'
+  | 'VAULT_MISMATCH'
+  | 'IO';
+
+export interface Position {
+  line?: number;
+  offset?: number;
+  table?: string;
+  column?: string;
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  RULES_INVALID: 3,
+  RULES_SCHEMA: 3,
+  RULES_NOT_EXISTING: 3,
+  SQL_UNTERMINATED: 4,
+  SQL_PARSE: 4,
+  STATEMENT_TOO_LARGE: 4,
+  COPY_UNTERMINATED: 4,
+  COPY_FIELD_COUNT: 4,
+  COPY_UNSUPPORTED: 4,
+  COPY_VALUE: 4,
+  TABLE_UNKNOWN: 4,
+  TYPE_UNSUPPORTED: 3,
+  KEY_INVALID: 5,
+  KEY_MISSING: 2,
+  KEY_FILE_EXISTS: 5,
+  VAULT_WRONG_KEY: 5,
+  VAULT_TAMPERED: 5,
+  VAULT_TRUNCATED: 5,
+  VAULT_FORMAT: 5,
+  VAULT_MISMATCH: 6,
+  IO: 7,
+};
+
+export class PgcloakError extends Error {
+  readonly code: ErrorCode;
+  readonly position: Position;
+
+  constructor(code: ErrorCode, message: string, position: Position = {}) {
+    super(`${code}: ${message}${formatPosition(position)}`);
+    this.name = 'PgcloakError';
+    this.code = code;
+    this.position = position;
+  }
+}
+
+export function formatPosition(p: Position): string {
+  const parts: string[] = [];
+  if (p.table !== undefined) parts.push(p.table);
+  if (p.column !== undefined) parts.push(`column ${p.column}`);
+  if (p.line !== undefined) parts.push(`line ${p.line}`);
+  if (p.offset !== undefined) parts.push(`byte ${p.offset}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
