@@ -1,0 +1,80 @@
+// Everything the CLI tells a person goes to stderr: warnings as they happen, a
+// progress line while a long run goes on (only when stderr is a terminal), and the
+// summary at the end (or JSON, for scripts). stdout carries only data.
+
+import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
+
+export function warn(message: string): void {
+  process.stderr.write(`pgcloak: warning: ${message}\n`);
+}
+
+function megabytes(n: number): string {
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+export class Progress {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started = Date.now();
+
+  constructor(label: string, processor: () => DumpProcessor | undefined, totalBytes: number | undefined) {
+    if (!process.stderr.isTTY) return;
+    this.timer = setInterval(() => {
+      const p = processor();
+      if (!p) return;
+      const seconds = (Date.now() - this.started) / 1000;
+      const done = p.bytesIn;
+      const pct = totalBytes ? ` ${((100 * done) / totalBytes).toFixed(0)}%` : '';
+      const rate = seconds > 0 ? ` ${(done / 1e6 / seconds).toFixed(0)} MB/s` : '';
+      const table = p.currentTable ? ` ${p.currentTable}` : '';
+      process.stderr.write(`\r\x1b[K${label}: ${megabytes(done)}${pct}${rate}${table}`);
+    }, 250);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    process.stderr.write('\r\x1b[K');
+  }
+}
+
+export interface SummaryExtras {
+  seconds: number;
+  output?: string | undefined;
+  vault?: string | undefined;
+  vaultBytes?: number;
+}
+
+export function printSummary(command: string, summary: RunSummary, extras: SummaryExtras, json: boolean): void {
+  if (json) {
+    process.stderr.write(`${JSON.stringify({ command, ...summary, ...extras })}\n`);
+    return;
+  }
+  const lines: string[] = [];
+  lines.push(`pgcloak ${command}: input read as ${summary.format}`);
+  const ruled = summary.tables.filter((t) => t.ruleTable !== undefined);
+  if (ruled.length > 0) {
+    const width = Math.max(5, ...ruled.map((t) => t.table.length));
+    lines.push(`  ${'table'.padEnd(width)}  ${'rows'.padStart(10)}  ${'changed'.padStart(10)}  columns`);
+    for (const t of ruled) {
+      const via = t.ruleTable !== t.table ? ` (rule of ${t.ruleTable})` : '';
+      const pos = t.keyedByPosition ? ' [keyed by position]' : '';
+      lines.push(
+        `  ${t.table.padEnd(width)}  ${String(t.rows).padStart(10)}  ${String(t.changedRows).padStart(10)}  ${t.maskedColumns.join(', ') || '-'}${via}${pos}`,
+      );
+    }
+  }
+  const others = summary.tables.filter((t) => t.ruleTable === undefined);
+  const otherRows = others.reduce((n, t) => n + t.rows, 0);
+  lines.push(`  ${others.length} other table(s), ${otherRows} row(s), passed through untouched`);
+  lines.push(`  ${megabytes(summary.bytesIn)} in, ${megabytes(summary.bytesOut)} out, ${extras.seconds.toFixed(1)} s`);
+  if (extras.output) lines.push(`  output: ${extras.output}`);
+  if (extras.vault) lines.push(`  vault:  ${extras.vault}${extras.vaultBytes ? ` (${megabytes(extras.vaultBytes)})` : ''}`);
+  if (summary.notExisting.length > 0) {
+    lines.push(`  not existing (rules that matched nothing):`);
+    for (const n of summary.notExisting) lines.push(`    ${n}`);
+  }
+  if (summary.warnings.length > 0) lines.push(`  ${summary.warnings.length} warning(s), shown above`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}

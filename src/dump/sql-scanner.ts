@@ -1,0 +1,504 @@
+// The plain-format dump scanner: a byte state machine that finds statement
+// boundaries the way psql does (quotes, dollar quotes, nested comments, parentheses,
+// backslash meta-commands) and switches to COPY data mode after `COPY ... FROM stdin;`.
+// https://www.postgresql.org/docs/current/sql-syntax-lexical.html
+// https://www.postgresql.org/docs/current/app-psql.html (meta-commands, COPY data)
+//
+// It never changes a byte: everything is handed to `emit` verbatim, except COPY rows
+// of tables the handler asked to see row by row, which go to `row` and are the
+// handler's to write. The statements the handler cares about (by first keyword) are
+// kept in memory until their `;`; all others stream through without being collected.
+
+import { PgcloakError } from '../errors.js';
+
+const NL = 0x0a; // \n
+const CR = 0x0d; // \r
+const TAB = 0x09;
+const SPACE = 0x20;
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
+const SQUOTE = 0x27; // '
+const DQUOTE = 0x22; // "
+const DOLLAR = 0x24; // $
+const DASH = 0x2d; // -
+const SLASH = 0x2f; // /
+const STAR = 0x2a; // *
+const SEMICOLON = 0x3b;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+
+/** The longest statement we keep in memory (DDL is far smaller). */
+const MAX_KEPT_STATEMENT = 64 * 1024 * 1024;
+/** How many leading bytes of a statement we look at to decide whether to keep it. */
+const KEYWORD_PROBE = 24;
+
+export interface SourcePosition {
+  /** 1-based line of the first byte. */
+  line: number;
+  /** 0-based byte offset of the first byte in the whole input. */
+  offset: number;
+}
+
+export type CopyDataMode = 'passthrough' | 'rows';
+
+export interface ScannerHandler {
+  /** Verbatim bytes: `buf[start..end)`. The buffer is the caller's chunk; do not mutate it. */
+  emit(buf: Buffer, start: number, end: number): void;
+  /**
+   * A statement whose first keyword was asked for, from its first keyword up to and
+   * including its `;`. Returns how the COPY data that follows must be handled, if any.
+   */
+  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined;
+  /**
+   * One COPY data row in 'rows' mode: `buf[start..end)` is the row without its line
+   * end, `buf[end..eolEnd)` the line end (`\n` or `\r\n`). The handler writes both.
+   */
+  row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void;
+  /** The `\.` line of a COPY block has been emitted. */
+  copyEnd(rows: number): void;
+}
+
+export interface ScannerOptions {
+  /** Upper-case first keywords of the statements to hand to `statement`. */
+  keepKeywords: ReadonlySet<string>;
+}
+
+const enum State {
+  Normal,
+  LineComment,
+  BlockComment,
+  SingleQuote,
+  DoubleQuote,
+  DollarTagOpen,
+  Dollar,
+  DollarTagClose,
+  MetaCommand,
+  AfterCopy,
+  CopyData,
+}
+
+function isIdentByte(b: number): boolean {
+  return (
+    (b >= 0x61 && b <= 0x7a) || // a-z
+    (b >= 0x41 && b <= 0x5a) || // A-Z
+    (b >= 0x30 && b <= 0x39) || // 0-9
+    b === 0x5f || // _
+    b === DOLLAR ||
+    b >= 0x80 // any byte of a multi-byte UTF-8 character
+  );
+}
+
+function isSpace(b: number): boolean {
+  return b === SPACE || b === NL || b === TAB || b === CR || b === 0x0c || b === 0x0b;
+}
+
+export class SqlScanner {
+  private readonly handler: ScannerHandler;
+  private readonly keepKeywords: ReadonlySet<string>;
+  private state = State.Normal;
+
+  // Position of the current chunk's first byte in the stream.
+  private chunkOffset = 0;
+  private line = 1;
+
+  // Statement tracking (Normal state and the quote states inside a statement).
+  private inStatement = false;
+  private stmtStart: SourcePosition = { line: 1, offset: 0 };
+  private parenDepth = 0;
+  private keepDecided = false;
+  private keeping = false;
+  private keptParts: Buffer[] = [];
+  private keptLength = 0;
+  private probe: number[] = [];
+
+  // Lexer details.
+  private prev1 = NL; // the byte before the current one
+  private prev2 = NL; // the one before that
+  private backslashEscapes = false; // inside an E'' string, or standard_conforming_strings off
+  private standardConformingStrings = true;
+  private pendingBackslash = false; // inside a quote: the previous byte was an escaping backslash
+  private commentDepth = 0;
+  private starPending = false;
+  private slashPending = false;
+  private dashPending = false;
+  private dollarTag: number[] = [];
+  private dollarMatch = 0;
+
+  // COPY data.
+  private copyMode: CopyDataMode = 'passthrough';
+  private copyRows = 0;
+  private copyAt: SourcePosition = { line: 1, offset: 0 };
+  private lineStart = true;
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+
+  constructor(handler: ScannerHandler, options: ScannerOptions) {
+    this.handler = handler;
+    this.keepKeywords = options.keepKeywords;
+  }
+
+  /** `SET standard_conforming_strings = off` changes how `'...'` strings treat backslashes. */
+  setStandardConformingStrings(on: boolean): void {
+    this.standardConformingStrings = on;
+  }
+
+  /** The position of the next byte to be read. */
+  get position(): SourcePosition {
+    return { line: this.line, offset: this.chunkOffset };
+  }
+
+  write(input: Buffer): void {
+    let chunk = input;
+    if (this.carryLength > 0) {
+      // Only COPY data mode carries bytes: a row split across chunks, or the start of
+      // a line that might be the `\.` terminator.
+      this.carry.push(input);
+      chunk = Buffer.concat(this.carry, this.carryLength + input.length);
+      this.carry = [];
+      this.carryLength = 0;
+    }
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.state === State.CopyData) {
+        pos = this.scanCopyData(chunk, pos, false);
+        if (this.carryLength > 0) break;
+      } else {
+        pos = this.scanSql(chunk, pos);
+      }
+    }
+    this.chunkOffset += chunk.length - this.carryLength;
+  }
+
+  end(): void {
+    if (this.state === State.CopyData) {
+      if (this.carryLength > 0) {
+        const rest = Buffer.concat(this.carry, this.carryLength);
+        this.carry = [];
+        this.carryLength = 0;
+        this.scanCopyData(rest, 0, true);
+        this.chunkOffset += rest.length;
+      }
+      if (this.state === State.CopyData) {
+        throw new PgcloakError('COPY_UNTERMINATED', 'input ends inside COPY data: no `\\.` line', {
+          line: this.copyAt.line,
+          offset: this.copyAt.offset,
+        });
+      }
+    }
+    switch (this.state) {
+      case State.SingleQuote:
+      case State.DoubleQuote:
+      case State.Dollar:
+      case State.DollarTagClose:
+        throw new PgcloakError('SQL_UNTERMINATED', 'input ends inside a quoted string', this.stmtStart);
+      case State.BlockComment:
+        throw new PgcloakError('SQL_UNTERMINATED', 'input ends inside a /* comment */', this.position);
+      default:
+        break;
+    }
+    if (this.inStatement) {
+      throw new PgcloakError('SQL_UNTERMINATED', 'input ends inside a statement (no closing `;`): truncated?', this.stmtStart);
+    }
+  }
+
+  // ---- SQL mode -------------------------------------------------------------
+
+  /** Scans SQL from `pos`; returns where it stopped (chunk end, or the start of COPY data). */
+  private scanSql(buf: Buffer, pos: number): number {
+    const start = pos;
+    const len = buf.length;
+    let keepFrom = this.inStatement && this.keeping ? pos : -1;
+    while (pos < len) {
+      const b = buf[pos]!;
+      const at = pos;
+      pos++;
+      switch (this.state) {
+        case State.Normal: {
+          if (this.dashPending) {
+            this.dashPending = false;
+            if (b === DASH) {
+              this.state = State.LineComment;
+              break;
+            }
+          }
+          if (this.slashPending) {
+            this.slashPending = false;
+            if (b === STAR) {
+              this.state = State.BlockComment;
+              this.commentDepth = 1;
+              break;
+            }
+          }
+          if (b === DASH || b === SLASH) {
+            // Maybe a comment: decided by the next byte (which may be in the next chunk).
+            if (b === DASH) this.dashPending = true;
+            else this.slashPending = true;
+            if (this.inStatement && !this.keepDecided) this.decideKeep();
+            break;
+          }
+          if (isSpace(b)) {
+            if (this.inStatement && !this.keepDecided) this.decideKeep();
+            break;
+          }
+          if (b === BACKSLASH && !this.inStatement) {
+            this.state = State.MetaCommand;
+            break;
+          }
+          if (!this.inStatement) {
+            this.startStatement(at);
+            if (this.keeping) keepFrom = at;
+          }
+          if (!this.keepDecided) this.feedProbe(b);
+          if (b === SQUOTE) {
+            // `''` inside a string is a doubled quote: the string keeps its escape mode.
+            if (this.prev1 !== SQUOTE) {
+              this.backslashEscapes =
+                !this.standardConformingStrings ||
+                ((this.prev1 === 0x45 || this.prev1 === 0x65) && !isIdentByte(this.prev2)); // E'' / e''
+            }
+            this.state = State.SingleQuote;
+          } else if (b === DQUOTE) {
+            this.state = State.DoubleQuote;
+          } else if (b === DOLLAR && !isIdentByte(this.prev1)) {
+            this.state = State.DollarTagOpen;
+            this.dollarTag = [];
+          } else if (b === LPAREN) {
+            this.parenDepth++;
+          } else if (b === RPAREN) {
+            if (this.parenDepth > 0) this.parenDepth--;
+          } else if (b === SEMICOLON && this.parenDepth === 0) {
+            if (keepFrom >= 0) this.keep(buf, keepFrom, pos);
+            keepFrom = -1;
+            const mode = this.endStatement();
+            if (mode !== undefined) {
+              this.copyMode = mode;
+              this.copyAt = this.stmtStart;
+              this.state = State.AfterCopy;
+            }
+          }
+          break;
+        }
+        case State.LineComment:
+          if (b === NL) this.state = State.Normal;
+          break;
+        case State.BlockComment:
+          if (this.starPending && b === SLASH) {
+            this.starPending = false;
+            if (--this.commentDepth === 0) this.state = State.Normal;
+            break;
+          }
+          if (this.slashPending && b === STAR) {
+            this.slashPending = false;
+            this.commentDepth++;
+            break;
+          }
+          this.starPending = b === STAR;
+          this.slashPending = b === SLASH;
+          break;
+        case State.SingleQuote:
+          if (this.pendingBackslash) this.pendingBackslash = false;
+          else if (b === BACKSLASH && this.backslashEscapes) this.pendingBackslash = true;
+          else if (b === SQUOTE) this.state = State.Normal;
+          break;
+        case State.DoubleQuote:
+          if (b === DQUOTE) this.state = State.Normal;
+          break;
+        case State.DollarTagOpen:
+          if (b === DOLLAR) {
+            this.state = State.Dollar;
+          } else if (isIdentByte(b) && !(this.dollarTag.length === 0 && b >= 0x30 && b <= 0x39)) {
+            this.dollarTag.push(b);
+          } else {
+            // `$1` or similar: not a dollar quote. Re-read this byte as ordinary SQL.
+            this.state = State.Normal;
+            pos = at;
+            continue;
+          }
+          break;
+        case State.Dollar:
+          if (b === DOLLAR) {
+            this.dollarMatch = 0;
+            this.state = this.dollarTag.length === 0 ? State.Normal : State.DollarTagClose;
+          }
+          break;
+        case State.DollarTagClose:
+          if (this.dollarMatch < this.dollarTag.length && b === this.dollarTag[this.dollarMatch]) {
+            this.dollarMatch++;
+          } else if (this.dollarMatch === this.dollarTag.length && b === DOLLAR) {
+            this.state = State.Normal;
+          } else if (b === DOLLAR) {
+            this.dollarMatch = 0; // this `$` may open the closing tag
+          } else {
+            this.state = State.Dollar;
+          }
+          break;
+        case State.MetaCommand:
+          // psql meta-commands (\connect, \restrict, \unrestrict, …) run to the end of the line.
+          if (b === NL) this.state = State.Normal;
+          break;
+        case State.AfterCopy:
+          if (b === NL) {
+            this.line++;
+            this.state = State.CopyData;
+            this.lineStart = true;
+            this.copyRows = 0;
+            this.handler.emit(buf, start, pos);
+            return pos;
+          }
+          if (b !== SPACE && b !== TAB && b !== CR) {
+            throw new PgcloakError('COPY_UNSUPPORTED', 'text after `COPY ... FROM stdin;` on the same line', {
+              line: this.line,
+              offset: this.chunkOffset + at,
+            });
+          }
+          break;
+        default:
+          break;
+      }
+      if (b === NL) this.line++;
+      this.prev2 = this.prev1;
+      this.prev1 = b;
+    }
+    if (keepFrom >= 0) this.keep(buf, keepFrom, pos);
+    this.handler.emit(buf, start, pos);
+    return pos;
+  }
+
+  private startStatement(at: number): void {
+    this.inStatement = true;
+    this.stmtStart = { line: this.line, offset: this.chunkOffset + at };
+    this.parenDepth = 0;
+    this.keepDecided = false;
+    this.keeping = true; // until the first keyword says otherwise
+    this.keptParts = [];
+    this.keptLength = 0;
+    this.probe = [];
+  }
+
+  private feedProbe(b: number): void {
+    if (isIdentByte(b) && b !== DOLLAR && this.probe.length < KEYWORD_PROBE) {
+      this.probe.push(b >= 0x61 && b <= 0x7a ? b - 0x20 : b);
+      return;
+    }
+    this.decideKeep();
+  }
+
+  private decideKeep(): void {
+    this.keepDecided = true;
+    const keyword = String.fromCharCode(...this.probe);
+    this.keeping = this.keepKeywords.has(keyword);
+    if (!this.keeping) {
+      this.keptParts = [];
+      this.keptLength = 0;
+    }
+  }
+
+  private keep(buf: Buffer, from: number, to: number): void {
+    if (!this.keeping || to <= from) return;
+    this.keptLength += to - from;
+    if (this.keptLength > MAX_KEPT_STATEMENT) {
+      throw new PgcloakError('STATEMENT_TOO_LARGE', `a ${String.fromCharCode(...this.probe)} statement is over ${MAX_KEPT_STATEMENT} bytes`, this.stmtStart);
+    }
+    // Copy: the chunk may be large and the statement small.
+    this.keptParts.push(Buffer.from(buf.subarray(from, to)));
+  }
+
+  private endStatement(): CopyDataMode | undefined {
+    this.inStatement = false;
+    if (!this.keepDecided) this.decideKeep(); // the statement was a lone keyword
+    if (!this.keeping) return undefined;
+    const text = Buffer.concat(this.keptParts, this.keptLength);
+    this.keptParts = [];
+    this.keptLength = 0;
+    return this.handler.statement(text, this.stmtStart);
+  }
+
+  // ---- COPY data mode -------------------------------------------------------
+
+  /**
+   * Scans COPY data rows from `pos`. Returns the position after the last byte
+   * consumed; sets `carry` when a row (or a possible terminator) continues in the
+   * next chunk. `atEnd` means no more input will come.
+   */
+  private scanCopyData(buf: Buffer, pos: number, atEnd: boolean): number {
+    const len = buf.length;
+    const rows = this.copyMode === 'rows';
+    let runStart = pos; // passthrough bytes not yet emitted
+    while (pos < len) {
+      if (this.lineStart) {
+        const t = terminatorLength(buf, pos, atEnd);
+        if (t === -1) {
+          // Too few bytes to tell whether this line is `\.`: wait for more.
+          this.flushRun(buf, runStart, pos);
+          this.carryFrom(buf, pos);
+          return len;
+        }
+        if (t > 0) {
+          pos += t;
+          this.line++;
+          this.handler.emit(buf, runStart, pos);
+          this.state = State.Normal;
+          this.prev1 = NL;
+          this.prev2 = NL;
+          this.handler.copyEnd(this.copyRows);
+          return pos;
+        }
+      }
+      const nl = buf.indexOf(NL, pos);
+      if (nl === -1) {
+        if (rows || atEnd) {
+          if (atEnd) {
+            // A last row without a line end, then EOF: no terminator follows.
+            this.flushRun(buf, runStart, pos);
+            return len;
+          }
+          this.flushRun(buf, runStart, pos);
+          this.carryFrom(buf, pos);
+          return len;
+        }
+        this.lineStart = false;
+        pos = len;
+        break;
+      }
+      this.copyRows++;
+      if (rows && this.lineStart) {
+        this.flushRun(buf, runStart, pos);
+        const end = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+        this.handler.row(buf, pos, end, nl + 1, { line: this.line, offset: this.chunkOffset + pos });
+        runStart = nl + 1;
+      }
+      this.line++;
+      pos = nl + 1;
+      this.lineStart = true;
+    }
+    this.flushRun(buf, runStart, pos);
+    return pos;
+  }
+
+  private flushRun(buf: Buffer, from: number, to: number): void {
+    if (to > from) this.handler.emit(buf, from, to);
+  }
+
+  private carryFrom(buf: Buffer, pos: number): void {
+    const rest = buf.subarray(pos);
+    this.carry = [rest];
+    this.carryLength = rest.length;
+  }
+}
+
+/**
+ * At a line start: the length of the `\.` terminator line there (with its line end),
+ * 0 if the line is not the terminator, -1 if the bytes run out before we can tell.
+ */
+function terminatorLength(buf: Buffer, pos: number, atEnd: boolean): number {
+  const len = buf.length;
+  if (buf[pos] !== BACKSLASH) return 0;
+  if (pos + 1 >= len) return atEnd ? 0 : -1;
+  if (buf[pos + 1] !== DOT) return 0;
+  if (pos + 2 >= len) return atEnd ? 2 : -1;
+  const c = buf[pos + 2];
+  if (c === NL) return 3;
+  if (c !== CR) return 0;
+  if (pos + 3 >= len) return atEnd ? 3 : -1;
+  return buf[pos + 3] === NL ? 4 : 0;
+}

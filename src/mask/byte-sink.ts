@@ -1,0 +1,72 @@
+// Output batching. Rewritten rows arrive as many small pieces; pushing each one
+// downstream would cost more than the masking. Small pieces are copied into a
+// 64 KiB block; large untouched stretches go out as they are, without a copy.
+
+const BLOCK = 64 * 1024;
+const DIRECT = 16 * 1024;
+
+export interface ByteWriter {
+  write(src: Uint8Array, start: number, end: number): void;
+}
+
+export class ByteSink implements ByteWriter {
+  private block = Buffer.allocUnsafe(BLOCK);
+  private used = 0;
+  private readonly push: (chunk: Buffer) => void;
+
+  constructor(push: (chunk: Buffer) => void) {
+    this.push = push;
+  }
+
+  /**
+   * `transient`: `src` will be overwritten after this call (a scratch buffer), so even
+   * a large piece must be copied rather than handed downstream as a view.
+   */
+  write(src: Uint8Array, start: number, end: number, transient = false): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (n >= DIRECT) {
+      this.flush();
+      const view = Buffer.from(src.buffer, src.byteOffset + start, n);
+      this.push(transient ? Buffer.from(view) : view);
+      return;
+    }
+    if (this.used + n > BLOCK) this.flush();
+    this.block.set(src.subarray(start, end), this.used);
+    this.used += n;
+  }
+
+  flush(): void {
+    if (this.used === 0) return;
+    this.push(this.block.subarray(0, this.used));
+    this.block = Buffer.allocUnsafe(BLOCK); // the pushed block now belongs downstream
+    this.used = 0;
+  }
+}
+
+/** A reusable growable buffer, for building one row at a time. */
+export class ScratchBuffer implements ByteWriter {
+  private buf = Buffer.allocUnsafe(4096);
+  length = 0;
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  write(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.length + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.buf.set(src.subarray(start, end), this.length);
+    this.length += n;
+  }
+
+  /** A view of the contents; valid until the next write or reset. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}

@@ -1,0 +1,67 @@
+// Masking a plain dump: every row of a planned table is written with its masked
+// fields replaced, and its key and original fields go to the vault, in dump order.
+
+import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { RuleSet } from '../rules/rules-file.js';
+import type { FieldRef } from './copy-row.js';
+import { DumpProcessor } from './dump-processor.js';
+import type { TablePlan } from './table-plans.js';
+
+/** Where the originals go: the vault writer, or anything with its shape. */
+export interface VaultSink {
+  declareTable(decl: Record<string, unknown> & { index: number }): void;
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
+}
+
+/** What the vault says about a table: lets unmask check it reads the same plan. */
+export function tableDeclaration(plan: TablePlan): Record<string, unknown> & { index: number } {
+  return {
+    index: plan.index,
+    table: plan.table,
+    ruleTable: plan.ruleTable,
+    keyColumns: plan.keyNames,
+    maskedColumns: plan.masked.map((m) => m.name),
+    strategies: plan.masked.map((m) => m.strategy),
+    types: plan.masked.map((m) => m.type.display),
+  };
+}
+
+export class DumpMasker extends DumpProcessor {
+  private readonly vault: VaultSink | undefined;
+  private refs: FieldRef[] = [];
+
+  constructor(rules: RuleSet, push: (chunk: Buffer) => void, vault: VaultSink | undefined, onWarning?: (message: string) => void) {
+    super(rules, push, onWarning);
+    this.vault = vault;
+  }
+
+  protected onPlan(plan: TablePlan): void {
+    this.vault?.declareTable(tableDeclaration(plan));
+    this.refs = [];
+    for (let i = 0; i < plan.keyIndexes.length + plan.masked.length; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
+  }
+
+  row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
+    const t = this.active!;
+    const rm = t.row;
+    const ordinal = ++t.ordinal;
+    rm.split(buf, start, end, at);
+    rm.beginRow(buf, ordinal);
+    if (rm.writeMasked(start, end, this.out, at)) t.stats.changedRows++;
+    this.out.write(buf, end, eolEnd);
+    if (this.vault) {
+      const refs = this.refs;
+      const plan = t.plan;
+      let r = 0;
+      for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
+      for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
+      this.vault.row(plan.index, ordinal, refs);
+    }
+  }
+}
+
+function setRef(ref: FieldRef, buf: Uint8Array, start: number, end: number): void {
+  ref.buf = buf;
+  ref.start = start;
+  ref.end = end;
+}

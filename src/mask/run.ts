@@ -1,0 +1,161 @@
+// Masking and unmasking as stream pipelines: the synchronous cores above, wrapped in
+// a Transform; the vault opened before and finished (or removed) after.
+
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PgcloakError } from '../errors.js';
+import { loadSqlParser } from '../schema/catalog.js';
+import { parseRules, type RuleSet } from '../rules/rules-file.js';
+import { OutputDigest } from '../vault/digest.js';
+import type { KeySource } from '../vault/key.js';
+import { VaultReader } from '../vault/reader.js';
+import { VaultWriter } from '../vault/writer.js';
+import { DumpUnmasker } from '../unmask/dump-unmasker.js';
+import { VERSION } from '../version.js';
+import { DumpMasker } from './dump-masker.js';
+import type { DumpProcessor, RunSummary } from './dump-processor.js';
+
+export const PLAIN_FORMAT = 'plain pg_dump (COPY)';
+
+export interface VaultTarget {
+  path: string;
+  keySource: KeySource;
+}
+
+export interface MaskOptions {
+  input: Readable;
+  output: Writable;
+  rules: RuleSet;
+  /** Omit only for a dry look at what would be masked: the originals are then lost. */
+  vault?: VaultTarget;
+  /** Rules that match nothing are an error instead of a report. */
+  strict?: boolean;
+  onWarning?: (message: string) => void;
+  /** Called with the processor once it exists, e.g. to poll progress. */
+  onStart?: (processor: DumpProcessor) => void;
+}
+
+export interface MaskResult extends RunSummary {
+  /** BLAKE2b-256 of the masked output, as recorded in the vault. */
+  outputDigest: string;
+  vaultBytes: number;
+}
+
+function coreTransform(core: () => DumpProcessor, finish?: () => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        core().write(chunk);
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        core().end();
+        finish?.();
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
+}
+
+export async function maskDump(options: MaskOptions): Promise<MaskResult> {
+  await loadSqlParser();
+  const digest = new OutputDigest();
+  const vault = options.vault
+    ? VaultWriter.create(options.vault.path, options.vault.keySource, {
+        tool: 'pgcloak',
+        version: VERSION,
+        createdAt: new Date().toISOString(),
+        inputFormat: 'plain',
+        rulesDigest: options.rules.digest,
+        rules: options.rules.text,
+      })
+    : undefined;
+  let masker: DumpMasker | undefined;
+  const transform = coreTransform(() => masker!);
+  masker = new DumpMasker(
+    options.rules,
+    (chunk) => {
+      digest.update(chunk);
+      transform.push(chunk);
+    },
+    vault,
+    options.onWarning,
+  );
+  options.onStart?.(masker);
+  try {
+    await pipeline(options.input, transform, options.output);
+    const summary = masker.summary(PLAIN_FORMAT);
+    if (options.strict && summary.notExisting.length > 0) {
+      throw new PgcloakError('RULES_NOT_EXISTING', `--strict: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
+    }
+    const outputDigest = digest.hex();
+    vault?.finish({
+      finishedAt: new Date().toISOString(),
+      maskedDigest: outputDigest,
+      bytesIn: summary.bytesIn,
+      bytesOut: summary.bytesOut,
+      tables: summary.tables
+        .filter((t) => t.ruleTable !== undefined)
+        .map((t) => ({ table: t.table, ruleTable: t.ruleTable, rows: t.rows, columns: t.maskedColumns })),
+    });
+    return { ...summary, outputDigest, vaultBytes: vault?.bytesWritten ?? 0 };
+  } catch (err) {
+    vault?.abort();
+    throw err;
+  }
+}
+
+export interface UnmaskOptions {
+  input: Readable;
+  output: Writable;
+  vault: VaultTarget;
+  onStart?: (processor: DumpProcessor) => void;
+}
+
+export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
+  await loadSqlParser();
+  const reader = VaultReader.open(options.vault.path, options.vault.keySource);
+  try {
+    const rulesText = reader.metadata['rules'];
+    if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
+    const rules = parseRules(rulesText);
+    const digest = new OutputDigest();
+    let unmasker: DumpUnmasker | undefined;
+    const transform = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        try {
+          digest.update(chunk);
+          unmasker!.write(chunk);
+          callback();
+        } catch (err) {
+          callback(err as Error);
+        }
+      },
+      flush(callback) {
+        try {
+          unmasker!.end();
+          unmasker!.checkVaultExhausted();
+          const expected = reader.trailer?.['maskedDigest'];
+          if (expected !== digest.hex()) {
+            throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its BLAKE2b digest differs)');
+          }
+          callback();
+        } catch (err) {
+          callback(err as Error);
+        }
+      },
+    });
+    unmasker = new DumpUnmasker(rules, (chunk) => transform.push(chunk), reader);
+    options.onStart?.(unmasker);
+    await pipeline(options.input, transform, options.output);
+    return unmasker.summary(PLAIN_FORMAT);
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,181 @@
+// Rules meet the dump's schema. As each CREATE TABLE streams by, the rules naming that
+// table are checked against its columns (unknown column: warning; impossible strategy:
+// error, before any of its data). At each COPY, the plan says which fields of a row
+// to mask, how, and which fields make the row key. A rule on a partitioned table
+// applies to every partition, whatever schema the partition lives in.
+
+import { PgcloakError } from '../errors.js';
+import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { CopyTarget, SchemaCatalog, TableInfo } from '../schema/catalog.js';
+import type { ResolvedType } from '../schema/types.js';
+import type { RuleSet, TableRule } from '../rules/rules-file.js';
+import type { ValueMask } from '../strategies/strategy.js';
+
+export type ActiveMask = Exclude<ValueMask, { kind: 'keep' }>;
+
+export interface PreparedColumn {
+  name: string;
+  strategy: string;
+  type: ResolvedType;
+  mask: ActiveMask;
+}
+
+export interface MaskedField extends PreparedColumn {
+  /** Position of the field in the COPY row. */
+  index: number;
+}
+
+export interface TablePlan {
+  /** Numbers the tables in the vault, in dump order. */
+  index: number;
+  /** The COPY's table (a partition, for partitioned rules). */
+  table: string;
+  /** The table the rule names. */
+  ruleTable: string;
+  columnNames: readonly string[];
+  /** Field positions of the key columns; empty: rows are keyed by position. */
+  keyIndexes: readonly number[];
+  keyNames: readonly string[];
+  /** Sorted by field position. */
+  masked: readonly MaskedField[];
+}
+
+interface PreparedRule {
+  rule: TableRule;
+  columns: Map<string, PreparedColumn>;
+}
+
+export class TablePlanner {
+  private readonly rules: RuleSet;
+  private readonly catalog: SchemaCatalog;
+  private readonly warn: (message: string) => void;
+  private readonly prepared = new Map<string, PreparedRule>();
+  private readonly missingColumns = new Map<string, string>();
+  private readonly positionKeyWarned = new Set<string>();
+  readonly plans: TablePlan[] = [];
+
+  constructor(rules: RuleSet, catalog: SchemaCatalog, warn: (message: string) => void) {
+    this.rules = rules;
+    this.catalog = catalog;
+    this.warn = warn;
+  }
+
+  /** A CREATE TABLE was read: check the rule that names it, if any. */
+  onTable(table: TableInfo): void {
+    const rule = this.rules.tables.get(table.key);
+    if (!rule) return;
+    const columns = new Map<string, PreparedColumn>();
+    for (const [name, colRule] of rule.columns) {
+      const info = table.columns.find((c) => c.name === name);
+      if (!info) {
+        this.noSuchColumn(colRule.path);
+        continue;
+      }
+      const type = this.catalog.resolveType(info.type);
+      const mask = colRule.strategy.prepare(
+        {
+          table: table.key,
+          column: name,
+          type,
+          notNull: info.notNull,
+          path: colRule.path,
+          warn: this.warn,
+        },
+        colRule.params,
+      );
+      if (mask.kind !== 'keep') columns.set(name, { name, strategy: colRule.strategy.name, type, mask });
+    }
+    for (const k of rule.keyColumns ?? []) {
+      if (!table.columns.some((c) => c.name === k)) {
+        throw new PgcloakError('RULES_SCHEMA', `${rule.path}.key: no column ${JSON.stringify(k)} in the dump's ${table.key}`, {
+          table: table.key,
+          line: table.at.line,
+        });
+      }
+    }
+    this.prepared.set(table.key, { rule, columns });
+  }
+
+  /** The plan for a COPY block, or undefined when no rule applies to its table. */
+  planFor(target: CopyTarget, at: SourcePosition): TablePlan | undefined {
+    let prepared = this.prepared.get(target.key);
+    let ruleTable = target.key;
+    if (!prepared) {
+      if (this.rules.tables.has(target.key)) {
+        throw new PgcloakError('TABLE_UNKNOWN', `COPY into ${target.key}, which a rule names, but the dump has no CREATE TABLE for it`, {
+          table: target.key,
+          ...at,
+        });
+      }
+      for (const ancestor of this.catalog.ancestors(target.key)) {
+        prepared = this.prepared.get(ancestor);
+        if (prepared) {
+          ruleTable = ancestor;
+          break;
+        }
+      }
+    }
+    if (!prepared) return undefined;
+    if (target.nonDefaultOptions.length > 0) {
+      throw new PgcloakError('COPY_UNSUPPORTED', `COPY with options (${target.nonDefaultOptions.join(', ')}) into a masked table`, {
+        table: target.key,
+        ...at,
+      });
+    }
+    const columnNames = target.columns ?? this.catalog.tables.get(target.key)?.columns.map((c) => c.name) ?? [];
+    const rule = prepared.rule;
+    const masked: MaskedField[] = [];
+    for (const [name, col] of prepared.columns) {
+      const index = columnNames.indexOf(name);
+      if (index === -1) {
+        this.noSuchColumn(rule.columns.get(name)?.path ?? `${rule.path}.columns.${name}`, 'not in its COPY data (generated?)');
+        continue;
+      }
+      masked.push({ ...col, index });
+    }
+    masked.sort((a, b) => a.index - b.index);
+    const keyNames = rule.keyColumns ?? (columnNames.includes('id') ? ['id'] : []);
+    const keyIndexes = keyNames.map((k) => {
+      const i = columnNames.indexOf(k);
+      if (i === -1) {
+        throw new PgcloakError('RULES_SCHEMA', `${rule.path}.key: column ${JSON.stringify(k)} is not in the COPY data of ${target.key}`, {
+          table: target.key,
+          ...at,
+        });
+      }
+      return i;
+    });
+    if (keyIndexes.length === 0 && !this.positionKeyWarned.has(ruleTable)) {
+      this.positionKeyWarned.add(ruleTable);
+      this.warn(`${rule.path}: no key and no id column: rows are keyed by their position, which cannot be matched inside a database`);
+    }
+    const plan: TablePlan = {
+      index: this.plans.length,
+      table: target.key,
+      ruleTable,
+      columnNames,
+      keyIndexes,
+      keyNames,
+      masked,
+    };
+    this.plans.push(plan);
+    return plan;
+  }
+
+  private noSuchColumn(path: string, why = 'no such column in the dump'): void {
+    if (this.missingColumns.has(path)) return;
+    this.missingColumns.set(path, why);
+    this.warn(`${path}: ${why}`);
+  }
+
+  /** Rules that matched nothing (OpenERP's "Not Existing"): paths of tables and columns. */
+  notExisting(): string[] {
+    const out: string[] = [];
+    for (const rule of this.rules.tables.values()) {
+      if (!this.prepared.has(rule.key)) out.push(`${rule.path}: no such table in the dump`);
+    }
+    for (const [p, why] of this.missingColumns) out.push(`${p}: ${why}`);
+    return out;
+  }
+}
+

@@ -1,0 +1,128 @@
+// The rules file: loaded from YAML, checked against its schema, normalised once
+// (names resolved, strategies looked up). Problems come back as `path: message`.
+// Cross-checks against the dump's schema happen later, as its DDL streams by
+// (see mask/table-plans.ts).
+
+import { createHash } from 'node:crypto';
+import { parseDocument } from 'yaml';
+import { PgcloakError } from '../errors.js';
+import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
+import { STRATEGIES } from '../strategies/registry.js';
+import type { StrategyDefinition } from '../strategies/strategy.js';
+
+export interface ColumnRule {
+  column: string;
+  strategy: StrategyDefinition;
+  params: Readonly<Record<string, unknown>>;
+  /** `tables.<table>.columns.<column>` as written in the file. */
+  path: string;
+}
+
+export interface TableRule {
+  qname: QualifiedName;
+  key: string;
+  /** Explicit key columns, if the rule gives them. */
+  keyColumns: readonly string[] | undefined;
+  columns: ReadonlyMap<string, ColumnRule>;
+  path: string;
+}
+
+export interface RuleSet {
+  tables: ReadonlyMap<string, TableRule>;
+  /** The file's text, kept in the vault so unmask applies exactly the same rules. */
+  text: string;
+  /** SHA-256 of the text, recorded in the vault header. */
+  digest: string;
+}
+
+const TABLE_FIELDS = new Set(['key', 'columns']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `tables.res_partner`, or `tables."Sales Dept".x` when the name needs quoting to read back. */
+function pathPart(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+export function parseRules(text: string): RuleSet {
+  const problems: string[] = [];
+  const doc = parseDocument(text, { uniqueKeys: true });
+  for (const e of doc.errors) problems.push(`YAML: ${e.message.split('\n')[0] ?? e.message}`);
+  if (problems.length > 0) throw rulesError(problems);
+  const root: unknown = doc.toJS() ?? {};
+  const tables = new Map<string, TableRule>();
+  if (!isRecord(root)) throw rulesError(['(top): expected a mapping with `tables:`']);
+  for (const k of Object.keys(root)) if (k !== 'tables') problems.push(`${pathPart(k)}: unknown field (expected 'tables')`);
+  const rawTables = root['tables'] ?? {};
+  if (!isRecord(rawTables)) throw rulesError([...problems, 'tables: expected a mapping of table names to rules']);
+
+  for (const [tableName, rawRule] of Object.entries(rawTables)) {
+    const tpath = `tables.${pathPart(tableName)}`;
+    const qname = parseQualifiedName(tableName);
+    if (!qname) {
+      problems.push(`${tpath}: not a table name (use table, schema.table, or "Quoted"."Names")`);
+      continue;
+    }
+    const key = qualifiedKey(qname);
+    if (tables.has(key)) {
+      problems.push(`${tpath}: names the same table as ${tables.get(key)?.path ?? 'another rule'}`);
+      continue;
+    }
+    if (!isRecord(rawRule)) {
+      problems.push(`${tpath}: expected a mapping with 'columns' (and optionally 'key')`);
+      continue;
+    }
+    for (const f of Object.keys(rawRule)) if (!TABLE_FIELDS.has(f)) problems.push(`${tpath}.${pathPart(f)}: unknown field (expected key or columns)`);
+
+    let keyColumns: string[] | undefined;
+    const rawKey = rawRule['key'];
+    if (typeof rawKey === 'string') keyColumns = [rawKey];
+    else if (Array.isArray(rawKey) && rawKey.length > 0 && rawKey.every((x) => typeof x === 'string')) keyColumns = rawKey as string[];
+    else if (rawKey !== undefined) problems.push(`${tpath}.key: expected a column name or a list of column names`);
+
+    const columns = new Map<string, ColumnRule>();
+    const rawColumns = rawRule['columns'] ?? {};
+    if (!isRecord(rawColumns)) {
+      problems.push(`${tpath}.columns: expected a mapping of column names to strategies`);
+      continue;
+    }
+    for (const [column, rawStrategy] of Object.entries(rawColumns)) {
+      const cpath = `${tpath}.columns.${pathPart(column)}`;
+      let name: unknown;
+      let params: Record<string, unknown> = {};
+      if (typeof rawStrategy === 'string') name = rawStrategy;
+      else if (rawStrategy === null) name = 'null'; // YAML `column: null` reads as a null, meaning the strategy
+      else if (isRecord(rawStrategy)) {
+        ({ strategy: name, ...params } = rawStrategy);
+      } else {
+        problems.push(`${cpath}: expected a strategy name or {strategy: ..., ...}`);
+        continue;
+      }
+      const strategy = typeof name === 'string' ? STRATEGIES.get(name) : undefined;
+      if (!strategy) {
+        const known = [...STRATEGIES.keys()].join(', ');
+        problems.push(`${cpath}: unknown strategy ${typeof name === 'string' ? `'${name}'` : '(missing)'} (known: ${known})`);
+        continue;
+      }
+      const allowed = new Set(strategy.parameters.map((p) => p.name));
+      for (const p of Object.keys(params)) if (!allowed.has(p)) problems.push(`${cpath}.${pathPart(p)}: strategy '${strategy.name}' takes no such parameter`);
+      for (const m of strategy.checkParams(params)) problems.push(`${cpath}: ${m}`);
+      columns.set(column, { column, strategy, params, path: cpath });
+    }
+    if (keyColumns) {
+      for (const k of keyColumns) {
+        const r = columns.get(k);
+        if (r && r.strategy.name !== 'keep') problems.push(`${tpath}.key: key column ${JSON.stringify(k)} cannot be masked (rows are matched by it)`);
+      }
+    }
+    tables.set(key, { qname, key, keyColumns, columns, path: tpath });
+  }
+  if (problems.length > 0) throw rulesError(problems);
+  return { tables, text, digest: createHash('sha256').update(text).digest('hex') };
+}
+
+function rulesError(problems: string[]): PgcloakError {
+  return new PgcloakError('RULES_INVALID', `the rules file has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,51 @@
+// The contract every masking strategy implements. A strategy is format-independent:
+// it turns a column's declared type and its rule parameters into a ValueMask, which
+// says what a non-NULL value becomes. NULL always stays NULL (a NULL reveals nothing
+// and keeps NOT NULL-free columns restorable). The dump formats (COPY text today)
+// decode and encode around it, and skip decoding when the mask does not need it.
+
+import type { ResolvedType } from '../schema/types.js';
+
+export interface RowContext {
+  /** The row key as text: key column values joined with `-`, or the row's position. */
+  key(): string;
+}
+
+export type ValueMask =
+  | { kind: 'keep' }
+  /** The same replacement for every non-NULL value; `null` writes NULL. */
+  | { kind: 'constant'; value: string | null }
+  /** Depends on the row key only: the original value need not be decoded. */
+  | { kind: 'row'; derive: (row: RowContext) => string }
+  /** Depends on the original value (json shape, array elements). */
+  | { kind: 'value'; derive: (value: string, row: RowContext) => string };
+
+export interface ColumnContext {
+  /** `schema.table` of the rule, for messages. */
+  table: string;
+  column: string;
+  type: ResolvedType;
+  notNull: boolean;
+  /** The rules-file path of this column's rule, e.g. `tables.res_partner.columns.name`. */
+  path: string;
+  /** A warning for the summary, once per column. */
+  warn(message: string): void;
+}
+
+export interface StrategyParameter {
+  name: string;
+  description: string;
+  required: boolean;
+}
+
+export interface StrategyDefinition {
+  name: string;
+  description: string;
+  /** Which column types it takes, in words (for the help text and README). */
+  accepts: string;
+  parameters: readonly StrategyParameter[];
+  /** Checks the rule's parameters alone (before the dump is read): problems as messages. */
+  checkParams(params: Readonly<Record<string, unknown>>): string[];
+  /** Builds the mask for one column; throws PgcloakError when the type cannot take it. */
+  prepare(column: ColumnContext, params: Readonly<Record<string, unknown>>): ValueMask;
+}
