@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../../src/dump/sql-scanner.js';
+import { PgcloakError } from '../../src/errors.js';
+
+interface Trace {
+  output: Buffer;
+  statements: string[];
+  rows: string[];
+  copyEnds: number[];
+}
+
+/** Runs the scanner over `chunks`; COPY blocks whose statement mentions `rows_me` are read row by row. */
+function scan(chunks: Buffer[]): Trace {
+  const out: Buffer[] = [];
+  const trace: Trace = { output: Buffer.alloc(0), statements: [], rows: [], copyEnds: [] };
+  const handler: ScannerHandler = {
+    emit: (buf, s, e) => out.push(Buffer.from(buf.subarray(s, e))),
+    statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
+      const t = text.toString();
+      trace.statements.push(`${at.line}:${at.offset}:${t}`);
+      if (/^COPY\b/i.test(t) && /FROM stdin/i.test(t)) return t.includes('rows_me') ? 'rows' : 'passthrough';
+      return undefined;
+    },
+    row(buf, s, e, eolEnd, at) {
+      trace.rows.push(`${at.line}:${at.offset}:${buf.subarray(s, e).toString()}|${JSON.stringify(buf.subarray(e, eolEnd).toString())}`);
+      out.push(Buffer.from(buf.subarray(s, eolEnd)));
+    },
+    copyEnd: (rows) => trace.copyEnds.push(rows),
+  };
+  const scanner = new SqlScanner(handler, { keepKeywords: new Set(['CREATE', 'COPY', 'SET', 'ALTER']) });
+  for (const c of chunks) scanner.write(c);
+  scanner.end();
+  trace.output = Buffer.concat(out);
+  return trace;
+}
+
+const DUMP = Buffer.from(
+  [
+    '--',
+    '-- PostgreSQL database dump',
+    '--',
+    '',
+    '\\restrict abcDEF123',
+    'SET standard_conforming_strings = on;',
+    "SELECT pg_catalog.set_config('search_path', '', false);",
+    '/* a /* nested; */ comment; */',
+    'CREATE TABLE public."weird;name" (id integer, "t;x" text DEFAULT \'it\'\'s; fine\', e text DEFAULT E\'\\\';\');',
+    'CREATE FUNCTION f() RETURNS text AS $fn$ BEGIN RETURN $$;$$ || \'$fn\'; END; $fn$ LANGUAGE plpgsql;',
+    'CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));',
+    'select $1, a$b from x; -- a comment; with semicolon',
+    'COPY public.plain (id, t) FROM stdin;',
+    '1\tone',
+    '2\t\\\\.not the end',
+    '\\.',
+    'COPY public.rows_me (id, t) FROM stdin;',
+    '1\ta\\tb',
+    '2\tcrlf row\r',
+    '3\t\\N',
+    '\\.',
+    'COPY public.empty_rows_me (id) FROM stdin;',
+    '\\.',
+    'ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);',
+    '',
+    '\\unrestrict abcDEF123',
+    '',
+    '--',
+    '-- PostgreSQL database dump complete',
+    '--',
+    '',
+  ].join('\n'),
+);
+
+describe('SqlScanner', () => {
+  const whole = scan([DUMP]);
+
+  it('passes every byte through unchanged', () => {
+    expect(whole.output.equals(DUMP)).toBe(true);
+  });
+
+  it('finds statements the way psql does (quotes, dollar quotes, comments, parentheses)', () => {
+    expect(whole.statements.map((s) => s.replace(/^\d+:\d+:/, '').slice(0, 40))).toEqual([
+      'SET standard_conforming_strings = on;',
+      'CREATE TABLE public."weird;name" (id int',
+      'CREATE FUNCTION f() RETURNS text AS $fn$',
+      'CREATE RULE r AS ON INSERT TO t DO INSTE',
+      'COPY public.plain (id, t) FROM stdin;',
+      'COPY public.rows_me (id, t) FROM stdin;',
+      'COPY public.empty_rows_me (id) FROM stdi',
+      'ALTER TABLE ONLY public.t ADD CONSTRAINT',
+    ]);
+    expect(whole.statements[1]).toContain("E'\\';');");
+    expect(whole.statements[2]!.endsWith('LANGUAGE plpgsql;')).toBe(true);
+  });
+
+  it('reports positions of statements and rows (line, byte offset)', () => {
+    const copyLine = DUMP.toString().split('\n').indexOf('COPY public.rows_me (id, t) FROM stdin;') + 1;
+    const stmt = whole.statements.find((s) => s.includes('rows_me (id, t)'))!;
+    expect(stmt.split(':')[0]).toBe(String(copyLine));
+    expect(Number(stmt.split(':')[1])).toBe(DUMP.indexOf('COPY public.rows_me'));
+    expect(whole.rows).toEqual([
+      `${copyLine + 1}:${DUMP.indexOf('1\ta\\tb')}:1\ta\\tb|"\\n"`,
+      `${copyLine + 2}:${DUMP.indexOf('2\tcrlf')}:2\tcrlf row|"\\r\\n"`,
+      `${copyLine + 3}:${DUMP.indexOf('3\t\\N')}:3\t\\N|"\\n"`,
+    ]);
+    expect(whole.copyEnds).toEqual([2, 3, 0]);
+  });
+
+  it('gives the same result at every split point', () => {
+    for (let i = 0; i <= DUMP.length; i++) {
+      const t = scan([DUMP.subarray(0, i), DUMP.subarray(i)]);
+      expect(t, `split at ${i}`).toEqual(whole);
+    }
+  });
+
+  it('gives the same result fed one byte at a time', () => {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < DUMP.length; i++) chunks.push(DUMP.subarray(i, i + 1));
+    expect(scan(chunks)).toEqual(whole);
+  });
+
+  it('gives the same result at every pair of split points in the COPY part', () => {
+    const from = DUMP.indexOf('COPY public.plain');
+    const to = DUMP.indexOf('ALTER TABLE');
+    for (let i = from; i < to; i += 1) {
+      for (let j = i; j < to; j += 3) {
+        expect(scan([DUMP.subarray(0, i), DUMP.subarray(i, j), DUMP.subarray(j)]), `split at ${i},${j}`).toEqual(whole);
+      }
+    }
+  });
+
+  function errorOf(input: string): PgcloakError {
+    try {
+      scan([Buffer.from(input)]);
+    } catch (err) {
+      if (err instanceof PgcloakError) return err;
+      throw err;
+    }
+    throw new Error('no error');
+  }
+
+  it('refuses COPY data without its \\. line (truncated dump)', () => {
+    const e = errorOf('SET x = 1;\nCOPY public.rows_me (id) FROM stdin;\n1\n2\n');
+    expect(e.code).toBe('COPY_UNTERMINATED');
+    expect(e.position.line).toBe(2);
+    expect(e.position.offset).toBe(11);
+    expect(errorOf('COPY public.plain (id) FROM stdin;\n1\n\\').code).toBe('COPY_UNTERMINATED');
+  });
+
+  it('accepts a final \\. without a line end', () => {
+    const t = scan([Buffer.from('COPY public.rows_me (id) FROM stdin;\n1\n\\.')]);
+    expect(t.copyEnds).toEqual([1]);
+  });
+
+  it('refuses input that ends inside a string, comment or statement', () => {
+    expect(errorOf("CREATE TABLE t (a text DEFAULT 'x);\n").code).toBe('SQL_UNTERMINATED');
+    expect(errorOf('CREATE FUNCTION f() AS $$ select 1;\n').code).toBe('SQL_UNTERMINATED');
+    expect(errorOf('/* comment\n').code).toBe('SQL_UNTERMINATED');
+    const e = errorOf('SET a = 1;\nCREATE TABLE t (a int)\n');
+    expect(e.code).toBe('SQL_UNTERMINATED');
+    expect(e.position.line).toBe(2);
+  });
+
+  it('honours standard_conforming_strings = off for backslashes in strings', () => {
+    const input = Buffer.from("CREATE TABLE t (a text DEFAULT 'x\\';y');\nSET z = 1;\n");
+    const statements: string[] = [];
+    const scanner = new SqlScanner(
+      {
+        emit: () => undefined,
+        statement: (text) => {
+          statements.push(text.toString());
+          return undefined;
+        },
+        row: () => undefined,
+        copyEnd: () => undefined,
+      },
+      { keepKeywords: new Set(['CREATE', 'SET']) },
+    );
+    scanner.setStandardConformingStrings(false);
+    scanner.write(input);
+    scanner.end();
+    expect(statements).toEqual(["CREATE TABLE t (a text DEFAULT 'x\\';y');", 'SET z = 1;']);
+  });
+});

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeCopyField } from '../../src/copy/text-field.js';
+import { PgcloakError } from '../../src/errors.js';
+import { chunksOf, maskInMemory, MemoryVault, unmaskInMemory } from './run-in-memory.js';
+
+const golden = (name: string): Buffer => readFileSync(`fixtures/golden/types/${name}`);
+const INPUT = golden('input.sql');
+const EXPECTED = golden('expected.sql');
+const RULES = golden('rules.yaml').toString();
+
+async function errorOf(run: () => Promise<unknown>): Promise<PgcloakError> {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof PgcloakError) return err;
+    throw err;
+  }
+  throw new Error('expected a PgcloakError');
+}
+
+describe('masking a plain dump (golden: every placeholder type and strategy)', () => {
+  it('writes exactly the golden output', async () => {
+    const { output } = await maskInMemory([INPUT], RULES);
+    expect(output.toString()).toBe(EXPECTED.toString());
+  });
+
+  it('gives the golden output at every split point, and unmasks back byte for byte', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    for (let i = 0; i <= INPUT.length; i++) {
+      const { output } = await maskInMemory([INPUT.subarray(0, i), INPUT.subarray(i)], RULES);
+      expect(output.equals(EXPECTED), `mask split at ${i}`).toBe(true);
+      const back = await unmaskInMemory([EXPECTED.subarray(0, i), EXPECTED.subarray(i)], RULES, vault);
+      expect(back.equals(INPUT), `unmask split at ${i}`).toBe(true);
+    }
+  });
+
+  it('gives the golden output fed one byte at a time', async () => {
+    const { output, vault } = await maskInMemory(chunksOf(INPUT, [1]), RULES);
+    expect(output.equals(EXPECTED)).toBe(true);
+    expect((await unmaskInMemory(chunksOf(EXPECTED, [1]), RULES, vault)).equals(INPUT)).toBe(true);
+  });
+
+  it('counts rows and reports the rule tables', async () => {
+    const { summary } = await maskInMemory([INPUT], RULES);
+    expect(summary.tables.map((t) => [t.table, t.rows, t.changedRows, t.ruleTable !== undefined])).toEqual([
+      ['public.person', 3, 3, true],
+      ['"Sales Dept"."Client List"', 2, 2, true],
+      ['public.pair', 3, 3, true],
+      ['public.untouched', 1, 0, false],
+    ]);
+    expect(summary.notExisting).toEqual([]);
+  });
+
+  it('keeps the key columns and the masked originals in the vault', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const pairRows = vault.records.filter((r) => r.type === 'row' && r.tableIndex === 2);
+    expect(pairRows.map((r) => (r.type === 'row' ? r.fields.map(String) : []))).toEqual([
+      ['1', 'x', 'first'],
+      ['1', 'y', 'second'],
+      ['2', 'x', 'third'],
+    ]);
+  });
+
+  it('gives output identical to the input when the rules mask nothing', async () => {
+    for (const rules of ['tables: {}', 'tables:\n  person:\n    columns:\n      name: keep\n']) {
+      const { output } = await maskInMemory(chunksOf(INPUT, [7, 1, 300]), rules);
+      expect(output.equals(INPUT)).toBe(true);
+    }
+  });
+
+  it('reports rules that match nothing, and warns about unknown columns', async () => {
+    const warnings: string[] = [];
+    const { summary } = await maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      nmae: placeholder\n  nowhere:\n    columns:\n      x: null\n', undefined, warnings);
+    expect(warnings).toContain('tables.person.columns.nmae: no such column in the dump');
+    expect(summary.notExisting).toEqual(['tables.nowhere: no such table in the dump', 'tables.person.columns.nmae: no such column in the dump']);
+  });
+
+  it('warns when a table has neither key nor id and is keyed by position', async () => {
+    const warnings: string[] = [];
+    const { output } = await maskInMemory([INPUT], 'tables:\n  untouched:\n    columns:\n      secret: placeholder\n', undefined, warnings);
+    expect(warnings).toEqual([]);
+    expect(output.toString()).toContain('1\txxx1\n');
+    const w2: string[] = [];
+    const { summary } = await maskInMemory([INPUT], 'tables:\n  pair:\n    columns:\n      b: placeholder\n', undefined, w2);
+    expect(w2.join()).toMatch(/tables.pair: no key and no id column/);
+    expect(summary.tables.find((t) => t.table === 'public.pair')?.keyedByPosition).toBe(true);
+  });
+});
+
+describe('refusing what cannot be masked safely', () => {
+  it("refuses 'null' on a NOT NULL column (a NOT NULL domain too) before any data", async () => {
+    const e = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      mail: null\n'));
+    expect(e.code).toBe('RULES_SCHEMA');
+    expect(e.message).toContain('tables.person.columns.mail');
+    const e2 = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      id: null\n'));
+    expect(e2.code).toBe('RULES_SCHEMA');
+  });
+
+  it('refuses a placeholder for a type it cannot mask, naming the column', async () => {
+    const dump = Buffer.from('CREATE TABLE public.doc (id integer, body tsvector);\nCOPY public.doc (id, body) FROM stdin;\n1\t\'a\'\n\\.\n');
+    const e = await errorOf(() => maskInMemory([dump], 'tables:\n  doc:\n    columns:\n      body: placeholder\n'));
+    expect(e.code).toBe('TYPE_UNSUPPORTED');
+    expect(e.message).toContain('tables.doc.columns.body');
+    const ok = await maskInMemory([dump], 'tables:\n  doc:\n    columns:\n      body: null\n');
+    expect(ok.output.toString()).toContain('1\t\\N\n');
+  });
+
+  it('checks constants against the column type', async () => {
+    const e = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      age: {strategy: constant, value: "old"}\n'));
+    expect(e.code).toBe('RULES_SCHEMA');
+    expect(e.message).toMatch(/not an integer/);
+    const e2 = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      code: {strategy: constant, value: "toolong"}\n'));
+    expect(e2.message).toMatch(/longer than/);
+  });
+
+  it('refuses a COPY row with the wrong number of fields, with table, line and byte offset', async () => {
+    const bad = Buffer.from(INPUT.toString().replace('42\tboss@example.com\tnorth', '42\tboss@example.com'));
+    const e = await errorOf(() => maskInMemory([bad], RULES));
+    expect(e.code).toBe('COPY_FIELD_COUNT');
+    expect(e.position.table).toBe('"Sales Dept"."Client List"');
+    expect(e.position.line).toBe(bad.toString().split('\n').indexOf('42\tboss@example.com') + 1);
+    expect(e.position.offset).toBe(bad.indexOf('42\tboss@example.com'));
+    expect(e.message).toMatch(/expected 3 fields, got 2/);
+    const tooMany = Buffer.from(INPUT.toString().replace('1\tx\tfirst', '1\tx\tfirst\textra'));
+    expect((await errorOf(() => maskInMemory([tooMany], RULES))).message).toMatch(/expected 3 fields, got 4/);
+  });
+
+  it('refuses a COPY cut off before its \\. line, naming the table', async () => {
+    const cut = INPUT.subarray(0, INPUT.indexOf('43\t\\N'));
+    const e = await errorOf(() => maskInMemory([cut], RULES));
+    expect(e.code).toBe('COPY_UNTERMINATED');
+    expect(e.position.table).toBe('"Sales Dept"."Client List"');
+    expect(e.position.line).toBe(INPUT.toString().split('\n').findIndex((l) => l.startsWith('COPY "Sales Dept"')) + 1);
+  });
+
+  it('refuses COPY data for a ruled table whose CREATE TABLE the dump lacks', async () => {
+    const dump = Buffer.from('COPY public.ghost (id, name) FROM stdin;\n1\tx\n\\.\n');
+    const e = await errorOf(() => maskInMemory([dump], 'tables:\n  ghost:\n    columns:\n      name: placeholder\n'));
+    expect(e.code).toBe('TABLE_UNKNOWN');
+    expect(e.position).toMatchObject({ table: 'public.ghost', line: 1, offset: 0 });
+  });
+
+  it('warns when a pg_dump dump lacks its closing line', async () => {
+    const cut = INPUT.subarray(0, INPUT.indexOf('\\unrestrict'));
+    const { summary } = await maskInMemory([cut], RULES);
+    expect(summary.warnings.join()).toMatch(/may be truncated/);
+  });
+});
+
+describe('unmask refuses a dump that does not match the vault', () => {
+  it('refuses an edited masked field', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const edited = Buffer.from(EXPECTED.toString().replace('42\txxx42\tsomewhere', '42\txxx42\telsewhere'));
+    const e = await errorOf(() => unmaskInMemory([edited], RULES, vault));
+    expect(e.code).toBe('VAULT_MISMATCH');
+    expect(e.position.table).toBe('"Sales Dept"."Client List"');
+  });
+
+  it('refuses an added or a removed row', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const added = Buffer.from(EXPECTED.toString().replace('2\tx\t\\N\n', '2\tx\t\\N\n3\tz\t\\N\n'));
+    expect((await errorOf(() => unmaskInMemory([added], RULES, vault))).code).toBe('VAULT_MISMATCH');
+    const removed = Buffer.from(EXPECTED.toString().replace('2\tx\t\\N\n', ''));
+    expect((await errorOf(() => unmaskInMemory([removed], RULES, vault))).code).toBe('VAULT_MISMATCH');
+  });
+
+  it('refuses a changed key', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const rekeyed = Buffer.from(EXPECTED.toString().replace('43\t\\N\tsomewhere', '44\t\\N\tsomewhere'));
+    expect((await errorOf(() => unmaskInMemory([rekeyed], RULES, vault))).code).toBe('VAULT_MISMATCH');
+  });
+});
+
+describe('property: any field values survive mask then unmask', () => {
+  const value = fc.option(
+    fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 30 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.stringMatching(/^[\t\n\r\\N .é🎉x]{0,12}$/),
+    ),
+    { nil: null, freq: 5 },
+  );
+  const row = fc.tuple(value, value, value);
+
+  it('round-trips random rows over random chunkings', async () => {
+    const rules = 'tables:\n  t:\n    columns:\n      a: placeholder\n      b: {strategy: constant, value: "c"}\n';
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 6 }), async (rows, sizes) => {
+        const data = rows.map((r, i) => [String(i + 1), ...r.map((v) => encodeCopyField(v).toString('utf8'))].join('\t')).join('\n');
+        const dump = Buffer.from(`CREATE TABLE public.t (id integer, a text, b text, c text);\nCOPY public.t (id, a, b, c) FROM stdin;\n${data}${rows.length > 0 ? '\n' : ''}\\.\n`);
+        const vault = new MemoryVault();
+        const { output } = await maskInMemory(chunksOf(dump, sizes), rules, vault);
+        const lines = output.toString().split('\n').slice(2, 2 + rows.length);
+        lines.forEach((line, i) => {
+          const f = line.split('\t');
+          expect(f[1]).toBe(rows[i]![0] === null ? '\\N' : `xxx${i + 1}`);
+          expect(f[2]).toBe(rows[i]![1] === null ? '\\N' : 'c');
+          expect(f[3]).toBe(encodeCopyField(rows[i]![2]!).toString('utf8'));
+        });
+        const back = await unmaskInMemory(chunksOf(output, [...sizes].reverse()), rules, vault);
+        expect(back.equals(dump)).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

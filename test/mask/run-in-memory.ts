@@ -1,0 +1,56 @@
+// Runs the masker and unmasker in memory, with an in-memory vault, over any chunking.
+import { loadSqlParser } from '../../src/schema/catalog.js';
+import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
+import type { FieldRef } from '../../src/mask/copy-row.js';
+import { DumpUnmasker, type VaultRecord } from '../../src/unmask/dump-unmasker.js';
+import { parseRules } from '../../src/rules/rules-file.js';
+import type { RunSummary } from '../../src/mask/dump-processor.js';
+
+export class MemoryVault implements VaultSink {
+  records: VaultRecord[] = [];
+  private read = 0;
+  declareTable(decl: Record<string, unknown> & { index: number }): void {
+    this.records.push({ type: 'table', decl: JSON.parse(JSON.stringify(decl)) });
+  }
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
+    this.records.push({ type: 'row', tableIndex, ordinal, fields: fields.map((f) => Buffer.from(f.buf.subarray(f.start, f.end))) });
+  }
+  next(): VaultRecord | null {
+    return this.records[this.read++] ?? null;
+  }
+  rewind(): void {
+    this.read = 0;
+  }
+}
+
+export function chunksOf(input: Buffer, sizes: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  let i = 0;
+  while (pos < input.length) {
+    const n = Math.max(1, sizes.length > 0 ? sizes[i++ % sizes.length]! : input.length);
+    out.push(input.subarray(pos, pos + n));
+    pos += n;
+  }
+  return out;
+}
+
+export async function maskInMemory(chunks: Buffer[], rulesText: string, vault = new MemoryVault(), warnings: string[] = []): Promise<{ output: Buffer; vault: MemoryVault; summary: RunSummary }> {
+  await loadSqlParser();
+  const out: Buffer[] = [];
+  const masker = new DumpMasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault, (w) => warnings.push(w));
+  for (const c of chunks) masker.write(c);
+  masker.end();
+  return { output: Buffer.concat(out), vault, summary: masker.summary('plain') };
+}
+
+export async function unmaskInMemory(chunks: Buffer[], rulesText: string, vault: MemoryVault): Promise<Buffer> {
+  await loadSqlParser();
+  vault.rewind();
+  const out: Buffer[] = [];
+  const unmasker = new DumpUnmasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault);
+  for (const c of chunks) unmasker.write(c);
+  unmasker.end();
+  unmasker.checkVaultExhausted();
+  return Buffer.concat(out);
+}
