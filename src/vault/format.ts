@@ -1,0 +1,185 @@
+// The vault file format, version 1: the constants, and the cleartext header's encoding.
+//
+// A vault keeps the original values that masking replaced. It is one libsodium secretstream
+// (XChaCha20-Poly1305, https://doc.libsodium.org/secret-key_cryptography/secretstream) behind a
+// short cleartext header. All integers are little-endian.
+//
+//   header
+//     8  magic "PGCLOAKV"
+//     1  format version (1)
+//     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it)
+//     passphrase mode only:
+//       1  algorithm (crypto_pwhash_ALG_ARGON2ID13 = 2; nothing else is accepted)
+//       4  opslimit (u32)
+//       4  memlimit in KiB (u32). libsodium itself works in KiB (it divides memlimit by 1024),
+//          so this loses nothing and covers the whole range up to crypto_pwhash_MEMLIMIT_MAX.
+//      16  salt (crypto_pwhash_SALTBYTES)
+//    24  secretstream header (crypto_secretstream_xchacha20poly1305_HEADERBYTES)
+//
+//   frames, until the one tagged FINAL
+//     4  ciphertext length n (u32), ABYTES + 1 <= n <= MAX_FRAME_BYTES
+//     n  crypto_secretstream_xchacha20poly1305_push(plaintext); the first frame's additional
+//        data is the whole header above, so a changed header byte fails like a wrong key.
+//
+//   frame plaintext = one type byte, then:
+//     'M' metadata   JSON object. Always the first frame, tag MESSAGE.
+//     'R' records    any number of records, tag MESSAGE. A record never straddles two frames.
+//     'T' trailer    JSON object. Always the last frame, and the only one tagged FINAL; no byte
+//                    may follow it.
+//
+//   record = varint type, then
+//     1 table declaration  varint length, that many bytes of a JSON object with an integer "index"
+//     2 row                varint table index, varint ordinal, varint field count,
+//                          then per field: varint length, that many bytes (kept verbatim)
+//   varint = unsigned LEB128, at most 8 bytes, value at most Number.MAX_SAFE_INTEGER.
+//
+// The writer flushes a records frame once its plaintext reaches FRAME_TARGET_BYTES (a single
+// larger record makes one larger frame). Readers refuse frames above MAX_FRAME_BYTES and
+// passphrase costs above the MAX_* limits, so a damaged length or header cannot make them
+// allocate gigabytes or run Argon2 for hours before the damage is detected. Secretstream's
+// per-message counter and FINAL tag make reordered, dropped, repeated or truncated frames fail.
+
+import { PgcloakError } from '../errors.js';
+import { sodium } from './sodium.js';
+
+export const MAGIC = Buffer.from('PGCLOAKV', 'latin1');
+export const FORMAT_VERSION = 1;
+
+export const KEY_MODE_KEY_FILE = 1;
+export const KEY_MODE_PASSPHRASE = 2;
+
+export const FRAME_METADATA = 0x4d; // 'M'
+export const FRAME_RECORDS = 0x52; // 'R'
+export const FRAME_TRAILER = 0x54; // 'T'
+
+export const RECORD_TABLE = 1;
+export const RECORD_ROW = 2;
+
+export const FRAME_LENGTH_BYTES = 4;
+export const FRAME_TARGET_BYTES = 64 * 1024;
+// The u32 length field is the only limit: a PostgreSQL value is at most 1 GB (a bytea
+// escaped for COPY about twice that), and the reader checks a length against the rest
+// of the file before it allocates anything.
+export const MAX_FRAME_BYTES = 0xffff_ffff;
+
+export const STREAM_HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+export const STREAM_KEY_BYTES = sodium.crypto_secretstream_xchacha20poly1305_KEYBYTES;
+export const STREAM_STATE_BYTES = sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES;
+export const ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES;
+export const TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+export const TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+
+/** The largest plaintext one frame (so one record, plus its type byte) may hold. */
+export const MAX_FRAME_PLAINTEXT_BYTES = MAX_FRAME_BYTES - ABYTES;
+
+export const PWHASH_ALG = sodium.crypto_pwhash_ALG_ARGON2ID13;
+export const SALT_BYTES = sodium.crypto_pwhash_SALTBYTES;
+export const MIN_OPSLIMIT = sodium.crypto_pwhash_OPSLIMIT_MIN;
+export const MIN_MEMLIMIT = sodium.crypto_pwhash_MEMLIMIT_MIN;
+// Four times crypto_pwhash_*_SENSITIVE: far above anything sensible, far below a hang.
+export const MAX_OPSLIMIT = 16;
+export const MAX_MEMLIMIT = 4 * 1024 * 1024 * 1024;
+
+const PREFIX_BYTES = MAGIC.length + 2; // magic, version, key mode
+const KDF_BYTES = 1 + 4 + 4 + SALT_BYTES;
+export const KEY_FILE_HEADER_BYTES = PREFIX_BYTES + STREAM_HEADER_BYTES;
+export const PASSPHRASE_HEADER_BYTES = PREFIX_BYTES + KDF_BYTES + STREAM_HEADER_BYTES;
+export const MAX_HEADER_BYTES = PASSPHRASE_HEADER_BYTES;
+
+export interface KdfParams {
+  opslimit: number;
+  /** In bytes, always a whole number of KiB. */
+  memlimit: number;
+  salt: Buffer;
+}
+
+export type VaultHeader =
+  | { mode: 'key'; streamHeader: Buffer }
+  | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer };
+
+export type TableDecl = Record<string, unknown> & { index: number };
+
+export function kdfParamsInRange(opslimit: number, memlimit: number): boolean {
+  return (
+    Number.isInteger(opslimit) &&
+    opslimit >= MIN_OPSLIMIT &&
+    opslimit <= MAX_OPSLIMIT &&
+    Number.isInteger(memlimit) &&
+    memlimit >= MIN_MEMLIMIT &&
+    memlimit <= MAX_MEMLIMIT
+  );
+}
+
+export function encodeHeader(header: VaultHeader): Buffer {
+  const out = Buffer.alloc(header.mode === 'key' ? KEY_FILE_HEADER_BYTES : PASSPHRASE_HEADER_BYTES);
+  MAGIC.copy(out, 0);
+  let pos = MAGIC.length;
+  out[pos++] = FORMAT_VERSION;
+  if (header.mode === 'key') {
+    out[pos++] = KEY_MODE_KEY_FILE;
+  } else {
+    out[pos++] = KEY_MODE_PASSPHRASE;
+    out[pos++] = PWHASH_ALG;
+    pos = out.writeUInt32LE(header.kdf.opslimit, pos);
+    pos = out.writeUInt32LE(Math.floor(header.kdf.memlimit / 1024), pos);
+    pos += header.kdf.salt.copy(out, pos);
+  }
+  header.streamHeader.copy(out, pos);
+  return out;
+}
+
+/**
+ * Decodes the header at the start of `bytes`, which holds the file's first MAX_HEADER_BYTES
+ * bytes (fewer if the file is shorter). Returns the header and how many bytes it took.
+ */
+export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: number } {
+  const magicSeen = bytes.subarray(0, MAGIC.length);
+  if (!magicSeen.equals(MAGIC.subarray(0, magicSeen.length))) {
+    throw new PgcloakError('VAULT_FORMAT', 'not a pgcloak vault (bad magic)', { offset: 0 });
+  }
+  if (bytes.length < PREFIX_BYTES) throw truncatedHeader();
+  const version = bytes[MAGIC.length]!;
+  if (version !== FORMAT_VERSION) {
+    throw new PgcloakError(
+      'VAULT_FORMAT',
+      `unsupported vault format version ${version} (this pgcloak reads version ${FORMAT_VERSION})`,
+      { offset: MAGIC.length },
+    );
+  }
+  const mode = bytes[MAGIC.length + 1]!;
+  if (mode === KEY_MODE_KEY_FILE) {
+    if (bytes.length < KEY_FILE_HEADER_BYTES) throw truncatedHeader();
+    const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES, KEY_FILE_HEADER_BYTES));
+    return { header: { mode: 'key', streamHeader }, length: KEY_FILE_HEADER_BYTES };
+  }
+  if (mode !== KEY_MODE_PASSPHRASE) {
+    throw new PgcloakError('VAULT_FORMAT', `unknown key mode ${mode}`, { offset: MAGIC.length + 1 });
+  }
+  if (bytes.length < PASSPHRASE_HEADER_BYTES) throw truncatedHeader();
+  let pos = PREFIX_BYTES;
+  const alg = bytes[pos++]!;
+  if (alg !== PWHASH_ALG) {
+    throw new PgcloakError('VAULT_FORMAT', `unknown passphrase hash algorithm ${alg}`, { offset: pos - 1 });
+  }
+  const opslimit = bytes.readUInt32LE(pos);
+  const memlimit = bytes.readUInt32LE(pos + 4) * 1024;
+  if (!kdfParamsInRange(opslimit, memlimit)) {
+    throw new PgcloakError(
+      'VAULT_FORMAT',
+      `passphrase cost out of range (opslimit ${opslimit}, memlimit ${memlimit} bytes)`,
+      { offset: pos },
+    );
+  }
+  pos += 8;
+  const salt = Buffer.from(bytes.subarray(pos, pos + SALT_BYTES));
+  pos += SALT_BYTES;
+  const streamHeader = Buffer.from(bytes.subarray(pos, pos + STREAM_HEADER_BYTES));
+  return {
+    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader },
+    length: PASSPHRASE_HEADER_BYTES,
+  };
+}
+
+function truncatedHeader(): PgcloakError {
+  return new PgcloakError('VAULT_TRUNCATED', 'vault ends inside its header', { offset: 0 });
+}

@@ -1,0 +1,329 @@
+// Reads a vault (format in ./format.ts) one record at a time, in constant memory: the file is
+// read in READ_CHUNK_BYTES pieces and each frame is decrypted and checked before any of its
+// records is handed out.
+//
+// Every record returned has been authenticated, but only a null from next() proves that the
+// vault is whole (FINAL frame seen, nothing after it). A consumer that acts on records as they
+// come must be ready to undo its work when a later next() throws.
+
+import { fstatSync, openSync, readSync } from 'node:fs';
+import { PgcloakError } from '../errors.js';
+import {
+  ABYTES,
+  FRAME_LENGTH_BYTES,
+  FRAME_METADATA,
+  FRAME_RECORDS,
+  FRAME_TRAILER,
+  MAX_FRAME_BYTES,
+  MAX_HEADER_BYTES,
+  RECORD_ROW,
+  RECORD_TABLE,
+  STREAM_STATE_BYTES,
+  TAG_FINAL,
+  TAG_MESSAGE,
+  decodeHeader,
+  type TableDecl,
+} from './format.js';
+import { closeQuietly, ioError } from './io.js';
+import { deriveVaultKey, type KeySource } from './key.js';
+import { sodium } from './sodium.js';
+import { readVarint, type Cursor } from './varint.js';
+
+/**
+ * One vault record. A row's fields are views into the decrypted frame they came from (each
+ * frame has its own buffer, so they stay valid after later calls to next()).
+ */
+export type VaultRecord =
+  | { type: 'table'; decl: TableDecl }
+  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] };
+
+export interface VaultInfo {
+  metadata: Record<string, unknown>;
+  trailer: Record<string, unknown>;
+  tables: TableDecl[];
+  /** Rows per declared table index, 0 for a table without rows. */
+  rowCounts: Record<number, number>;
+}
+
+const READ_CHUNK_BYTES = 256 * 1024;
+
+const WRONG_KEY_MESSAGE = 'wrong key or passphrase for this vault, or its header was altered';
+
+export class VaultReader {
+  readonly metadata: Record<string, unknown>;
+  readonly mode: 'key' | 'passphrase';
+  trailer: Record<string, unknown> | undefined = undefined;
+
+  private readonly path: string;
+  private fd: number | null;
+  private readonly fileSize: number;
+  private readonly stream = Buffer.alloc(STREAM_STATE_BYTES);
+  private readonly tag = Buffer.alloc(1);
+  /** File bytes read but not consumed are io[ioStart..ioEnd); io[ioEnd] is at file offset readOffset. */
+  private io = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  private ioStart = 0;
+  private ioEnd = 0;
+  private readOffset = 0;
+  /** Frames pulled so far, and the number and file offset of the latest one (for errors). */
+  private framesPulled = 0;
+  private frameNumber = 0;
+  private frameOffset = 0;
+  /** Plaintext of the records frame being handed out, from `cursor.pos` on. */
+  private records: Buffer | null = null;
+  private readonly cursor: Cursor = { pos: 0 };
+  private readonly declared = new Set<number>();
+  private failure: unknown = undefined;
+
+  private constructor(path: string, fd: number, keySource: KeySource) {
+    this.path = path;
+    this.fd = fd;
+    try {
+      this.fileSize = fstatSync(fd).size;
+    } catch (cause) {
+      throw ioError('read vault', path, cause);
+    }
+
+    this.fill(MAX_HEADER_BYTES);
+    const available = Math.min(this.ioEnd - this.ioStart, MAX_HEADER_BYTES);
+    const { header, length } = decodeHeader(this.io.subarray(this.ioStart, this.ioStart + available));
+    // A copy: reading the first frame may move the bytes in io.
+    const headerBytes = Buffer.from(this.io.subarray(this.ioStart, this.ioStart + length));
+    this.ioStart += length;
+    this.mode = header.mode;
+
+    const key = deriveVaultKey(keySource, header);
+    try {
+      sodium.crypto_secretstream_xchacha20poly1305_init_pull(this.stream, header.streamHeader, key);
+    } finally {
+      sodium.sodium_memzero(key);
+    }
+    try {
+      const plaintext = this.pullFrame(headerBytes);
+      if (plaintext[0] !== FRAME_METADATA || this.tag[0] !== TAG_MESSAGE) {
+        throw this.tampered('the first frame is not the metadata');
+      }
+      this.metadata = this.parseJsonObject(plaintext.subarray(1), 'metadata');
+    } catch (error) {
+      sodium.sodium_memzero(this.stream);
+      throw error;
+    }
+  }
+
+  static open(path: string, keySource: KeySource): VaultReader {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (cause) {
+      throw ioError('open vault', path, cause);
+    }
+    try {
+      return new VaultReader(path, fd, keySource);
+    } catch (error) {
+      closeQuietly(fd);
+      throw error;
+    }
+  }
+
+  /** The next record, or null once the whole vault has been read and checked. */
+  next(): VaultRecord | null {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      for (;;) {
+        const records = this.records;
+        if (records !== null) {
+          if (this.cursor.pos < records.length) return this.parseRecord(records);
+          this.records = null;
+        }
+        if (this.trailer !== undefined) return null;
+        if (this.fd === null) throw new Error(`vault reader for ${this.path} is closed`);
+        this.readFrame();
+      }
+    } catch (error) {
+      this.failure = error;
+      this.close();
+      throw error;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) closeQuietly(this.fd);
+    this.fd = null;
+    this.records = null;
+    sodium.sodium_memzero(this.stream);
+  }
+
+  private readFrame(): void {
+    const plaintext = this.pullFrame(null);
+    const type = plaintext[0];
+    const tag = this.tag[0];
+    if (type === FRAME_RECORDS && tag === TAG_MESSAGE) {
+      this.records = plaintext;
+      this.cursor.pos = 1;
+      return;
+    }
+    if (type === FRAME_TRAILER && tag === TAG_FINAL) {
+      const trailer = this.parseJsonObject(plaintext.subarray(1), 'trailer');
+      if (this.fill(1)) {
+        throw new PgcloakError('VAULT_TAMPERED', 'unexpected bytes after the end of the vault', {
+          offset: this.offset(),
+        });
+      }
+      this.trailer = trailer;
+      this.close();
+      return;
+    }
+    throw this.tampered(`unexpected frame type ${type} with tag ${tag}`);
+  }
+
+  /** Reads, checks and decrypts the next frame; leaves its tag in this.tag. */
+  private pullFrame(ad: Buffer | null): Buffer {
+    this.frameNumber = this.framesPulled;
+    this.frameOffset = this.offset();
+    if (!this.fill(FRAME_LENGTH_BYTES)) throw this.truncated();
+    const cipherBytes = this.io.readUInt32LE(this.ioStart);
+    if (cipherBytes < ABYTES + 1 || cipherBytes > MAX_FRAME_BYTES) {
+      throw this.tampered(`impossible frame length ${cipherBytes}`);
+    }
+    const frameBytes = FRAME_LENGTH_BYTES + cipherBytes;
+    // Checked before fill() grows io to the frame's size.
+    if (frameBytes > this.fileSize - this.frameOffset) throw this.truncated();
+    if (!this.fill(frameBytes)) throw this.truncated();
+
+    const cipher = this.io.subarray(this.ioStart + FRAME_LENGTH_BYTES, this.ioStart + frameBytes);
+    const plaintext = Buffer.allocUnsafe(cipherBytes - ABYTES);
+    try {
+      sodium.crypto_secretstream_xchacha20poly1305_pull(this.stream, plaintext, this.tag, cipher, ad);
+    } catch {
+      // Only the first frame depends on the key and header alone; a later failure means the
+      // bytes of that frame (or its position) changed.
+      if (this.frameNumber === 0) throw new PgcloakError('VAULT_WRONG_KEY', WRONG_KEY_MESSAGE);
+      throw this.tampered('frame failed authentication');
+    }
+    this.ioStart += frameBytes;
+    this.framesPulled++;
+    if (this.io.length > READ_CHUNK_BYTES && this.ioEnd - this.ioStart <= READ_CHUNK_BYTES) {
+      // A frame larger than a chunk made io grow: go back to the normal size.
+      const smaller = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      this.ioEnd = this.io.copy(smaller, 0, this.ioStart, this.ioEnd);
+      this.ioStart = 0;
+      this.io = smaller;
+    }
+    return plaintext;
+  }
+
+  private parseRecord(records: Buffer): VaultRecord {
+    const cursor = this.cursor;
+    const end = records.length;
+    const kind = readVarint(records, cursor, end);
+    if (kind === RECORD_ROW) {
+      const tableIndex = readVarint(records, cursor, end);
+      const ordinal = readVarint(records, cursor, end);
+      const count = readVarint(records, cursor, end);
+      // Each field takes at least its length byte: a larger count cannot be real.
+      if (tableIndex < 0 || ordinal < 0 || count < 0 || count > end - cursor.pos) {
+        throw this.tampered('malformed row record');
+      }
+      if (!this.declared.has(tableIndex)) throw this.tampered(`row for undeclared table index ${tableIndex}`);
+      const fields: Buffer[] = [];
+      for (let i = 0; i < count; i++) {
+        const length = readVarint(records, cursor, end);
+        if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed row record');
+        fields.push(records.subarray(cursor.pos, cursor.pos + length));
+        cursor.pos += length;
+      }
+      return { type: 'row', tableIndex, ordinal, fields };
+    }
+    if (kind === RECORD_TABLE) {
+      const length = readVarint(records, cursor, end);
+      if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed table record');
+      const decl = this.parseJsonObject(records.subarray(cursor.pos, cursor.pos + length), 'table declaration');
+      cursor.pos += length;
+      const index = decl['index'];
+      if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0 || this.declared.has(index)) {
+        throw this.tampered('table declaration with a missing, invalid or repeated index');
+      }
+      this.declared.add(index);
+      return { type: 'table', decl: decl as TableDecl };
+    }
+    throw this.tampered(`unknown record type ${kind}`);
+  }
+
+  private parseJsonObject(bytes: Buffer, what: string): Record<string, unknown> {
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw this.tampered(`${what} is not valid JSON`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw this.tampered(`${what} is not a JSON object`);
+    }
+    return value as Record<string, unknown>;
+  }
+
+  /** Makes io hold at least n unconsumed bytes; false if the file ends first. */
+  private fill(n: number): boolean {
+    const buffered = this.ioEnd - this.ioStart;
+    if (buffered >= n) return true;
+    if (this.ioStart + n > this.io.length) {
+      if (n > this.io.length) {
+        const bigger = Buffer.allocUnsafe(n);
+        this.io.copy(bigger, 0, this.ioStart, this.ioEnd);
+        this.io = bigger;
+      } else {
+        this.io.copyWithin(0, this.ioStart, this.ioEnd);
+      }
+      this.ioStart = 0;
+      this.ioEnd = buffered;
+    }
+    while (this.ioEnd - this.ioStart < n) {
+      let got: number;
+      try {
+        got = readSync(this.fd!, this.io, this.ioEnd, this.io.length - this.ioEnd, this.readOffset);
+      } catch (cause) {
+        throw ioError('read vault', this.path, cause);
+      }
+      if (got === 0) return false;
+      this.ioEnd += got;
+      this.readOffset += got;
+    }
+    return true;
+  }
+
+  /** File offset of the first unconsumed byte. */
+  private offset(): number {
+    return this.readOffset - (this.ioEnd - this.ioStart);
+  }
+
+  private tampered(what: string): PgcloakError {
+    return new PgcloakError('VAULT_TAMPERED', `vault frame ${this.frameNumber} is damaged: ${what}`, {
+      offset: this.frameOffset,
+    });
+  }
+
+  private truncated(): PgcloakError {
+    return new PgcloakError('VAULT_TRUNCATED', `vault ends before its final frame (frame ${this.frameNumber})`, {
+      offset: this.frameOffset,
+    });
+  }
+}
+
+export function readVaultInfo(path: string, keySource: KeySource): VaultInfo {
+  const reader = VaultReader.open(path, keySource);
+  try {
+    const tables: TableDecl[] = [];
+    const rowCounts: Record<number, number> = {};
+    for (let record = reader.next(); record !== null; record = reader.next()) {
+      if (record.type === 'table') {
+        tables.push(record.decl);
+        rowCounts[record.decl.index] = 0;
+      } else {
+        rowCounts[record.tableIndex] = (rowCounts[record.tableIndex] ?? 0) + 1;
+      }
+    }
+    if (reader.trailer === undefined) throw new Error('vault reader ended without a trailer');
+    return { metadata: reader.metadata, trailer: reader.trailer, tables, rowCounts };
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,289 @@
+// Writes a vault (format in ./format.ts) while a dump is being masked. Synchronous on purpose:
+// the masker calls row() from its synchronous hot path, once per masked row of dumps of
+// hundreds of GB. Records are packed into one reusable buffer that is encrypted and written
+// each time it passes FRAME_TARGET_BYTES, so memory stays flat. The file is built beside its
+// final path and renamed into place by finish(), so a vault path never holds half a vault.
+
+import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PgcloakError } from '../errors.js';
+import {
+  ABYTES,
+  FRAME_LENGTH_BYTES,
+  FRAME_METADATA,
+  FRAME_RECORDS,
+  FRAME_TARGET_BYTES,
+  FRAME_TRAILER,
+  MAX_FRAME_PLAINTEXT_BYTES,
+  RECORD_ROW,
+  RECORD_TABLE,
+  STREAM_HEADER_BYTES,
+  STREAM_STATE_BYTES,
+  TAG_FINAL,
+  TAG_MESSAGE,
+  encodeHeader,
+  type TableDecl,
+  type VaultHeader,
+} from './format.js';
+import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
+import { deriveVaultKey, newKdfParams, type KeySource } from './key.js';
+import { sodium } from './sodium.js';
+import { varintLength, writeVarint } from './varint.js';
+
+/** A field's bytes: `buf[start..end)`. Copied at once, so the caller may reuse `buf`. */
+export interface FieldRef {
+  buf: Uint8Array;
+  start: number;
+  end: number;
+}
+
+// Room to finish the record that crosses the flush threshold without a reallocation.
+const RECORDS_CAPACITY = 2 * FRAME_TARGET_BYTES;
+// A buffer grown for one huge record goes back to normal size after its frame is written.
+const SHRINK_ABOVE = 8 * RECORDS_CAPACITY;
+// Under this many bytes a JS loop copies faster than subarray() + set() (measured on Node 20).
+const SMALL_COPY_BYTES = 24;
+// Type byte of the frame, then the record.
+const MAX_RECORD_BYTES = MAX_FRAME_PLAINTEXT_BYTES - 1;
+
+type WriterState = 'open' | 'finished' | 'aborted';
+
+export class VaultWriter {
+  private readonly path: string;
+  private readonly tmpPath: string;
+  private fd: number | null;
+  private state: WriterState = 'open';
+  private readonly stream = Buffer.alloc(STREAM_STATE_BYTES);
+  /** Plaintext of the records frame being filled: FRAME_RECORDS, then records up to `pos`. */
+  private records = newRecordsBuffer(RECORDS_CAPACITY);
+  private pos = 1;
+  /** Length prefix and ciphertext of the frame being written. */
+  private frame = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + RECORDS_CAPACITY + ABYTES);
+  private readonly declared = new Set<number>();
+  private written = 0;
+
+  private constructor(path: string, tmpPath: string, fd: number) {
+    this.path = path;
+    this.tmpPath = tmpPath;
+    this.fd = fd;
+  }
+
+  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>): VaultWriter {
+    const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
+    const header: VaultHeader =
+      keySource.kind === 'key'
+        ? { mode: 'key', streamHeader }
+        : { mode: 'passphrase', kdf: newKdfParams(keySource), streamHeader };
+    const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
+    const tmpPath = `${path}.tmp-${process.pid}`;
+    const key = deriveVaultKey(keySource, header);
+    let writer: VaultWriter | undefined;
+    try {
+      let fd: number;
+      try {
+        fd = openSync(tmpPath, 'wx', 0o600);
+      } catch (cause) {
+        throw ioError('create vault', tmpPath, cause);
+      }
+      writer = new VaultWriter(path, tmpPath, fd);
+      // Fills in streamHeader, which is part of the header written next.
+      sodium.crypto_secretstream_xchacha20poly1305_init_push(writer.stream, streamHeader, key);
+      const headerBytes = encodeHeader(header);
+      writer.writeOut(headerBytes, headerBytes.length);
+      writer.writeFrame(metadataFrame, TAG_MESSAGE, headerBytes);
+      return writer;
+    } catch (error) {
+      writer?.abort();
+      throw error;
+    } finally {
+      sodium.sodium_memzero(key);
+    }
+  }
+
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  declareTable(decl: TableDecl): void {
+    this.assertOpen();
+    const index = decl.index;
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new RangeError(`table index must be a non-negative safe integer, got ${index}`);
+    }
+    if (this.declared.has(index)) throw new Error(`table index ${index} declared twice`);
+    const json = Buffer.from(JSON.stringify(decl), 'utf8');
+    const size = 1 + varintLength(json.length) + json.length;
+    if (size > MAX_RECORD_BYTES) {
+      throw new PgcloakError('VAULT_FORMAT', `table declaration ${index} is too large for a vault record`);
+    }
+    if (this.pos + size > this.records.length) this.makeRoom(size);
+    let pos = this.pos;
+    this.records[pos++] = RECORD_TABLE;
+    pos = writeVarint(this.records, pos, json.length);
+    pos += json.copy(this.records, pos);
+    this.pos = pos;
+    this.declared.add(index);
+    if (pos >= FRAME_TARGET_BYTES) this.flushRecords();
+  }
+
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
+    this.assertOpen();
+    if (!this.declared.has(tableIndex)) throw new Error(`row for undeclared table index ${tableIndex}`);
+    if (!Number.isSafeInteger(ordinal) || ordinal < 0) {
+      throw new RangeError(`row ordinal must be a non-negative safe integer, got ${ordinal}`);
+    }
+    const count = fields.length;
+    let size = 1 + varintLength(tableIndex) + varintLength(ordinal) + varintLength(count);
+    for (let i = 0; i < count; i++) {
+      const { buf, start, end } = fields[i]!;
+      if (!(start >= 0 && end >= start && end <= buf.length)) {
+        throw new RangeError(`field ${i} range [${start}, ${end}) is outside its buffer of ${buf.length} bytes`);
+      }
+      size += varintLength(end - start) + end - start;
+    }
+    if (size > MAX_RECORD_BYTES) {
+      throw new PgcloakError(
+        'VAULT_FORMAT',
+        `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; ` +
+          `a vault record holds at most ${MAX_RECORD_BYTES}`,
+      );
+    }
+    if (this.pos + size > this.records.length) this.makeRoom(size);
+
+    const records = this.records;
+    let pos = this.pos;
+    records[pos++] = RECORD_ROW;
+    pos = writeVarint(records, pos, tableIndex);
+    pos = writeVarint(records, pos, ordinal);
+    pos = writeVarint(records, pos, count);
+    for (let i = 0; i < count; i++) {
+      const { buf, start, end } = fields[i]!;
+      pos = writeVarint(records, pos, end - start);
+      if (end - start < SMALL_COPY_BYTES) {
+        for (let j = start; j < end; j++) records[pos++] = buf[j]!;
+      } else {
+        records.set(buf.subarray(start, end), pos);
+        pos += end - start;
+      }
+    }
+    this.pos = pos;
+    if (pos >= FRAME_TARGET_BYTES) this.flushRecords();
+  }
+
+  finish(trailer: Record<string, unknown>): void {
+    this.assertOpen();
+    const trailerFrame = jsonFrame(FRAME_TRAILER, trailer);
+    this.flushRecords();
+    this.writeFrame(trailerFrame, TAG_FINAL, null);
+    try {
+      const fd = this.fd!;
+      fsyncSync(fd);
+      this.fd = null;
+      closeSync(fd);
+      renameSync(this.tmpPath, this.path);
+    } catch (cause) {
+      this.abort();
+      throw ioError('finish vault', this.path, cause);
+    }
+    syncDirectory(dirname(this.path));
+    this.state = 'finished';
+    this.wipe();
+  }
+
+  /** Drops the unfinished vault. Safe to call more than once; does nothing after finish(). */
+  abort(): void {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    if (this.fd !== null) closeQuietly(this.fd);
+    this.fd = null;
+    unlinkQuietly(this.tmpPath);
+    this.wipe();
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new Error(`vault writer for ${this.path} is ${this.state}`);
+  }
+
+  /** Writes out the frame being filled, then makes sure a record of `size` bytes fits. */
+  private makeRoom(size: number): void {
+    this.flushRecords();
+    if (1 + size > this.records.length) {
+      sodium.sodium_memzero(this.records);
+      this.records = newRecordsBuffer(1 + size);
+    }
+  }
+
+  private flushRecords(): void {
+    if (this.pos === 1) return;
+    this.writeFrame(this.records.subarray(0, this.pos), TAG_MESSAGE, null);
+    this.pos = 1;
+    if (this.records.length > SHRINK_ABOVE) {
+      sodium.sodium_memzero(this.records);
+      this.records = newRecordsBuffer(RECORDS_CAPACITY);
+    }
+  }
+
+  private writeFrame(plaintext: Uint8Array, tag: number, ad: Uint8Array | null): void {
+    const cipherBytes = plaintext.length + ABYTES;
+    const frameBytes = FRAME_LENGTH_BYTES + cipherBytes;
+    if (this.frame.length < frameBytes || this.frame.length > SHRINK_ABOVE) {
+      this.frame = Buffer.allocUnsafe(Math.max(frameBytes, FRAME_LENGTH_BYTES + RECORDS_CAPACITY + ABYTES));
+    }
+    this.frame.writeUInt32LE(cipherBytes, 0);
+    sodium.crypto_secretstream_xchacha20poly1305_push(
+      this.stream,
+      this.frame.subarray(FRAME_LENGTH_BYTES, frameBytes),
+      plaintext,
+      ad,
+      tag,
+    );
+    this.writeOut(this.frame, frameBytes);
+  }
+
+  private writeOut(buf: Uint8Array, length: number): void {
+    try {
+      writeFully(this.fd!, buf, 0, length);
+    } catch (cause) {
+      // The stream state has moved on: whatever happens next, this vault cannot be completed.
+      this.abort();
+      throw ioError('write vault', this.tmpPath, cause);
+    }
+    this.written += length;
+  }
+
+  private wipe(): void {
+    sodium.sodium_memzero(this.stream);
+    sodium.sodium_memzero(this.records);
+  }
+}
+
+function newRecordsBuffer(size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  buf[0] = FRAME_RECORDS;
+  return buf;
+}
+
+function jsonFrame(type: number, value: Record<string, unknown>): Buffer {
+  const json = JSON.stringify(value);
+  const frame = Buffer.alloc(1 + Buffer.byteLength(json, 'utf8'));
+  frame[0] = type;
+  frame.write(json, 1, 'utf8');
+  if (frame.length > MAX_FRAME_PLAINTEXT_BYTES) {
+    throw new PgcloakError('VAULT_FORMAT', `vault ${type === FRAME_METADATA ? 'metadata' : 'trailer'} is too large`);
+  }
+  return frame;
+}
+
+// Makes the rename durable. Not every platform can fsync a directory (Windows cannot); the
+// vault itself is already complete and synced, so a failure here is not worth an error.
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // see above
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
