@@ -4,7 +4,9 @@
 
 import { PgcloakError } from '../errors.js';
 import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { insertTarget } from '../dump/insert-target.js';
 import { CATALOG_KEYWORDS, SchemaCatalog } from '../schema/catalog.js';
+import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink } from './byte-sink.js';
 import { CopyRowMasker } from './copy-row.js';
@@ -108,6 +110,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   }
 
   statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
+    if ((text[0] === 0x49 || text[0] === 0x69) && this.refuseInsert(text, at)) return undefined; // I/i: INSERT
     const learnt = this.catalog.learn(text.toString('utf8'), at);
     switch (learnt.kind) {
       case 'table':
@@ -136,6 +139,23 @@ export abstract class DumpProcessor implements ScannerHandler {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Row data in INSERT statements is not masked yet: for a ruled table that would be a
+   * silent leak, so it is an error. Returns true when the statement was an INSERT.
+   */
+  private refuseInsert(text: Buffer, at: SourcePosition): boolean {
+    const target = insertTarget(text.subarray(0, 1024).toString('utf8'), this.catalog.defaultSchema);
+    if (!target) return false;
+    const key = qualifiedKey(target);
+    if (this.planner.ruleTableFor(key) !== undefined || this.planner.isRuled(key)) {
+      throw new PgcloakError('COPY_UNSUPPORTED', 'INSERT statements hold rows of a masked table: INSERT-format dumps are not supported yet, dump with COPY (pg_dump without --inserts)', {
+        table: key,
+        ...at,
+      });
+    }
+    return true;
   }
 
   copyEnd(rows: number): void {

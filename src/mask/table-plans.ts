@@ -96,26 +96,28 @@ export class TablePlanner {
     this.prepared.set(table.key, { rule, columns });
   }
 
+  /** A rule names this table (whether or not the dump declared it). */
+  isRuled(key: string): boolean {
+    return this.rules.tables.has(key);
+  }
+
+  /** The table whose prepared rule applies to `key` (itself or a partition ancestor). */
+  ruleTableFor(key: string): string | undefined {
+    if (this.prepared.has(key)) return key;
+    return this.catalog.ancestors(key).find((a) => this.prepared.has(a));
+  }
+
   /** The plan for a COPY block, or undefined when no rule applies to its table. */
   planFor(target: CopyTarget, at: SourcePosition): TablePlan | undefined {
-    let prepared = this.prepared.get(target.key);
-    let ruleTable = target.key;
-    if (!prepared) {
-      if (this.rules.tables.has(target.key)) {
-        throw new PgcloakError('TABLE_UNKNOWN', `COPY into ${target.key}, which a rule names, but the dump has no CREATE TABLE for it`, {
-          table: target.key,
-          ...at,
-        });
-      }
-      for (const ancestor of this.catalog.ancestors(target.key)) {
-        prepared = this.prepared.get(ancestor);
-        if (prepared) {
-          ruleTable = ancestor;
-          break;
-        }
-      }
+    if (!this.prepared.has(target.key) && this.rules.tables.has(target.key)) {
+      throw new PgcloakError('TABLE_UNKNOWN', `COPY into ${target.key}, which a rule names, but the dump has no CREATE TABLE for it`, {
+        table: target.key,
+        ...at,
+      });
     }
-    if (!prepared) return undefined;
+    const ruleTable = this.ruleTableFor(target.key);
+    const prepared = ruleTable === undefined ? undefined : this.prepared.get(ruleTable);
+    if (ruleTable === undefined || !prepared) return undefined;
     if (target.nonDefaultOptions.length > 0) {
       throw new PgcloakError('COPY_UNSUPPORTED', `COPY with options (${target.nonDefaultOptions.join(', ')}) into a masked table`, {
         table: target.key,

@@ -63,7 +63,7 @@ const INTERESTING =
   /^(?:CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?TABLE\b|CREATE\s+TYPE\b|CREATE\s+DOMAIN\b|ALTER\s+TABLE\b|COPY\b|SET\s+(?:SESSION\s+)?(?:search_path|standard_conforming_strings)\b|SELECT\s+pg_catalog\.set_config\s*\(\s*'search_path')/i;
 
 /** First keywords the scanner must keep for us. */
-export const CATALOG_KEYWORDS: ReadonlySet<string> = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);
+export const CATALOG_KEYWORDS: ReadonlySet<string> = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT', 'INSERT']);
 
 export class SchemaCatalog {
   readonly tables = new Map<string, TableInfo>();
@@ -71,6 +71,11 @@ export class SchemaCatalog {
   readonly domains = new Map<string, { base: TypeRef; notNull: boolean }>();
   readonly composites = new Set<string>();
   private searchPath: string[] = ['public'];
+
+  /** The schema unqualified names resolve to. */
+  get defaultSchema(): string {
+    return this.searchPath[0] ?? 'public';
+  }
 
   /** Learns from one statement's text. */
   learn(text: string, at: SourcePosition): LearntStatement {
