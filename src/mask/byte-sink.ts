@@ -3,6 +3,16 @@
 // 64 KiB block; large untouched stretches go out as they are, without a copy.
 
 const BLOCK = 64 * 1024;
+/** Below this many bytes a JS loop beats subarray() + set(), which allocate a view each call. */
+const SMALL_COPY = 48;
+
+function copyBytes(src: Uint8Array, start: number, end: number, dst: Buffer, at: number): void {
+  if (end - start <= SMALL_COPY) {
+    for (let i = start; i < end; i++) dst[at++] = src[i]!;
+  } else {
+    dst.set(src.subarray(start, end), at);
+  }
+}
 const DIRECT = 16 * 1024;
 
 export interface ByteWriter {
@@ -32,7 +42,7 @@ export class ByteSink implements ByteWriter {
       return;
     }
     if (this.used + n > BLOCK) this.flush();
-    this.block.set(src.subarray(start, end), this.used);
+    copyBytes(src, start, end, this.block, this.used);
     this.used += n;
   }
 
@@ -61,7 +71,7 @@ export class ScratchBuffer implements ByteWriter {
       this.buf.copy(bigger, 0, 0, this.length);
       this.buf = bigger;
     }
-    this.buf.set(src.subarray(start, end), this.length);
+    copyBytes(src, start, end, this.buf, this.length);
     this.length += n;
   }
 
