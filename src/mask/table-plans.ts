@@ -147,6 +147,14 @@ export class TablePlanner {
       }
       return i;
     });
+    const maskedKey = masked.find((m) => keyIndexes.includes(m.index));
+    if (maskedKey) {
+      throw new PgcloakError('RULES_SCHEMA', `${rule.columns.get(maskedKey.name)?.path ?? rule.path}: ${JSON.stringify(maskedKey.name)} is the row key and cannot be masked (give another key:)`, {
+        table: target.key,
+        column: maskedKey.name,
+        ...at,
+      });
+    }
     if (keyIndexes.length === 0 && !this.positionKeyWarned.has(ruleTable)) {
       this.positionKeyWarned.add(ruleTable);
       this.warn(`${rule.path}: no key and no id column: rows are keyed by their position, which cannot be matched inside a database`);

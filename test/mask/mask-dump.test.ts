@@ -107,6 +107,14 @@ describe('refusing what cannot be masked safely', () => {
     expect(ok.output.toString()).toContain('1\t\\N\n');
   });
 
+  it('refuses to mask the row key, explicit or the default id column', async () => {
+    const e = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      id: placeholder\n'));
+    expect(e.code).toBe('RULES_SCHEMA');
+    expect(e.message).toContain('tables.person.columns.id');
+    const e2 = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    key: name\n    columns:\n      name: placeholder\n'));
+    expect(e2.code).toBe('RULES_INVALID');
+  });
+
   it('checks constants against the column type', async () => {
     const e = await errorOf(() => maskInMemory([INPUT], 'tables:\n  person:\n    columns:\n      age: {strategy: constant, value: "old"}\n'));
     expect(e.code).toBe('RULES_SCHEMA');
@@ -155,6 +163,40 @@ describe('refusing what cannot be masked safely', () => {
     const cut = INPUT.subarray(0, INPUT.indexOf('\\unrestrict'));
     const { summary } = await maskInMemory([cut], RULES);
     expect(summary.warnings.join()).toMatch(/may be truncated/);
+  });
+});
+
+describe('older pg_dump styles', () => {
+  it('resolves unqualified names through SET search_path (pg_dump 9.6 and earlier)', async () => {
+    const dump = Buffer.from(
+      [
+        'SET search_path = sales, pg_catalog;',
+        "CREATE TYPE mood AS ENUM ('ok', 'bad');",
+        'CREATE TABLE client (id integer NOT NULL, name text, m mood);',
+        'COPY client (id, name, m) FROM stdin;',
+        '5\tAlice\tbad',
+        '\\.',
+        '',
+      ].join('\n'),
+    );
+    const { output } = await maskInMemory([dump], 'tables:\n  sales.client:\n    columns:\n      name: placeholder\n      m: placeholder\n');
+    expect(output.toString()).toContain('5\txxx5\tok\n');
+  });
+
+  it('takes the columns of a PARTITION OF table from its parent (pg_dump 10 style)', async () => {
+    const dump = Buffer.from(
+      [
+        'CREATE TABLE public.ev (id integer, who text, at date) PARTITION BY RANGE (at);',
+        "CREATE TABLE other.ev_2020 PARTITION OF public.ev FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');",
+        'COPY other.ev_2020 (id, who, at) FROM stdin;',
+        '1\tBob\t2020-05-05',
+        '\\.',
+        '',
+      ].join('\n'),
+    );
+    const { output, summary } = await maskInMemory([dump], 'tables:\n  ev:\n    columns:\n      who: placeholder\n      at: placeholder\n');
+    expect(output.toString()).toContain('1\txxx1\t2011-11-11\n');
+    expect(summary.tables[0]?.ruleTable).toBe('public.ev');
   });
 });
 
