@@ -9,7 +9,10 @@ export function warn(message: string): void {
 }
 
 function megabytes(n: number): string {
-  return `${(n / 1e6).toFixed(1)} MB`;
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
 }
 
 export class Progress {
