@@ -41,9 +41,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `tables.res_partner`, or `tables."Sales Dept".x` when the name needs quoting to read back. */
+/** A name in a problem's path: as is when plain, else double-quoted as SQL would (`columns."E-mail"`). */
 function pathPart(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
 
 export function parseRules(text: string): RuleSet {
@@ -59,7 +59,7 @@ export function parseRules(text: string): RuleSet {
   if (!isRecord(rawTables)) throw rulesError([...problems, 'tables: expected a mapping of table names to rules']);
 
   for (const [tableName, rawRule] of Object.entries(rawTables)) {
-    const tpath = `tables.${pathPart(tableName)}`;
+    const tpath = `tables.${tableName}`; // as written: `res_partner`, `"Sales Dept"."Client List"`
     const qname = parseQualifiedName(tableName);
     if (!qname) {
       problems.push(`${tpath}: not a table name (use table, schema.table, or "Quoted"."Names")`);

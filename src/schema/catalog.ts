@@ -262,7 +262,7 @@ export class SchemaCatalog {
     if (kind === undefined) return { kind: 'unsupported', display, base: last, notNull: false };
     const resolved: ResolvedType = { kind, display, base: last, notNull: false };
     if ((last === 'varchar' || last === 'bpchar') && ref.typmods[0] !== undefined) resolved.maxLength = ref.typmods[0];
-    if (last === 'char' && schema === 'pg_catalog') resolved.maxLength = 1;
+    if (last === 'char' && (schema === 'pg_catalog' || schema === undefined)) resolved.maxLength = 1; // "char": one byte
     return resolved;
   }
 }
