@@ -41,10 +41,15 @@ export interface MaskResult extends RunSummary {
   vaultBytes: number;
 }
 
-function coreTransform(core: () => DumpProcessor, finish?: () => void): Transform {
+/**
+ * The synchronous core as a Transform. `core` is read lazily because the core pushes
+ * into this very Transform. `finish` runs after the core's end(), before the flush completes.
+ */
+function coreTransform(core: () => DumpProcessor, onChunk?: (chunk: Buffer) => void, finish?: () => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
+        onChunk?.(chunk);
         core().write(chunk);
         callback();
       } catch (err) {
@@ -127,30 +132,16 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     const rules = parseRules(rulesText);
     const digest = new OutputDigest();
     let unmasker: DumpUnmasker | undefined;
-    const transform = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        try {
-          digest.update(chunk);
-          unmasker!.write(chunk);
-          callback();
-        } catch (err) {
-          callback(err as Error);
+    const transform = coreTransform(
+      () => unmasker!,
+      (chunk) => digest.update(chunk),
+      () => {
+        unmasker!.checkVaultExhausted();
+        if (reader.trailer?.['maskedDigest'] !== digest.hex()) {
+          throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its BLAKE2b digest differs)');
         }
       },
-      flush(callback) {
-        try {
-          unmasker!.end();
-          unmasker!.checkVaultExhausted();
-          const expected = reader.trailer?.['maskedDigest'];
-          if (expected !== digest.hex()) {
-            throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its BLAKE2b digest differs)');
-          }
-          callback();
-        } catch (err) {
-          callback(err as Error);
-        }
-      },
-    });
+    );
     unmasker = new DumpUnmasker(rules, (chunk) => transform.push(chunk), reader);
     options.onStart?.(unmasker);
     await pipeline(options.input, transform, options.output);

@@ -2,20 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { PgcloakError } from '../../errors.js';
 import { maskDump } from '../../mask/run.js';
-import type { DumpProcessor } from '../../mask/dump-processor.js';
 import { parseRules } from '../../rules/rules-file.js';
-import { openInput, openOutput } from '../io.js';
 import { resolveKeySource, type KeyOptions } from '../keys.js';
-import { Progress, printSummary, warn } from '../report.js';
+import { warn } from '../report.js';
+import { runStreams, type StreamArgs } from '../run-streams.js';
 
-export interface MaskArgs extends KeyOptions {
+export interface MaskArgs extends KeyOptions, StreamArgs {
   rules: string;
   vault: string;
-  input?: string | undefined;
-  output?: string | undefined;
   strict?: boolean | undefined;
-  quiet?: boolean | undefined;
-  json?: boolean | undefined;
 }
 
 export async function maskCommand(args: MaskArgs): Promise<void> {
@@ -27,41 +22,17 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
   }
   const rules = parseRules(rulesText);
   const keySource = await resolveKeySource(args, true);
-  const input = openInput(args.input);
-  const output = openOutput(args.output);
-  let processor: DumpProcessor | undefined;
-  const progress = args.quiet ? undefined : new Progress('mask', () => processor, input.size);
-  const started = Date.now();
-  try {
-    const result = await maskDump({
-      input: input.stream,
-      output: output.stream,
-      rules,
-      vault: { path: args.vault, keySource },
-      strict: args.strict ?? false,
-      onWarning: warn,
-      onStart: (p) => {
-        processor = p;
-      },
-    });
-    output.commit();
-    progress?.stop();
-    if (!args.quiet) {
-      printSummary(
-        'mask',
-        result,
-        {
-          seconds: (Date.now() - started) / 1000,
-          output: output.path ?? '(stdout)',
-          vault: args.vault,
-          vaultBytes: result.vaultBytes,
-        },
-        args.json ?? false,
-      );
-    }
-  } catch (err) {
-    progress?.stop();
-    output.abort();
-    throw err;
-  }
+  await runStreams(
+    'mask',
+    args,
+    (run) =>
+      maskDump({
+        ...run,
+        rules,
+        vault: { path: args.vault, keySource },
+        strict: args.strict ?? false,
+        onWarning: warn,
+      }),
+    (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes }),
+  );
 }

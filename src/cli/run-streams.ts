@@ -1,0 +1,53 @@
+// What mask and unmask share on the command line: input and output opened, a progress
+// line while the core runs, the output renamed into place only on success, and the
+// summary printed at the end.
+
+import type { Readable, Writable } from 'node:stream';
+import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
+import { openInput, openOutput } from './io.js';
+import { Progress, printSummary, type SummaryExtras } from './report.js';
+
+export interface StreamArgs {
+  input?: string | undefined;
+  output?: string | undefined;
+  quiet?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+export interface StreamRun {
+  input: Readable;
+  output: Writable;
+  onStart: (processor: DumpProcessor) => void;
+}
+
+export async function runStreams<T extends RunSummary>(
+  command: 'mask' | 'unmask',
+  args: StreamArgs,
+  body: (run: StreamRun) => Promise<T>,
+  extras: (result: T) => Partial<SummaryExtras> = () => ({}),
+): Promise<void> {
+  const input = openInput(args.input);
+  const output = openOutput(args.output);
+  let processor: DumpProcessor | undefined;
+  const progress = args.quiet ? undefined : new Progress(command, () => processor, input.size);
+  const started = Date.now();
+  try {
+    const result = await body({
+      input: input.stream,
+      output: output.stream,
+      onStart: (p) => {
+        processor = p;
+      },
+    });
+    output.commit();
+    progress?.stop();
+    if (!args.quiet) {
+      const seconds = (Date.now() - started) / 1000;
+      printSummary(command, result, { seconds, output: output.path ?? '(stdout)', ...extras(result) }, args.json ?? false);
+    }
+  } catch (err) {
+    progress?.stop();
+    output.abort();
+    throw err;
+  }
+}
