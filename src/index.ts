@@ -1,0 +1,14 @@
+// The library API: what the CLI uses, for programs that mask and unmask dumps themselves.
+export { maskDump, unmaskDump, PLAIN_FORMAT } from './mask/run.js';
+export type { MaskOptions, MaskResult, UnmaskOptions, VaultTarget } from './mask/run.js';
+export type { RunSummary, TableStats } from './mask/dump-processor.js';
+export { parseRules } from './rules/rules-file.js';
+export type { RuleSet, TableRule, ColumnRule } from './rules/rules-file.js';
+export { STRATEGIES, strategiesTable } from './strategies/registry.js';
+export type { StrategyDefinition, ValueMask } from './strategies/strategy.js';
+export { generateKeyFile, readKeyFile } from './vault/key.js';
+export type { KeySource } from './vault/key.js';
+export { readVaultInfo } from './vault/reader.js';
+export { PgcloakError, EXIT_CODES } from './errors.js';
+export type { ErrorCode, Position } from './errors.js';
+export { VERSION } from './version.js';
