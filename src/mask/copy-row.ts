@@ -81,6 +81,12 @@ export class CopyRowMasker implements RowContext {
     return key;
   }
 
+  field(column: string): string | null {
+    const i = this.plan.columnNames.indexOf(column);
+    if (i === -1) return null;
+    return decodeCopyField(this.buf, this.starts[i]!, this.ends[i]!);
+  }
+
   private keyPart(i: number): string {
     return decodeCopyField(this.buf, this.starts[i]!, this.ends[i]!) ?? '';
   }

@@ -18,6 +18,8 @@ export function tableDeclaration(plan: TablePlan): Record<string, unknown> & { i
   return {
     index: plan.index,
     table: plan.table,
+    /** How the key and original fields are written: COPY text format, escaped as in the dump. */
+    encoding: 'copy-text',
     ruleTable: plan.ruleTable,
     keyColumns: plan.keyNames,
     maskedColumns: plan.masked.map((m) => m.name),

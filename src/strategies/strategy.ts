@@ -9,6 +9,8 @@ import type { ResolvedType } from '../schema/types.js';
 export interface RowContext {
   /** The row key as text: key column values joined with `-`, or the row's position. */
   key(): string;
+  /** The original value of another column of the row (decoded); null for NULL or a column the row lacks. */
+  field(column: string): string | null;
 }
 
 export type ValueMask =
