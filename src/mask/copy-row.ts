@@ -26,6 +26,8 @@ export class CopyRowMasker implements RowContext {
   /** Pre-encoded replacements of constant masks, by position in plan.masked. */
   private readonly constants: (Buffer | undefined)[];
   private buf: Buffer = COPY_NULL;
+  /** The replacements written for the last row, by position in plan.masked. */
+  readonly written: Buffer[];
   private ordinal = 0;
   private cachedKey: string | undefined;
 
@@ -34,6 +36,7 @@ export class CopyRowMasker implements RowContext {
     this.starts = new Int32Array(plan.columnNames.length);
     this.ends = new Int32Array(plan.columnNames.length);
     this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? encodeCopyField(m.mask.value) : undefined));
+    this.written = plan.masked.map(() => COPY_NULL);
   }
 
   /** Finds the field boundaries of `buf[start..end)`; the row must have exactly one field per column. */
@@ -135,6 +138,7 @@ export class CopyRowMasker implements RowContext {
       const s = this.starts[m.index]!;
       const e = this.ends[m.index]!;
       const rep = this.replacement(m, j, at);
+      this.written[j] = rep;
       out.write(buf, pos, s);
       out.write(rep, 0, rep.length);
       pos = e;

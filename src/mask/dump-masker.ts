@@ -15,6 +15,7 @@ export interface VaultSink {
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
 export function tableDeclaration(plan: TablePlan): Record<string, unknown> & { index: number } {
+  const derived = derivedColumns(plan);
   return {
     index: plan.index,
     table: plan.table,
@@ -25,12 +26,30 @@ export function tableDeclaration(plan: TablePlan): Record<string, unknown> & { i
     maskedColumns: plan.masked.map((m) => m.name),
     strategies: plan.masked.map((m) => m.strategy),
     types: plan.masked.map((m) => m.type.display),
+    /**
+     * What masking writes in each masked column: the constant (COPY text; null means
+     * NULL), or null when it depends on the row, in which case the value written is kept
+     * in each row record after the originals (for checking it is still there later).
+     * A NULL original always stays NULL.
+     */
+    maskedConstants: plan.masked.map((m) => (m.mask.kind === 'constant' ? m.mask.value : null)),
+    derivedColumns: derived.map((j) => plan.masked[j]!.name),
   };
+}
+
+/** Positions in plan.masked of the columns whose masked value depends on the row. */
+export function derivedColumns(plan: TablePlan): number[] {
+  const out: number[] = [];
+  plan.masked.forEach((m, j) => {
+    if (m.mask.kind !== 'constant') out.push(j);
+  });
+  return out;
 }
 
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
   private refs: FieldRef[] = [];
+  private derived: number[] = [];
 
   constructor(rules: RuleSet, push: (chunk: Buffer) => void, vault: VaultSink | undefined, onWarning?: (message: string) => void) {
     super(rules, push, onWarning);
@@ -39,8 +58,10 @@ export class DumpMasker extends DumpProcessor {
 
   protected onPlan(plan: TablePlan): void {
     this.vault?.declareTable(tableDeclaration(plan));
+    this.derived = derivedColumns(plan);
     this.refs = [];
-    for (let i = 0; i < plan.keyIndexes.length + plan.masked.length; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
+    const n = plan.keyIndexes.length + plan.masked.length + this.derived.length;
+    for (let i = 0; i < n; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
   }
 
   row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
@@ -57,6 +78,10 @@ export class DumpMasker extends DumpProcessor {
       let r = 0;
       for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
       for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
+      for (const j of this.derived) {
+        const w = rm.written[j]!;
+        setRef(refs[r++]!, w, 0, w.length);
+      }
       this.vault.row(plan.index, ordinal, refs);
     }
   }

@@ -8,7 +8,7 @@ import type { SourcePosition } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ScratchBuffer } from '../mask/byte-sink.js';
 import { DumpProcessor } from '../mask/dump-processor.js';
-import { tableDeclaration } from '../mask/dump-masker.js';
+import { derivedColumns, tableDeclaration } from '../mask/dump-masker.js';
 import type { TablePlan } from '../mask/table-plans.js';
 
 export type VaultRecord =
@@ -24,6 +24,7 @@ export class DumpUnmasker extends DumpProcessor {
   private readonly vault: VaultSource;
   private readonly original = new ScratchBuffer();
   private readonly remasked = new ScratchBuffer();
+  private derivedCount = 0;
 
   constructor(rules: RuleSet, push: (chunk: Buffer) => void, vault: VaultSource) {
     super(rules, push);
@@ -31,6 +32,7 @@ export class DumpUnmasker extends DumpProcessor {
   }
 
   protected onPlan(plan: TablePlan): void {
+    this.derivedCount = derivedColumns(plan).length;
     const rec = this.vault.next();
     const expected = tableDeclaration(plan);
     if (!rec || rec.type !== 'table' || JSON.stringify(rec.decl) !== JSON.stringify(expected)) {
@@ -52,7 +54,7 @@ export class DumpUnmasker extends DumpProcessor {
       throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where);
     }
     const nKey = plan.keyIndexes.length;
-    if (rec.fields.length !== nKey + plan.masked.length) {
+    if (rec.fields.length !== nKey + plan.masked.length + this.derivedCount) {
       throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where);
     }
     rm.split(buf, start, end, at);
