@@ -35,6 +35,9 @@ function expectCopyValueError(run: () => unknown, secret?: string): void {
  */
 function referenceDecode(field: Buffer): string | null {
   if (field.length === 2 && field[0] === 0x5c && field[1] === 0x4e) return null;
+  // PostgreSQL checks the encoding of the raw line before it undoes escapes, so
+  // `\xc3\\\xa9` is refused even though de-escaping would give valid UTF-8 ("é").
+  new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(field);
   const controls: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
   const raw = field
     .toString('latin1')
