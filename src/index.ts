@@ -1,5 +1,5 @@
 // The library API: what the CLI uses, for programs that mask and unmask dumps themselves.
-export { maskDump, unmaskDump, PLAIN_FORMAT } from './mask/run.js';
+export { maskDump, unmaskDump } from './mask/run.js';
 export type { MaskOptions, MaskResult, UnmaskOptions, VaultTarget } from './mask/run.js';
 export type { RunSummary, TableStats } from './mask/dump-processor.js';
 export { parseRules } from './rules/rules-file.js';

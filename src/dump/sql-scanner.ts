@@ -4,10 +4,11 @@
 // https://www.postgresql.org/docs/current/sql-syntax-lexical.html
 // https://www.postgresql.org/docs/current/app-psql.html (meta-commands, COPY data)
 //
-// It never changes a byte: everything is handed to `emit` verbatim, except COPY rows
-// of tables the handler asked to see row by row, which go to `row` and are the
-// handler's to write. The statements the handler cares about (by first keyword) are
-// kept in memory until their `;`; all others stream through without being collected.
+// It never changes a byte itself. What lies between statements (white space, comments,
+// psql meta-commands) goes to `emit` verbatim as it streams. Each statement is collected
+// up to its `;` and handed whole to `statement`, which writes it (as it is, or rewritten:
+// INSERT rows of masked tables). COPY data goes to `emit` too, except the rows of tables
+// the handler asked to see row by row, which go to `row` and are the handler's to write.
 
 import { PgcloakError } from '../errors.js';
 
@@ -27,10 +28,8 @@ const SEMICOLON = 0x3b;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
 
-/** The longest statement we keep in memory (DDL is far smaller). */
-const MAX_KEPT_STATEMENT = 64 * 1024 * 1024;
-/** How many leading bytes of a statement we look at to decide whether to keep it. */
-const KEYWORD_PROBE = 24;
+/** The longest statement held in memory (a multi-row INSERT of a hand-written script is the largest). */
+const MAX_STATEMENT = 256 * 1024 * 1024;
 
 export interface SourcePosition {
   /** 1-based line of the first byte. */
@@ -45,8 +44,8 @@ export interface ScannerHandler {
   /** Verbatim bytes: `buf[start..end)`. The buffer is the caller's chunk; do not mutate it. */
   emit(buf: Buffer, start: number, end: number): void;
   /**
-   * A statement whose first keyword was asked for, from its first keyword up to and
-   * including its `;`. Returns how the COPY data that follows must be handled, if any.
+   * A statement, from its first byte up to and including its `;`. The handler writes
+   * it. Returns how the COPY data that follows must be handled, if any.
    */
   statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined;
   /**
@@ -56,11 +55,6 @@ export interface ScannerHandler {
   row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void;
   /** The `\.` line of a COPY block has been emitted. */
   copyEnd(rows: number): void;
-}
-
-export interface ScannerOptions {
-  /** Upper-case first keywords of the statements to hand to `statement`. */
-  keepKeywords: ReadonlySet<string>;
 }
 
 const enum State {
@@ -94,7 +88,6 @@ function isSpace(b: number): boolean {
 
 export class SqlScanner {
   private readonly handler: ScannerHandler;
-  private readonly keepKeywords: ReadonlySet<string>;
   private state = State.Normal;
 
   // Position of the current chunk's first byte in the stream.
@@ -105,11 +98,8 @@ export class SqlScanner {
   private inStatement = false;
   private stmtStart: SourcePosition = { line: 1, offset: 0 };
   private parenDepth = 0;
-  private keepDecided = false;
-  private keeping = false;
   private keptParts: Buffer[] = [];
   private keptLength = 0;
-  private probe: number[] = [];
 
   // Lexer details.
   private prev1 = NL; // the byte before the current one
@@ -132,9 +122,8 @@ export class SqlScanner {
   private carry: Buffer[] = [];
   private carryLength = 0;
 
-  constructor(handler: ScannerHandler, options: ScannerOptions) {
+  constructor(handler: ScannerHandler) {
     this.handler = handler;
-    this.keepKeywords = options.keepKeywords;
   }
 
   /** `SET standard_conforming_strings = off` changes how `'...'` strings treat backslashes. */
@@ -205,9 +194,9 @@ export class SqlScanner {
 
   /** Scans SQL from `pos`; returns where it stopped (chunk end, or the start of COPY data). */
   private scanSql(buf: Buffer, pos: number): number {
-    const start = pos;
+    let emitFrom = pos; // bytes outside statements not yet emitted
     const len = buf.length;
-    let keepFrom = this.inStatement && this.keeping ? pos : -1;
+    let keepFrom = this.inStatement ? pos : -1;
     while (pos < len) {
       const b = buf[pos]!;
       const at = pos;
@@ -233,22 +222,18 @@ export class SqlScanner {
             // Maybe a comment: decided by the next byte (which may be in the next chunk).
             if (b === DASH) this.dashPending = true;
             else this.slashPending = true;
-            if (this.inStatement && !this.keepDecided) this.decideKeep();
             break;
           }
-          if (isSpace(b)) {
-            if (this.inStatement && !this.keepDecided) this.decideKeep();
-            break;
-          }
+          if (isSpace(b)) break;
           if (b === BACKSLASH && !this.inStatement) {
             this.state = State.MetaCommand;
             break;
           }
           if (!this.inStatement) {
+            if (at > emitFrom) this.handler.emit(buf, emitFrom, at);
             this.startStatement(at);
-            if (this.keeping) keepFrom = at;
+            keepFrom = at;
           }
-          if (!this.keepDecided) this.feedProbe(b);
           if (b === SQUOTE) {
             // `''` inside a string is a doubled quote: the string keeps its escape mode.
             if (this.prev1 !== SQUOTE) {
@@ -267,9 +252,12 @@ export class SqlScanner {
           } else if (b === RPAREN) {
             if (this.parenDepth > 0) this.parenDepth--;
           } else if (b === SEMICOLON && this.parenDepth === 0) {
-            if (keepFrom >= 0) this.keep(buf, keepFrom, pos);
+            // A statement within one chunk is handed over as a view, without a copy.
+            const whole = this.keptLength === 0 ? buf.subarray(keepFrom, pos) : undefined;
+            if (!whole) this.keep(buf, keepFrom, pos);
             keepFrom = -1;
-            const mode = this.endStatement();
+            emitFrom = pos;
+            const mode = this.endStatement(whole);
             if (mode !== undefined) {
               this.copyMode = mode;
               this.copyAt = this.stmtStart;
@@ -342,7 +330,7 @@ export class SqlScanner {
             this.state = State.CopyData;
             this.lineStart = true;
             this.copyRows = 0;
-            this.handler.emit(buf, start, pos);
+            this.handler.emit(buf, emitFrom, pos);
             return pos;
           }
           if (b !== SPACE && b !== TAB && b !== CR) {
@@ -359,8 +347,11 @@ export class SqlScanner {
       this.prev2 = this.prev1;
       this.prev1 = b;
     }
-    if (keepFrom >= 0) this.keep(buf, keepFrom, pos);
-    this.handler.emit(buf, start, pos);
+    if (this.inStatement) {
+      if (keepFrom >= 0) this.keep(buf, keepFrom, pos);
+    } else if (pos > emitFrom) {
+      this.handler.emit(buf, emitFrom, pos);
+    }
     return pos;
   }
 
@@ -368,46 +359,23 @@ export class SqlScanner {
     this.inStatement = true;
     this.stmtStart = { line: this.line, offset: this.chunkOffset + at };
     this.parenDepth = 0;
-    this.keepDecided = false;
-    this.keeping = true; // until the first keyword says otherwise
     this.keptParts = [];
     this.keptLength = 0;
-    this.probe = [];
-  }
-
-  private feedProbe(b: number): void {
-    if (isIdentByte(b) && b !== DOLLAR && this.probe.length < KEYWORD_PROBE) {
-      this.probe.push(b >= 0x61 && b <= 0x7a ? b - 0x20 : b);
-      return;
-    }
-    this.decideKeep();
-  }
-
-  private decideKeep(): void {
-    this.keepDecided = true;
-    const keyword = String.fromCharCode(...this.probe);
-    this.keeping = this.keepKeywords.has(keyword);
-    if (!this.keeping) {
-      this.keptParts = [];
-      this.keptLength = 0;
-    }
   }
 
   private keep(buf: Buffer, from: number, to: number): void {
-    if (!this.keeping || to <= from) return;
+    if (to <= from) return;
     this.keptLength += to - from;
-    if (this.keptLength > MAX_KEPT_STATEMENT) {
-      throw new PgcloakError('STATEMENT_TOO_LARGE', `a ${String.fromCharCode(...this.probe)} statement is over ${MAX_KEPT_STATEMENT} bytes`, this.stmtStart);
+    if (this.keptLength > MAX_STATEMENT) {
+      throw new PgcloakError('STATEMENT_TOO_LARGE', `a statement is over ${MAX_STATEMENT} bytes`, this.stmtStart);
     }
     // Copy: the chunk may be large and the statement small.
     this.keptParts.push(Buffer.from(buf.subarray(from, to)));
   }
 
-  private endStatement(): CopyDataMode | undefined {
+  private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
     this.inStatement = false;
-    if (!this.keepDecided) this.decideKeep(); // the statement was a lone keyword
-    if (!this.keeping) return undefined;
-    const text = Buffer.concat(this.keptParts, this.keptLength);
+    const text = whole ?? Buffer.concat(this.keptParts, this.keptLength);
     this.keptParts = [];
     this.keptLength = 0;
     return this.handler.statement(text, this.stmtStart);

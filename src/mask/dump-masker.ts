@@ -3,8 +3,9 @@
 
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import type { FieldRef } from './copy-row.js';
-import { DumpProcessor } from './dump-processor.js';
+import { DumpProcessor, type ActiveTable } from './dump-processor.js';
+import type { FieldEncoding } from './field-codecs.js';
+import type { FieldRef } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */
@@ -14,13 +15,13 @@ export interface VaultSink {
 }
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
-export function tableDeclaration(plan: TablePlan): Record<string, unknown> & { index: number } {
+export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Record<string, unknown> & { index: number } {
   const derived = derivedColumns(plan);
   return {
     index: plan.index,
     table: plan.table,
-    /** How the key and original fields are written: COPY text format, escaped as in the dump. */
-    encoding: 'copy-text',
+    /** How key and original fields are written: COPY text (escaped as in the dump) or SQL literals. */
+    encoding,
     ruleTable: plan.ruleTable,
     keyColumns: plan.keyNames,
     maskedColumns: plan.masked.map((m) => m.name),
@@ -48,37 +49,35 @@ export function derivedColumns(plan: TablePlan): number[] {
 
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
-  private refs: FieldRef[] = [];
-  private derived: number[] = [];
+  /** Per plan index: reusable field references and the derived columns. */
+  private readonly vaultShapes: { refs: FieldRef[]; derived: number[] }[] = [];
 
   constructor(rules: RuleSet, push: (chunk: Buffer) => void, vault: VaultSink | undefined, onWarning?: (message: string) => void) {
     super(rules, push, onWarning);
     this.vault = vault;
   }
 
-  protected onPlan(plan: TablePlan): void {
-    this.vault?.declareTable(tableDeclaration(plan));
-    this.derived = derivedColumns(plan);
-    this.refs = [];
-    const n = plan.keyIndexes.length + plan.masked.length + this.derived.length;
-    for (let i = 0; i < n; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
+  protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
+    this.vault?.declareTable(tableDeclaration(plan, encoding));
+    const derived = derivedColumns(plan);
+    const refs: FieldRef[] = [];
+    const n = plan.keyIndexes.length + plan.masked.length + derived.length;
+    for (let i = 0; i < n; i++) refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
+    this.vaultShapes[plan.index] = { refs, derived };
   }
 
-  row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
-    const t = this.active!;
+  protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     const rm = t.row;
-    const ordinal = ++t.ordinal;
-    rm.split(buf, start, end, at);
+    const ordinal = ++t.counter.rows;
     rm.beginRow(buf, ordinal);
     if (rm.writeMasked(start, end, this.out, at)) t.stats.changedRows++;
-    this.out.write(buf, end, eolEnd);
     if (this.vault) {
-      const refs = this.refs;
       const plan = t.plan;
+      const { refs, derived } = this.vaultShapes[plan.index]!;
       let r = 0;
       for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
       for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
-      for (const j of this.derived) {
+      for (const j of derived) {
         const w = rm.written[j]!;
         setRef(refs[r++]!, w, 0, w.length);
       }

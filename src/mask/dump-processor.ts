@@ -1,15 +1,19 @@
 // What masking and unmasking a plain dump have in common: the scanner, the schema
-// learnt from DDL, the table plans, per-table counts, and the output batching.
-// Subclasses decide what happens to each row of a planned table.
+// learnt from DDL, the table plans, per-table counts, the output batching, and finding
+// the rows of planned tables in COPY blocks and in INSERT statements. Subclasses decide
+// what happens to each such row (maskedRow).
 
 import { PgcloakError } from '../errors.js';
 import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
 import { insertTarget } from '../dump/insert-target.js';
-import { CATALOG_KEYWORDS, SchemaCatalog } from '../schema/catalog.js';
+import type { LiteralOptions } from '../dump/sql-literal.js';
+import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink } from './byte-sink.js';
-import { CopyRowMasker } from './copy-row.js';
+import { copyTextCodec, sqlLiteralCodec, type FieldCodec } from './field-codecs.js';
+import { RowMasker } from './row-masker.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
 
 export interface TableStats {
@@ -38,9 +42,10 @@ const TAIL_BYTES = 128;
 
 export interface ActiveTable {
   plan: TablePlan;
-  row: CopyRowMasker;
+  row: RowMasker;
   stats: TableStats;
-  ordinal: number;
+  /** Rows seen so far: per COPY block, or per table across INSERT statements. */
+  counter: { rows: number };
 }
 
 export abstract class DumpProcessor implements ScannerHandler {
@@ -50,6 +55,14 @@ export abstract class DumpProcessor implements ScannerHandler {
   protected readonly out: ByteSink;
   protected active: ActiveTable | undefined;
   private copyStats: TableStats | undefined;
+  /** INSERT plans by statement header; stats and row counters by table. */
+  private readonly insertPlans = new Map<string, ActiveTable | null>();
+  private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
+  protected readonly literalOptions: LiteralOptions = { standardStrings: true, encoding: 'utf8' };
+  private readonly sqlCodec: FieldCodec = sqlLiteralCodec(this.literalOptions);
+  /** What the input held: COPY blocks, INSERT statements, or both. */
+  private sawCopy = false;
+  private sawInsert = false;
   readonly tables: TableStats[] = [];
   readonly warnings: string[] = [];
   bytesIn = 0;
@@ -58,7 +71,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   private tail: Buffer = Buffer.alloc(0);
 
   constructor(rules: RuleSet, push: (chunk: Buffer) => void, onWarning?: (message: string) => void) {
-    this.scanner = new SqlScanner(this, { keepKeywords: CATALOG_KEYWORDS });
+    this.scanner = new SqlScanner(this);
     const warn = (m: string): void => {
       this.warnings.push(m);
       onWarning?.(m);
@@ -110,7 +123,14 @@ export abstract class DumpProcessor implements ScannerHandler {
   }
 
   statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
-    if ((text[0] === 0x49 || text[0] === 0x69) && this.refuseInsert(text, at)) return undefined; // I/i: INSERT
+    const keyword = firstKeyword(text);
+    if (keyword === 'INSERT') {
+      this.sawInsert = true;
+      this.insertStatement(text, at);
+      return undefined;
+    }
+    this.out.write(text, 0, text.length);
+    if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
     const learnt = this.catalog.learn(text.toString('utf8'), at);
     switch (learnt.kind) {
       case 'table':
@@ -118,22 +138,17 @@ export abstract class DumpProcessor implements ScannerHandler {
         return undefined;
       case 'standard_conforming_strings':
         this.scanner.setStandardConformingStrings(learnt.on);
+        this.literalOptions.standardStrings = learnt.on;
         return undefined;
       case 'copy': {
+        this.sawCopy = true;
         const plan = this.planner.planFor(learnt.target, at);
-        const stats: TableStats = {
-          table: learnt.target.key,
-          ruleTable: plan?.ruleTable,
-          rows: 0,
-          changedRows: 0,
-          maskedColumns: plan ? plan.masked.map((m) => m.name) : [],
-          keyedByPosition: plan !== undefined && plan.keyIndexes.length === 0,
-        };
+        const stats = newStats(learnt.target.key, plan);
         this.tables.push(stats);
         this.copyStats = stats;
         if (!plan) return 'passthrough';
-        this.active = { plan, row: new CopyRowMasker(plan), stats, ordinal: 0 };
-        this.onPlan(plan);
+        this.active = { plan, row: new RowMasker(plan, copyTextCodec), stats, counter: { rows: 0 } };
+        this.onPlan(plan, 'copy-text');
         return 'rows';
       }
       default:
@@ -141,21 +156,73 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
   }
 
+  row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
+    const t = this.active!;
+    t.row.splitCopyRow(buf, start, end, at);
+    this.maskedRow(t, buf, start, end, at);
+    this.out.write(buf, end, eolEnd);
+  }
+
   /**
-   * Row data in INSERT statements is not masked yet: for a ruled table that would be a
-   * silent leak, so it is an error. Returns true when the statement was an INSERT.
+   * An INSERT statement: written as it is unless a rule applies to its table, in which
+   * case each row of its VALUES goes through maskedRow. Only the header is read for
+   * other tables: their rows are never parsed.
    */
-  private refuseInsert(text: Buffer, at: SourcePosition): boolean {
+  private insertStatement(text: Buffer, at: SourcePosition): void {
+    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literalOptions.standardStrings);
+    let active = header ? this.insertPlans.get(header.key) : null;
+    if (header && active === undefined) {
+      active = this.planInsert(header.target, header.columns, at);
+      this.insertPlans.set(header.key, active);
+    }
+    if (!header || active === null || active === undefined) {
+      if (!header && this.statementTargetsRule(text)) {
+        throw new PgcloakError('COPY_UNSUPPORTED', 'an INSERT of this form (not INSERT ... VALUES) writes to a masked table', { ...at });
+      }
+      this.out.write(text, 0, text.length);
+      return;
+    }
+    const reader = new InsertRowReader(text, header!.valuesEnd, this.literalOptions.standardStrings);
+    let pos = 0;
+    try {
+      while (reader.next()) {
+        const rowAt = positionIn(text, reader.rowStart, at);
+        this.out.write(text, pos, reader.rowStart);
+        active.row.setFields(reader.starts, reader.ends, rowAt);
+        this.maskedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
+        pos = reader.rowEnd;
+      }
+    } catch (err) {
+      if (err instanceof PgcloakError && err.position.line === undefined) {
+        throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), { table: active.plan.table, ...positionIn(text, reader.position, at) });
+      }
+      throw err;
+    }
+    this.out.write(text, pos, text.length);
+    active.stats.rows = active.counter.rows;
+  }
+
+  /** A plan for the rows of INSERTs with this target and column list, or null when no rule applies. */
+  private planInsert(target: { schema: string; name: string }, columns: string[] | undefined, at: SourcePosition): ActiveTable | null {
+    const key = qualifiedKey(target);
+    const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at);
+    if (!plan) return null;
+    this.onPlan(plan, 'sql-literal');
+    let table = this.insertTables.get(key);
+    if (!table) {
+      table = { stats: newStats(key, plan), counter: { rows: 0 } };
+      this.tables.push(table.stats);
+      this.insertTables.set(key, table);
+    }
+    return { plan, row: new RowMasker(plan, this.sqlCodec), stats: table.stats, counter: table.counter };
+  }
+
+  /** For an INSERT we cannot read: does it name a ruled table? */
+  private statementTargetsRule(text: Buffer): boolean {
     const target = insertTarget(text.subarray(0, 1024).toString('utf8'), this.catalog.defaultSchema);
     if (!target) return false;
     const key = qualifiedKey(target);
-    if (this.planner.ruleTableFor(key) !== undefined || this.planner.isRuled(key)) {
-      throw new PgcloakError('COPY_UNSUPPORTED', 'INSERT statements hold rows of a masked table: INSERT-format dumps are not supported yet, dump with COPY (pg_dump without --inserts)', {
-        table: key,
-        ...at,
-      });
-    }
-    return true;
+    return this.planner.ruleTableFor(key) !== undefined || this.planner.isRuled(key);
   }
 
   copyEnd(rows: number): void {
@@ -164,12 +231,20 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.active = undefined;
   }
 
-  abstract row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void;
+  /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
+  protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
 
-  /** A COPY block of a planned table begins. */
-  protected abstract onPlan(plan: TablePlan): void;
+  /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape). */
+  protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName): void;
 
-  summary(format: string): RunSummary {
+  /** The input form, for the summary. */
+  get format(): string {
+    if (this.sawInsert && !this.sawCopy) return 'plain SQL with INSERT statements';
+    if (this.sawInsert) return 'plain SQL with COPY blocks and INSERT statements';
+    return 'plain pg_dump (COPY)';
+  }
+
+  summary(format: string = this.format): RunSummary {
     return {
       format,
       tables: this.tables,
@@ -179,4 +254,42 @@ export abstract class DumpProcessor implements ScannerHandler {
       bytesOut: this.bytesOut,
     };
   }
+}
+
+type FieldEncodingName = FieldCodec['encoding'];
+
+/** Statements whose text the catalog reads (DDL, COPY, SET); everything else is only written. */
+const CATALOG_KEYWORDS: ReadonlySet<string> = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);
+
+/** The first word of a statement, upper-cased (ASCII), at most 16 bytes. */
+function firstKeyword(text: Buffer): string {
+  let i = 0;
+  const n = Math.min(text.length, 16);
+  let word = '';
+  while (i < n) {
+    const b = text[i]!;
+    if (b >= 0x61 && b <= 0x7a) word += String.fromCharCode(b - 0x20);
+    else if (b >= 0x41 && b <= 0x5a) word += String.fromCharCode(b);
+    else break;
+    i++;
+  }
+  return word;
+}
+
+function newStats(table: string, plan: TablePlan | undefined): TableStats {
+  return {
+    table,
+    ruleTable: plan?.ruleTable,
+    rows: 0,
+    changedRows: 0,
+    maskedColumns: plan ? plan.masked.map((m) => m.name) : [],
+    keyedByPosition: plan !== undefined && plan.keyIndexes.length === 0,
+  };
+}
+
+/** The position of `text[offset]`, for a statement that starts at `at`. */
+function positionIn(text: Buffer, offset: number, at: SourcePosition): SourcePosition {
+  let line = at.line;
+  for (let p = text.indexOf(0x0a); p !== -1 && p < offset; p = text.indexOf(0x0a, p + 1)) line++;
+  return { line, offset: at.offset + offset };
 }

@@ -15,7 +15,6 @@ import { VERSION } from '../version.js';
 import { DumpMasker } from './dump-masker.js';
 import type { DumpProcessor, RunSummary } from './dump-processor.js';
 
-export const PLAIN_FORMAT = 'plain pg_dump (COPY)';
 
 export interface VaultTarget {
   path: string;
@@ -95,7 +94,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   options.onStart?.(masker);
   try {
     await pipeline(options.input, transform, options.output);
-    const summary = masker.summary(PLAIN_FORMAT);
+    const summary = masker.summary();
     if (options.strict && summary.notExisting.length > 0) {
       throw new PgcloakError('RULES_NOT_EXISTING', `--strict: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
     }
@@ -145,7 +144,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     unmasker = new DumpUnmasker(rules, (chunk) => transform.push(chunk), reader);
     options.onStart?.(unmasker);
     await pipeline(options.input, transform, options.output);
-    return unmasker.summary(PLAIN_FORMAT);
+    return unmasker.summary();
   } finally {
     reader.close();
   }

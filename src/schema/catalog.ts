@@ -62,9 +62,6 @@ export function loadSqlParser(): Promise<void> {
 const INTERESTING =
   /^(?:CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?TABLE\b|CREATE\s+TYPE\b|CREATE\s+DOMAIN\b|ALTER\s+TABLE\b|COPY\b|SET\s+(?:SESSION\s+)?(?:search_path|standard_conforming_strings)\b|SELECT\s+pg_catalog\.set_config\s*\(\s*'search_path')/i;
 
-/** First keywords the scanner must keep for us. */
-export const CATALOG_KEYWORDS: ReadonlySet<string> = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT', 'INSERT']);
-
 export class SchemaCatalog {
   readonly tables = new Map<string, TableInfo>();
   readonly enums = new Map<string, readonly string[]>();

@@ -16,6 +16,7 @@ function scan(chunks: Buffer[]): Trace {
   const handler: ScannerHandler = {
     emit: (buf, s, e) => out.push(Buffer.from(buf.subarray(s, e))),
     statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
+      out.push(Buffer.from(text));
       const t = text.toString();
       trace.statements.push(`${at.line}:${at.offset}:${t}`);
       if (/^COPY\b/i.test(t) && /FROM stdin/i.test(t)) return t.includes('rows_me') ? 'rows' : 'passthrough';
@@ -27,7 +28,7 @@ function scan(chunks: Buffer[]): Trace {
     },
     copyEnd: (rows) => trace.copyEnds.push(rows),
   };
-  const scanner = new SqlScanner(handler, { keepKeywords: new Set(['CREATE', 'COPY', 'SET', 'ALTER']) });
+  const scanner = new SqlScanner(handler);
   for (const c of chunks) scanner.write(c);
   scanner.end();
   trace.output = Buffer.concat(out);
@@ -80,16 +81,18 @@ describe('SqlScanner', () => {
   it('finds statements the way psql does (quotes, dollar quotes, comments, parentheses)', () => {
     expect(whole.statements.map((s) => s.replace(/^\d+:\d+:/, '').slice(0, 40))).toEqual([
       'SET standard_conforming_strings = on;',
+      "SELECT pg_catalog.set_config('search_pat",
       'CREATE TABLE public."weird;name" (id int',
       'CREATE FUNCTION f() RETURNS text AS $fn$',
       'CREATE RULE r AS ON INSERT TO t DO INSTE',
+      'select $1, a$b from x;',
       'COPY public.plain (id, t) FROM stdin;',
       'COPY public.rows_me (id, t) FROM stdin;',
       'COPY public.empty_rows_me (id) FROM stdi',
       'ALTER TABLE ONLY public.t ADD CONSTRAINT',
     ]);
-    expect(whole.statements[1]).toContain("E'\\';');");
-    expect(whole.statements[2]!.endsWith('LANGUAGE plpgsql;')).toBe(true);
+    expect(whole.statements[2]).toContain("E'\\';');");
+    expect(whole.statements[3]!.endsWith('LANGUAGE plpgsql;')).toBe(true);
   });
 
   it('reports positions of statements and rows (line, byte offset)', () => {
@@ -173,7 +176,6 @@ describe('SqlScanner', () => {
         row: () => undefined,
         copyEnd: () => undefined,
       },
-      { keepKeywords: new Set(['CREATE', 'SET']) },
     );
     scanner.setStandardConformingStrings(false);
     scanner.write(input);

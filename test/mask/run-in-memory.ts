@@ -1,7 +1,7 @@
 // Runs the masker and unmasker in memory, with an in-memory vault, over any chunking.
 import { loadSqlParser } from '../../src/schema/catalog.js';
 import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
-import type { FieldRef } from '../../src/mask/copy-row.js';
+import type { FieldRef } from '../../src/mask/row-masker.js';
 import { DumpUnmasker, type VaultRecord } from '../../src/unmask/dump-unmasker.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import type { RunSummary } from '../../src/mask/dump-processor.js';

@@ -1,0 +1,33 @@
+// How a field's bytes relate to its value, per input form: COPY text format fields
+// (escaped, \N for NULL) and SQL literals in INSERT statements ('it''s', NULL, 42).
+// The row masker only ever needs these four operations.
+
+import { decodeCopyField, encodeCopyField, isCopyNull } from '../copy/text-field.js';
+import { decodeSqlLiteral, encodeSqlLiteral, isSqlNull, type LiteralOptions } from '../dump/sql-literal.js';
+
+export type FieldEncoding = 'copy-text' | 'sql-literal';
+
+export interface FieldCodec {
+  readonly encoding: FieldEncoding;
+  isNull(buf: Buffer, start: number, end: number): boolean;
+  /** The field's value; throws COPY_VALUE when it cannot be decoded. */
+  decode(buf: Buffer, start: number, end: number): string | null;
+  encode(value: string | null): Buffer;
+}
+
+export const copyTextCodec: FieldCodec = {
+  encoding: 'copy-text',
+  isNull: isCopyNull,
+  decode: decodeCopyField,
+  encode: encodeCopyField,
+};
+
+/** `options` is read at each call: `SET standard_conforming_strings` may change it between statements. */
+export function sqlLiteralCodec(options: LiteralOptions): FieldCodec {
+  return {
+    encoding: 'sql-literal',
+    isNull: isSqlNull,
+    decode: (buf, start, end) => decodeSqlLiteral(buf, start, end, options),
+    encode: (value) => encodeSqlLiteral(value, options),
+  };
+}

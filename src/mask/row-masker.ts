@@ -1,0 +1,164 @@
+// One row of a masked table, whatever the input form: its fields' byte ranges are
+// given (COPY: split at TABs; INSERT: the values of one parenthesised row), only the
+// fields a rule or the key needs are decoded, and the row is written with the masked
+// fields replaced and every other byte as it was.
+
+import { PgcloakError } from '../errors.js';
+import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { RowContext } from '../strategies/strategy.js';
+import type { ByteWriter } from './byte-sink.js';
+import type { FieldCodec } from './field-codecs.js';
+import type { MaskedField, TablePlan } from './table-plans.js';
+
+const TAB = 0x09;
+
+export interface FieldRef {
+  buf: Uint8Array;
+  start: number;
+  end: number;
+}
+
+export class RowMasker implements RowContext {
+  readonly plan: TablePlan;
+  readonly codec: FieldCodec;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** Pre-encoded replacements of constant masks, by position in plan.masked. */
+  private readonly constants: (Buffer | undefined)[];
+  private readonly nullBytes: Buffer;
+  /** The replacements written for the last row, by position in plan.masked. */
+  readonly written: Buffer[];
+  private buf: Buffer;
+  private ordinal = 0;
+  private cachedKey: string | undefined;
+
+  constructor(plan: TablePlan, codec: FieldCodec) {
+    this.plan = plan;
+    this.codec = codec;
+    this.starts = new Int32Array(plan.columnNames.length);
+    this.ends = new Int32Array(plan.columnNames.length);
+    this.nullBytes = codec.encode(null);
+    this.buf = this.nullBytes;
+    this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? codec.encode(m.mask.value) : undefined));
+    this.written = plan.masked.map(() => this.nullBytes);
+  }
+
+  /** COPY text: finds the field boundaries of `buf[start..end)`, exactly one field per column. */
+  splitCopyRow(buf: Buffer, start: number, end: number, at: SourcePosition): void {
+    const n = this.starts.length;
+    let p = start;
+    for (let i = 0; i < n - 1; i++) {
+      const t = buf.indexOf(TAB, p);
+      if (t === -1 || t >= end) throw this.fieldCountError(countTabs(buf, start, end) + 1, at);
+      this.starts[i] = p;
+      this.ends[i] = t;
+      p = t + 1;
+    }
+    const extra = buf.indexOf(TAB, p);
+    if (extra !== -1 && extra < end) throw this.fieldCountError(countTabs(buf, start, end) + 1, at);
+    this.starts[n - 1] = p;
+    this.ends[n - 1] = end;
+  }
+
+  /** Field ranges found by another reader (INSERT values). */
+  setFields(starts: readonly number[], ends: readonly number[], at: SourcePosition): void {
+    if (starts.length !== this.starts.length) throw this.fieldCountError(starts.length, at);
+    for (let i = 0; i < starts.length; i++) {
+      this.starts[i] = starts[i]!;
+      this.ends[i] = ends[i]!;
+    }
+  }
+
+  fieldCountError(got: number, at: SourcePosition): PgcloakError {
+    return new PgcloakError('COPY_FIELD_COUNT', `expected ${this.starts.length} fields, got ${got}`, {
+      table: this.plan.table,
+      line: at.line,
+      offset: at.offset,
+    });
+  }
+
+  /** Prepares `key()` and `field()` for the row whose fields are set, in `buf`. */
+  beginRow(buf: Buffer, ordinal: number): void {
+    this.buf = buf;
+    this.ordinal = ordinal;
+    this.cachedKey = undefined;
+  }
+
+  key(): string {
+    if (this.cachedKey !== undefined) return this.cachedKey;
+    const idx = this.plan.keyIndexes;
+    let key: string;
+    if (idx.length === 0) key = String(this.ordinal);
+    else if (idx.length === 1) key = this.decodeAt(idx[0]!) ?? '';
+    else key = idx.map((i) => this.decodeAt(i) ?? '').join('-');
+    this.cachedKey = key;
+    return key;
+  }
+
+  field(column: string): string | null {
+    const i = this.plan.columnNames.indexOf(column);
+    return i === -1 ? null : this.decodeAt(i);
+  }
+
+  private decodeAt(i: number): string | null {
+    return this.codec.decode(this.buf, this.starts[i]!, this.ends[i]!);
+  }
+
+  /** The encoded replacement for masked field `m` (the `j`-th of plan.masked). */
+  replacement(m: MaskedField, j: number, at: SourcePosition): Buffer {
+    const s = this.starts[m.index]!;
+    const e = this.ends[m.index]!;
+    if (this.codec.isNull(this.buf, s, e)) return this.nullBytes;
+    const mask = m.mask;
+    try {
+      switch (mask.kind) {
+        case 'constant':
+          return this.constants[j]!;
+        case 'row':
+          return this.codec.encode(mask.derive(this));
+        case 'value':
+          return this.codec.encode(mask.derive(this.codec.decode(this.buf, s, e) ?? '', this));
+      }
+    } catch (err) {
+      if (err instanceof PgcloakError) {
+        throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), {
+          table: this.plan.table,
+          column: m.name,
+          line: at.line,
+          offset: at.offset,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the masked row `buf[start..end)` to `out`, for the row whose fields are set
+   * and begun. Returns whether any field changed.
+   */
+  writeMasked(start: number, end: number, out: ByteWriter, at: SourcePosition): boolean {
+    const buf = this.buf;
+    let pos = start;
+    let changed = false;
+    const masked = this.plan.masked;
+    for (let j = 0; j < masked.length; j++) {
+      const m = masked[j]!;
+      const s = this.starts[m.index]!;
+      const e = this.ends[m.index]!;
+      const rep = this.replacement(m, j, at);
+      this.written[j] = rep;
+      out.write(buf, pos, s);
+      out.write(rep, 0, rep.length);
+      pos = e;
+      if (!changed && (rep.length !== e - s || buf.compare(rep, 0, rep.length, s, e) !== 0)) changed = true;
+    }
+    out.write(buf, pos, end);
+    return changed;
+  }
+}
+
+function countTabs(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let p = buf.indexOf(TAB, start); p !== -1 && p < end; p = buf.indexOf(TAB, p + 1)) n++;
+  return n;
+}
