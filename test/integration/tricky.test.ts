@@ -478,14 +478,25 @@ describeWithPg('tricky schema end to end', () => {
     expect(tables).toEqual([...TABLES.map((spec) => spec.sql), ...UNRULED_TABLES].sort());
   });
 
-  describe('masked and restored', () => {
+  // pg_dump's plain output in each of its data forms: COPY blocks and INSERT statements.
+  const DUMP_FORMS = [
+    { form: 'copy', pgDumpArgs: [] as string[] },
+    { form: 'inserts', pgDumpArgs: ['--inserts'] },
+    { form: 'column-inserts', pgDumpArgs: ['--column-inserts'] },
+    { form: 'rows-per-insert', pgDumpArgs: ['--rows-per-insert=7'] },
+  ];
+
+  describe.each(DUMP_FORMS)('masked and restored ($form)', ({ form, pgDumpArgs }) => {
     let maskedDb = '';
     let maskedFile = '';
     let vaultFile = '';
+    let dumpFile = '';
 
     beforeAll(() => {
-      maskedFile = file('masked.sql');
-      vaultFile = file('v');
+      dumpFile = file(`dump-${form}.sql`);
+      pgDump(originalDb, dumpFile, pgDumpArgs);
+      maskedFile = file(`masked-${form}.sql`);
+      vaultFile = file(`v-${form}`);
       const args = ['mask', '--rules', rulesFile, '--vault', vaultFile, '--key-file', keyFile, '--input', dumpFile, '--output', maskedFile];
       const result = runPgcloakOk(args);
       expect(result.stdout.length, 'stdout is for data; with --output it stays empty').toBe(0);
@@ -532,7 +543,7 @@ describeWithPg('tricky schema end to end', () => {
       }
     });
 
-    it('changes nothing outside COPY data', () => {
+    it.skipIf(form !== 'copy')('changes nothing outside COPY data', () => {
       const original = readFileSync(dumpFile, 'utf8').split('\n');
       const masked = readFileSync(maskedFile, 'utf8').split('\n');
       // COPY text format escapes newlines, so masking never adds or removes lines.
@@ -545,7 +556,7 @@ describeWithPg('tricky schema end to end', () => {
     });
 
     it('unmasks to the original dump, byte for byte, through files', () => {
-      const back = file('back.sql');
+      const back = file(`back-${form}.sql`);
       runPgcloakOk(['unmask', '--vault', vaultFile, '--key-file', keyFile, '--input', maskedFile, '--output', back]);
       expect(readFileSync(back).equals(readFileSync(dumpFile))).toBe(true);
     });
@@ -556,7 +567,7 @@ describeWithPg('tricky schema end to end', () => {
     });
 
     it('restores the unmasked dump into a database equal to the original', () => {
-      const back = file('back-for-restore.sql');
+      const back = file(`back-for-restore-${form}.sql`);
       runPgcloakOk(['unmask', '--vault', vaultFile, '--key-file', keyFile, '--input', maskedFile, '--output', back]);
       const restored = freshDatabase('tricky_back');
       psqlFile(restored, back);
@@ -567,9 +578,9 @@ describeWithPg('tricky schema end to end', () => {
     });
 
     it('refuses the wrong key at unmask and writes nothing', () => {
-      const otherKey = file('k-other');
+      const otherKey = file(`k-other-${form}`);
       runPgcloakOk(['keygen', '--output', otherKey]);
-      const out = file('back-wrong-key.sql');
+      const out = file(`back-wrong-key-${form}.sql`);
       const args = ['unmask', '--vault', vaultFile, '--key-file', otherKey, '--input', maskedFile, '--output', out];
       const result = runPgcloak(args);
       expect(result.status, describeRun(args, result)).toBe(EXIT_CODES.VAULT_WRONG_KEY);
