@@ -253,6 +253,18 @@ export class InsertRowReader {
     return this.c.pos;
   }
 
+  /** After the last row: only `;`, ON CONFLICT … or RETURNING … may follow. */
+  checkTail(): void {
+    const c = this.c;
+    const save = c.pos;
+    c.skipSpace();
+    if (c.buf[c.pos] === 0x3b || c.keyword('on') || c.keyword('returning')) {
+      c.pos = save;
+      return;
+    }
+    throw new PgcloakError('COPY_VALUE', 'unexpected text after the rows of VALUES (unbalanced parentheses?)');
+  }
+
   next(): boolean {
     const c = this.c;
     const save = c.pos;

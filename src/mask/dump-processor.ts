@@ -83,6 +83,11 @@ export abstract class DumpProcessor implements ScannerHandler {
     });
   }
 
+  /** The key of keyed strategies (pseudonym, hash): give it before the first write(). */
+  useStrategySecret(secret: Buffer | undefined): void {
+    this.planner.secret = secret;
+  }
+
   /** The position of the next byte to be read, for progress displays. */
   get position(): SourcePosition {
     return this.scanner.position;
@@ -192,6 +197,7 @@ export abstract class DumpProcessor implements ScannerHandler {
         this.maskedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
         pos = reader.rowEnd;
       }
+      reader.checkTail();
     } catch (err) {
       if (err instanceof PgcloakError && err.position.line === undefined) {
         throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), { table: active.plan.table, ...positionIn(text, reader.position, at) });
@@ -205,7 +211,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** A plan for the rows of INSERTs with this target and column list, or null when no rule applies. */
   private planInsert(target: { schema: string; name: string }, columns: string[] | undefined, at: SourcePosition): ActiveTable | null {
     const key = qualifiedKey(target);
-    const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at);
+    const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at, 'INSERT');
     if (!plan) return null;
     this.onPlan(plan, 'sql-literal');
     let table = this.insertTables.get(key);

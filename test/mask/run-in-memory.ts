@@ -41,7 +41,7 @@ export async function maskInMemory(chunks: Buffer[], rulesText: string, vault = 
   const masker = new DumpMasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault, (w) => warnings.push(w));
   for (const c of chunks) masker.write(c);
   masker.end();
-  return { output: Buffer.concat(out), vault, summary: masker.summary('plain') };
+  return { output: Buffer.concat(out), vault, summary: masker.summary() };
 }
 
 export async function unmaskInMemory(chunks: Buffer[], rulesText: string, vault: MemoryVault): Promise<Buffer> {
