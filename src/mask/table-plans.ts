@@ -108,9 +108,9 @@ export class TablePlanner {
   }
 
   /** The plan for a COPY block, or undefined when no rule applies to its table. */
-  planFor(target: CopyTarget, at: SourcePosition): TablePlan | undefined {
+  planFor(target: CopyTarget, at: SourcePosition, source: 'COPY' | 'INSERT' = 'COPY'): TablePlan | undefined {
     if (!this.prepared.has(target.key) && this.rules.tables.has(target.key)) {
-      throw new PgcloakError('TABLE_UNKNOWN', `COPY into ${target.key}, which a rule names, but the dump has no CREATE TABLE for it`, {
+      throw new PgcloakError('TABLE_UNKNOWN', `${source} into ${target.key}, which a rule names, but the dump has no CREATE TABLE for it`, {
         table: target.key,
         ...at,
       });
@@ -130,6 +130,8 @@ export class TablePlanner {
     for (const [name, col] of prepared.columns) {
       const index = columnNames.indexOf(name);
       if (index === -1) {
+        // An INSERT that lists its columns may leave some out: they get their defaults, nothing to mask.
+        if (source === 'INSERT' && target.columns !== undefined) continue;
         this.noSuchColumn(rule.columns.get(name)?.path ?? `${rule.path}.columns.${name}`, 'not in its COPY data (generated?)');
         continue;
       }
