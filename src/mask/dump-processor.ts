@@ -83,11 +83,6 @@ export abstract class DumpProcessor implements ScannerHandler {
     });
   }
 
-  /** The key of keyed strategies (pseudonym, hash): give it before the first write(). */
-  useStrategySecret(secret: Buffer | undefined): void {
-    this.planner.secret = secret;
-  }
-
   /** The position of the next byte to be read, for progress displays. */
   get position(): SourcePosition {
     return this.scanner.position;
