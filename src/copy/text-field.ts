@@ -25,6 +25,12 @@ const NEEDS_ESCAPE = /[\\\x08-\x0d]/;
 
 const NULL_MARKER = Buffer.from('\\N', 'latin1');
 
+/**
+ * How field bytes become characters: UTF-8 (validated), or 'latin1' — byte for byte,
+ * used for every single-byte server encoding so that bytes survive exactly.
+ */
+export type TextEncoding = 'utf8' | 'latin1';
+
 // fatal: an invalid byte sequence is an error, not U+FFFD; two different originals
 // must never decode to the same string. ignoreBOM: a leading U+FEFF is data.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -50,17 +56,22 @@ export function copyFieldHasEscape(buf: Uint8Array, start: number, end: number):
  * de-escaped bytes decoded as UTF-8. Octal and hex escapes yield bytes, so `\303\251`
  * is 'é'. Invalid UTF-8 (raw or escaped) throws COPY_VALUE.
  */
-export function decodeCopyField(buf: Uint8Array, start: number, end: number): string | null {
+export function decodeCopyField(buf: Uint8Array, start: number, end: number, encoding: TextEncoding = 'utf8'): string | null {
   if (end - start === 2 && buf[start] === BACKSLASH && buf[start + 1] === UPPER_N) return null;
+  if (encoding === 'latin1') {
+    // Single-byte encodings are read byte for byte (see dump/encoding.ts).
+    const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+    return text.indexOf('\\') === -1 ? text : decodeEscaped(buf, start, end, encoding);
+  }
   // Escapes are ASCII and a UTF-8 multi-byte sequence never contains 0x5C, so the
   // decoded text has a backslash exactly when the bytes do. Native decode plus a
   // native string search costs ~3% over the decode alone; a JS byte loop first ~35%.
   const text = decodeUtf8(buf.subarray(start, end));
   if (text.indexOf('\\') === -1) return text;
-  return decodeEscaped(buf, start, end);
+  return decodeEscaped(buf, start, end, encoding);
 }
 
-function decodeEscaped(buf: Uint8Array, start: number, end: number): string {
+function decodeEscaped(buf: Uint8Array, start: number, end: number, encoding: TextEncoding): string {
   const length = end - start;
   let out = scratch;
   if (length > out.length) {
@@ -109,7 +120,7 @@ function decodeEscaped(buf: Uint8Array, start: number, end: number): string {
     }
     out[n++] = c;
   }
-  return decodeUtf8(out.subarray(0, n));
+  return encoding === 'latin1' ? out.toString('latin1', 0, n) : decodeUtf8(out.subarray(0, n));
 }
 
 function octalValue(c: number): number {
@@ -136,10 +147,10 @@ function decodeUtf8(bytes: Uint8Array): string {
  * backslash-escaped, everything else is written as UTF-8. (Lone surrogates cannot come
  * from decodeCopyField; like Buffer.from they would become U+FFFD.)
  */
-export function encodeCopyField(value: string | null): Buffer {
+export function encodeCopyField(value: string | null, encoding: TextEncoding = 'utf8'): Buffer {
   if (value === null) return Buffer.from(NULL_MARKER);
   const first = value.search(NEEDS_ESCAPE);
-  if (first === -1) return Buffer.from(value, 'utf8');
+  if (first === -1) return Buffer.from(value, encoding);
   let escaped = value.slice(0, first);
   let runStart = first;
   for (let i = first; i < value.length; i++) {
@@ -153,5 +164,5 @@ export function encodeCopyField(value: string | null): Buffer {
     }
   }
   escaped += value.slice(runStart);
-  return Buffer.from(escaped, 'utf8');
+  return Buffer.from(escaped, encoding);
 }

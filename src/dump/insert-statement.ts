@@ -66,6 +66,7 @@ class Cursor {
     start: number,
     readonly end: number,
     readonly standardStrings: boolean,
+    readonly decodeName: (bytes: Buffer) => string = (b) => b.toString('utf8'),
   ) {
     this.pos = start;
   }
@@ -172,13 +173,13 @@ class Cursor {
     const b = this.buf[start]!;
     if (b === DQUOTE) {
       const e = this.token();
-      return this.buf.toString('utf8', start + 1, e - 1).replaceAll('""', '"');
+      return this.decodeName(this.buf.subarray(start + 1, e - 1)).replaceAll('""', '"');
     }
     if (!isWordByte(b) || b === DASH || b === 0x2b) return undefined;
     let p = start;
     while (p < this.end && isWordByte(this.buf[p]!) && this.buf[p] !== 0x2e && this.buf[p] !== DASH && this.buf[p] !== 0x2b) p++;
     this.pos = p;
-    return this.buf.toString('utf8', start, p).toLowerCase();
+    return this.decodeName(this.buf.subarray(start, p)).toLowerCase();
   }
 
   keyword(word: string): boolean {
@@ -200,8 +201,13 @@ class Cursor {
 }
 
 /** Reads `INSERT INTO name [(cols)] [OVERRIDING x VALUE] VALUES`; undefined for any other shape. */
-export function parseInsertHeader(text: Buffer, defaultSchema: string, standardStrings: boolean): InsertHeader | undefined {
-  const c = new Cursor(text, 0, text.length, standardStrings);
+export function parseInsertHeader(
+  text: Buffer,
+  defaultSchema: string,
+  standardStrings: boolean,
+  decodeName?: (bytes: Buffer) => string,
+): InsertHeader | undefined {
+  const c = new Cursor(text, 0, text.length, standardStrings, decodeName);
   if (!c.keyword('insert') || !c.keyword('into')) return undefined;
   const parts: string[] = [];
   for (;;) {

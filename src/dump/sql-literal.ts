@@ -14,7 +14,7 @@ export interface LiteralOptions {
   /** standard_conforming_strings: when off, backslashes in '...' are escapes too. */
   standardStrings: boolean;
   /** How bytes become characters: 'utf8', or 'latin1' for any single-byte encoding. */
-  encoding: BufferEncoding;
+  encoding: 'utf8' | 'latin1';
 }
 
 function lower(b: number): number {
@@ -68,13 +68,13 @@ export function decodeSqlLiteral(buf: Buffer, start: number, end: number, option
 }
 
 /** '...' with standard strings: only '' stands for '. */
-function decodeStandard(buf: Buffer, s: number, e: number, encoding: BufferEncoding): string {
+function decodeStandard(buf: Buffer, s: number, e: number, encoding: 'utf8' | 'latin1'): string {
   const text = buf.toString(encoding, s, e);
   return text.includes("''") ? text.replaceAll("''", "'") : text;
 }
 
 /** E'...': backslash escapes, decoded to bytes first (octal and hex escapes are bytes). */
-function decodeEscaped(buf: Buffer, s: number, e: number, encoding: BufferEncoding): string {
+function decodeEscaped(buf: Buffer, s: number, e: number, encoding: 'utf8' | 'latin1'): string {
   const out: number[] = [];
   const pushChar = (cp: number): void => {
     for (const b of Buffer.from(String.fromCodePoint(cp), encoding === 'latin1' ? 'latin1' : 'utf8')) out.push(b);
@@ -142,7 +142,7 @@ function decodeEscaped(buf: Buffer, s: number, e: number, encoding: BufferEncodi
   return bytes.toString('latin1');
 }
 
-function decodeDollar(buf: Buffer, start: number, end: number, encoding: BufferEncoding): string {
+function decodeDollar(buf: Buffer, start: number, end: number, encoding: 'utf8' | 'latin1'): string {
   const close = buf.indexOf(DOLLAR, start + 1);
   if (close === -1 || close >= end) throw notLiteral();
   const tagLength = close - start + 1;

@@ -12,7 +12,8 @@ import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink } from './byte-sink.js';
-import { copyTextCodec, sqlLiteralCodec, type FieldCodec } from './field-codecs.js';
+import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
+import { copyTextCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
 import { RowMasker } from './row-masker.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
 
@@ -58,8 +59,17 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** INSERT plans by statement header; stats and row counters by table. */
   private readonly insertPlans = new Map<string, ActiveTable | null>();
   private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
-  protected readonly literalOptions: LiteralOptions = { standardStrings: true, encoding: 'utf8' };
+  /** The dump's text encoding and string syntax, changed by SET statements as they stream by. */
+  private textEncoding: DumpEncoding = UTF8_ENCODING;
+  /** Set when client_encoding names a multi-byte encoding other than UTF-8. */
+  private unsupportedEncoding: string | undefined;
+  protected readonly literalOptions: LiteralOptions & TextOptions = {
+    standardStrings: true,
+    encoding: 'utf8',
+    fromUnicode: (text) => this.textEncoding.fromUnicode(text),
+  };
   private readonly sqlCodec: FieldCodec = sqlLiteralCodec(this.literalOptions);
+  private readonly copyCodec: FieldCodec = copyTextCodec(this.literalOptions);
   /** What the input held: COPY blocks, INSERT statements, or both. */
   private sawCopy = false;
   private sawInsert = false;
@@ -131,7 +141,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.write(text, 0, text.length);
     if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
-    const learnt = this.catalog.learn(text.toString('utf8'), at);
+    const learnt = this.catalog.learn(this.textEncoding.decodeText(text), at);
     switch (learnt.kind) {
       case 'table':
         this.planner.onTable(learnt.table);
@@ -140,6 +150,13 @@ export abstract class DumpProcessor implements ScannerHandler {
         this.scanner.setStandardConformingStrings(learnt.on);
         this.literalOptions.standardStrings = learnt.on;
         return undefined;
+      case 'client_encoding': {
+        const encoding = dumpEncoding(learnt.name);
+        this.unsupportedEncoding = encoding ? undefined : learnt.name;
+        this.textEncoding = encoding ?? UTF8_ENCODING;
+        this.literalOptions.encoding = this.textEncoding.fields;
+        return undefined;
+      }
       case 'copy': {
         this.sawCopy = true;
         const plan = this.planner.planFor(learnt.target, at);
@@ -147,7 +164,8 @@ export abstract class DumpProcessor implements ScannerHandler {
         this.tables.push(stats);
         this.copyStats = stats;
         if (!plan) return 'passthrough';
-        this.active = { plan, row: new RowMasker(plan, copyTextCodec), stats, counter: { rows: 0 } };
+        this.checkEncoding(plan, at);
+        this.active = { plan, row: new RowMasker(plan, this.copyCodec), stats, counter: { rows: 0 } };
         this.onPlan(plan, 'copy-text');
         return 'rows';
       }
@@ -169,7 +187,7 @@ export abstract class DumpProcessor implements ScannerHandler {
    * other tables: their rows are never parsed.
    */
   private insertStatement(text: Buffer, at: SourcePosition): void {
-    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literalOptions.standardStrings);
+    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literalOptions.standardStrings, this.textEncoding.decodeText);
     let active = header ? this.insertPlans.get(header.key) : null;
     if (header && active === undefined) {
       active = this.planInsert(header.target, header.columns, at);
@@ -208,6 +226,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     const key = qualifiedKey(target);
     const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at, 'INSERT');
     if (!plan) return null;
+    this.checkEncoding(plan, at);
     this.onPlan(plan, 'sql-literal');
     let table = this.insertTables.get(key);
     if (!table) {
@@ -220,10 +239,24 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** For an INSERT we cannot read: does it name a ruled table? */
   private statementTargetsRule(text: Buffer): boolean {
-    const target = insertTarget(text.subarray(0, 1024).toString('utf8'), this.catalog.defaultSchema);
+    const target = insertTarget(this.textEncoding.decodeText(text.subarray(0, 1024)), this.catalog.defaultSchema);
     if (!target) return false;
     const key = qualifiedKey(target);
     return this.planner.ruleTableFor(key) !== undefined || this.planner.isRuled(key);
+  }
+
+  /** Masked rows in a multi-byte encoding other than UTF-8 cannot be read safely. */
+  private checkEncoding(plan: TablePlan, at: SourcePosition): void {
+    if (this.unsupportedEncoding === undefined) return;
+    throw new PgcloakError('COPY_UNSUPPORTED', `client_encoding ${this.unsupportedEncoding}: only UTF8 and single-byte encodings can be masked (dump with --encoding=UTF8)`, {
+      table: plan.table,
+      ...at,
+    });
+  }
+
+  /** The dump's encoding, as its SET client_encoding says (UTF8 until then). */
+  get encodingName(): string {
+    return this.unsupportedEncoding ?? this.textEncoding.name;
   }
 
   copyEnd(rows: number): void {
@@ -240,9 +273,10 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** The input form, for the summary. */
   get format(): string {
-    if (this.sawInsert && !this.sawCopy) return 'plain SQL with INSERT statements';
-    if (this.sawInsert) return 'plain SQL with COPY blocks and INSERT statements';
-    return 'plain pg_dump (COPY)';
+    const encoding = this.encodingName === 'UTF8' ? '' : `, ${this.encodingName}`;
+    if (this.sawInsert && !this.sawCopy) return `plain SQL with INSERT statements${encoding}`;
+    if (this.sawInsert) return `plain SQL with COPY blocks and INSERT statements${encoding}`;
+    return `plain pg_dump (COPY)${encoding}`;
   }
 
   summary(format: string = this.format): RunSummary {

@@ -2,7 +2,7 @@
 // (escaped, \N for NULL) and SQL literals in INSERT statements ('it''s', NULL, 42).
 // The row masker only ever needs these four operations.
 
-import { decodeCopyField, encodeCopyField, isCopyNull } from '../copy/text-field.js';
+import { decodeCopyField, encodeCopyField, isCopyNull, type TextEncoding } from '../copy/text-field.js';
 import { decodeSqlLiteral, encodeSqlLiteral, isSqlNull, type LiteralOptions } from '../dump/sql-literal.js';
 
 export type FieldEncoding = 'copy-text' | 'sql-literal';
@@ -13,21 +13,33 @@ export interface FieldCodec {
   /** The field's value; throws COPY_VALUE when it cannot be decoded. */
   decode(buf: Buffer, start: number, end: number): string | null;
   encode(value: string | null): Buffer;
+  /** A value from the rules file (real characters), written in the dump's encoding. */
+  encodeConstant(value: string | null): Buffer;
 }
 
-export const copyTextCodec: FieldCodec = {
-  encoding: 'copy-text',
-  isNull: isCopyNull,
-  decode: decodeCopyField,
-  encode: encodeCopyField,
-};
+/** The dump's text encoding, shared by the codecs and changed by `SET client_encoding`. */
+export interface TextOptions {
+  encoding: TextEncoding;
+  fromUnicode(text: string): string;
+}
+
+export function copyTextCodec(options: TextOptions): FieldCodec {
+  return {
+    encoding: 'copy-text',
+    isNull: isCopyNull,
+    decode: (buf, start, end) => decodeCopyField(buf, start, end, options.encoding),
+    encode: (value) => encodeCopyField(value, options.encoding),
+    encodeConstant: (value) => encodeCopyField(value === null ? null : options.fromUnicode(value), options.encoding),
+  };
+}
 
 /** `options` is read at each call: `SET standard_conforming_strings` may change it between statements. */
-export function sqlLiteralCodec(options: LiteralOptions): FieldCodec {
+export function sqlLiteralCodec(options: LiteralOptions & TextOptions): FieldCodec {
   return {
     encoding: 'sql-literal',
     isNull: isSqlNull,
     decode: (buf, start, end) => decodeSqlLiteral(buf, start, end, options),
     encode: (value) => encodeSqlLiteral(value, options),
+    encodeConstant: (value) => encodeSqlLiteral(value === null ? null : options.fromUnicode(value), options),
   };
 }

@@ -39,7 +39,7 @@ export class RowMasker implements RowContext {
     this.ends = new Int32Array(plan.columnNames.length);
     this.nullBytes = codec.encode(null);
     this.buf = this.nullBytes;
-    this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? codec.encode(m.mask.value) : undefined));
+    this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? codec.encodeConstant(m.mask.value) : undefined));
     this.written = plan.masked.map(() => this.nullBytes);
   }
 

@@ -47,6 +47,7 @@ export type LearntStatement =
   | { kind: 'attach'; parent: string; child: string }
   | { kind: 'copy'; target: CopyTarget }
   | { kind: 'standard_conforming_strings'; on: boolean }
+  | { kind: 'client_encoding'; name: string }
   | { kind: 'other' };
 
 let parserReady: Promise<void> | undefined;
@@ -60,7 +61,7 @@ export function loadSqlParser(): Promise<void> {
 // Statements worth parsing; everything else (functions, views, indexes, grants) is skipped
 // without calling the parser.
 const INTERESTING =
-  /^(?:CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?TABLE\b|CREATE\s+TYPE\b|CREATE\s+DOMAIN\b|ALTER\s+TABLE\b|COPY\b|SET\s+(?:SESSION\s+)?(?:search_path|standard_conforming_strings)\b|SELECT\s+pg_catalog\.set_config\s*\(\s*'search_path')/i;
+  /^(?:CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?TABLE\b|CREATE\s+TYPE\b|CREATE\s+DOMAIN\b|ALTER\s+TABLE\b|COPY\b|SET\s+(?:SESSION\s+)?(?:search_path|standard_conforming_strings|client_encoding)\b|SELECT\s+pg_catalog\.set_config\s*\(\s*'search_path')/i;
 
 export class SchemaCatalog {
   readonly tables = new Map<string, TableInfo>();
@@ -114,6 +115,7 @@ export class SchemaCatalog {
       const v = node.VariableSetStmt;
       const args = (v.args ?? []).map(constText);
       if (v.name === 'search_path') this.searchPath = args.filter((a) => a !== 'pg_catalog');
+      if (v.name === 'client_encoding' && args[0] !== undefined) return { kind: 'client_encoding', name: args[0] };
       if (v.name === 'standard_conforming_strings' && args[0] !== undefined) {
         return { kind: 'standard_conforming_strings', on: args[0].toLowerCase() === 'on' };
       }
