@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runPgcloakOk } from './cli.js';
 import { copyBlocks } from './dump-lines.js';
-import { createDatabase, dropDatabase, pgAvailable, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
+import { spawnSync } from 'node:child_process';
+import { createDatabase, dropDatabase, pgAvailable, pgBinary, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
 
 const corpusRoot = path.resolve(repoRoot, '../shared/corpus');
 const corpusPresent = existsSync(corpusRoot);
@@ -19,7 +20,7 @@ interface CorpusCase {
   /** The pg_dump re-dump in COPY form: its COPY blocks give the expected row counts. */
   dump: string;
   /** Other forms of the same data: pg_dump --inserts, --column-inserts, the published script. */
-  forms: { form: string; file: string; database?: string }[];
+  forms: { form: string; file: string; database?: string; viaPgRestore?: boolean }[];
   /** Queries counting rows that break a rule: each must return 0. */
   violations: Record<string, string>;
   /** Queries that must return a positive count, so the checks above are not vacuous. */
@@ -35,6 +36,7 @@ const CASES: CorpusCase[] = [
     forms: [
       { form: 'inserts', file: 'pagila/pagila.inserts.sql' },
       { form: 'column-inserts', file: 'pagila/pagila.column-inserts.sql' },
+      { form: 'custom archive through pg_restore -f -', file: 'pagila/pagila.dump', viaPgRestore: true },
     ],
     violations: {
       'customer names and e-mails': `SELECT count(*) FROM public.customer
@@ -60,6 +62,7 @@ const CASES: CorpusCase[] = [
       { form: 'column-inserts', file: 'chinook/chinook.column-inserts.sql' },
       // Not made by pg_dump: multi-row INSERTs, DROP/CREATE DATABASE and \c chinook.
       { form: 'published script', file: 'chinook/Chinook_PostgreSql.sql', database: 'chinook' },
+      { form: 'custom archive through pg_restore -f -', file: 'chinook/chinook.dump', viaPgRestore: true },
     ],
     violations: {
       'customer e-mails': `SELECT count(*) FROM public.customer WHERE email <> 'xxx' || customer_id`,
@@ -81,6 +84,7 @@ const CASES: CorpusCase[] = [
       { form: 'column-inserts', file: 'northwind/northwind.column-inserts.sql' },
       // Hand-edited pg_dump style: INSERTs without column lists.
       { form: 'published script', file: 'northwind/northwind.sql' },
+      { form: 'custom archive through pg_restore -f -', file: 'northwind/northwind.dump', viaPgRestore: true },
     ],
     violations: {
       'customers, keyed by text codes': `SELECT count(*) FROM public.customers
@@ -170,8 +174,8 @@ describeCorpus.each(CASES)('corpus: $name', (corpus) => {
 /** The same checks on the INSERT forms and the published scripts, against the COPY re-dump's row counts. */
 const FORM_CASES = CASES.flatMap((corpus) => corpus.forms.map((f) => ({ ...f, corpus, label: `${corpus.name} ${f.form}` })));
 
-describeCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database }) => {
-  const dumpFile = path.join(corpusRoot, file);
+describeCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database, viaPgRestore }) => {
+  let dumpFile = path.join(corpusRoot, file);
   const rulesFile = path.join(repoRoot, 'fixtures', 'corpus-rules', `${corpus.name}.yaml`);
   let tmp = '';
   let keyFile = '';
@@ -185,7 +189,19 @@ describeCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database }) =
     vaultFile = path.join(tmp, 'v');
     maskedFile = path.join(tmp, 'masked.sql');
     runPgcloakOk(['keygen', '--output', keyFile]);
-    runPgcloakOk(['mask', '--rules', rulesFile, '--vault', vaultFile, '--key-file', keyFile, '--input', dumpFile, '--output', maskedFile]);
+    if (viaPgRestore) {
+      // The documented route for custom-format archives, as a user types it.
+      const archive = dumpFile;
+      // A fixed \restrict key, so that the two pg_restore runs below write the same bytes.
+      const pipe = `"${pgBinary('pg_restore')}" --restrict-key=pgcloakCorpusTest -f - "${archive}" | "${process.execPath}" bin/pgcloak.js mask --rules "${rulesFile}" --vault "${vaultFile}" --key-file "${keyFile}" > "${maskedFile}"`;
+      const r = spawnSync('bash', ['-o', 'pipefail', '-c', pipe], { cwd: repoRoot, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      dumpFile = path.join(tmp, 'restored-plain.sql');
+      const plain = spawnSync(pgBinary('pg_restore'), ['--restrict-key=pgcloakCorpusTest', '-f', dumpFile, archive], { encoding: 'utf8' });
+      expect(plain.status, plain.stderr).toBe(0);
+    } else {
+      runPgcloakOk(['mask', '--rules', rulesFile, '--vault', vaultFile, '--key-file', keyFile, '--input', dumpFile, '--output', maskedFile]);
+    }
     if (database) {
       // The script creates its own database and connects to it.
       psqlFile('postgres', maskedFile);

@@ -134,3 +134,8 @@ export function queryValue(db: string, sql: string): string {
 export function pgDump(db: string, outFile: string, extraArgs: string[] = []): void {
   run('pg_dump', [...connectionArgs(db), '-f', outFile, ...extraArgs]);
 }
+
+/** The path of a PostgreSQL client binary of the test cluster (pg_restore, …). */
+export function pgBinary(tool: string): string {
+  return path.join(connection().bin, tool);
+}
