@@ -120,10 +120,23 @@ export class SqlScanner {
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
   private carry: Buffer[] = [];
+  private rawCopy = false;
   private carryLength = 0;
 
   constructor(handler: ScannerHandler) {
     this.handler = handler;
+  }
+
+  /**
+   * Raw COPY data (the output of `COPY t TO STDOUT`): the input starts inside COPY data,
+   * and its end ends the data; a `\.` line is optional.
+   */
+  startInCopyData(mode: CopyDataMode): void {
+    this.state = State.CopyData;
+    this.copyMode = mode;
+    this.lineStart = true;
+    this.copyRows = 0;
+    this.rawCopy = true;
   }
 
   /** `SET standard_conforming_strings = off` changes how `'...'` strings treat backslashes. */
@@ -166,6 +179,11 @@ export class SqlScanner {
         this.carryLength = 0;
         this.scanCopyData(rest, 0, true);
         this.chunkOffset += rest.length;
+      }
+      if (this.state === State.CopyData && this.rawCopy) {
+        this.state = State.Normal;
+        this.handler.copyEnd(this.copyRows);
+        return;
       }
       if (this.state === State.CopyData) {
         throw new PgcloakError('COPY_UNTERMINATED', 'input ends inside COPY data: no `\\.` line', {
@@ -416,8 +434,16 @@ export class SqlScanner {
       if (nl === -1) {
         if (rows || atEnd) {
           if (atEnd) {
-            // A last row without a line end, then EOF: no terminator follows.
             this.flushRun(buf, runStart, pos);
+            if (this.rawCopy && pos < len) {
+              // Raw COPY data may end without a line end after its last row.
+              this.copyRows++;
+              if (rows) this.handler.row(buf, pos, len, len, { line: this.line, offset: this.chunkOffset + pos });
+              else this.handler.emit(buf, pos, len);
+            } else {
+              // A last row without a line end, then EOF, in a dump: the error follows in end().
+              this.flushRun(buf, pos, len);
+            }
             return len;
           }
           this.flushRun(buf, runStart, pos);

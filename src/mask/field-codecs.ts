@@ -1,11 +1,13 @@
 // How a field's bytes relate to its value, per input form: COPY text format fields
-// (escaped, \N for NULL) and SQL literals in INSERT statements ('it''s', NULL, 42).
+// (escaped, \N for NULL), COPY CSV fields (quoted, unquoted empty for NULL) and SQL
+// literals in INSERT statements ('it''s', NULL, 42).
 // The row masker only ever needs these four operations.
 
 import { decodeCopyField, encodeCopyField, isCopyNull, type TextEncoding } from '../copy/text-field.js';
+import { decodeCsvField, encodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
 import { decodeSqlLiteral, encodeSqlLiteral, isSqlNull, type LiteralOptions } from '../dump/sql-literal.js';
 
-export type FieldEncoding = 'copy-text' | 'sql-literal';
+export type FieldEncoding = 'copy-text' | 'sql-literal' | 'copy-csv';
 
 export interface FieldCodec {
   readonly encoding: FieldEncoding;
@@ -41,5 +43,16 @@ export function sqlLiteralCodec(options: LiteralOptions & TextOptions): FieldCod
     decode: (buf, start, end) => decodeSqlLiteral(buf, start, end, options),
     encode: (value) => encodeSqlLiteral(value, options),
     encodeConstant: (value) => encodeSqlLiteral(value === null ? null : options.fromUnicode(value), options),
+  };
+}
+
+/** COPY CSV fields, with the input's delimiter and quote. */
+export function csvCodec(options: TextOptions, csv: CsvOptions): FieldCodec {
+  return {
+    encoding: 'copy-csv',
+    isNull: (_buf, start, end) => start === end,
+    decode: (buf, start, end) => decodeCsvField(buf, start, end, csv.quote, options.encoding),
+    encode: (value) => encodeCsvField(value, csv.delimiter, csv.quote, options.encoding),
+    encodeConstant: (value) => encodeCsvField(value === null ? null : options.fromUnicode(value), csv.delimiter, csv.quote, options.encoding),
   };
 }

@@ -14,6 +14,8 @@ export interface ColumnRule {
   column: string;
   strategy: StrategyDefinition;
   params: Readonly<Record<string, unknown>>;
+  /** The column's SQL type, for raw COPY data without a schema (`type: varchar(64)`). */
+  type: string | undefined;
   /** `tables.<table>.columns.<column>` as written in the file. */
   path: string;
 }
@@ -92,10 +94,16 @@ export function parseRules(text: string): RuleSet {
       const cpath = `${tpath}.columns.${pathPart(column)}`;
       let name: unknown;
       let params: Record<string, unknown> = {};
+      let type: unknown;
       if (typeof rawStrategy === 'string') name = rawStrategy;
       else if (rawStrategy === null) name = 'null'; // YAML `column: null` reads as a null, meaning the strategy
       else if (isRecord(rawStrategy)) {
         ({ strategy: name, ...params } = rawStrategy);
+        if ('type' in params) {
+          type = params['type'];
+          delete params['type'];
+          if (typeof type !== 'string' || type.trim() === '') problems.push(`${cpath}.type: expected an SQL type name, e.g. varchar(64)`);
+        }
       } else {
         problems.push(`${cpath}: expected a strategy name or {strategy: ..., ...}`);
         continue;
@@ -109,7 +117,7 @@ export function parseRules(text: string): RuleSet {
       const allowed = new Set(strategy.parameters.map((p) => p.name));
       for (const p of Object.keys(params)) if (!allowed.has(p)) problems.push(`${cpath}.${pathPart(p)}: strategy '${strategy.name}' takes no such parameter`);
       for (const m of strategy.checkParams(params)) problems.push(`${cpath}: ${m}`);
-      columns.set(column, { column, strategy, params, path: cpath });
+      columns.set(column, { column, strategy, params, path: cpath, type: typeof type === 'string' ? type : undefined });
     }
     if (keyColumns) {
       for (const k of keyColumns) {
