@@ -17,7 +17,9 @@ let line = 'test results unreadable';
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  line = `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`;
+  // A test file that fails to load has no failed test in it, but is a failure all the same.
+  const failedFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).every((a) => a.status !== 'failed')).length;
+  line = `${r.numPassedTests} passed, ${r.numFailedTests + failedFiles} failed, ${skipped} skipped`;
 } catch {
   // vitest died before writing its report: its exit code says enough
 }

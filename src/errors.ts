@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'COPY_UNTERMINATED'
   | 'COPY_FIELD_COUNT'
   | 'COPY_UNSUPPORTED'
+  | 'INPUT_FORMAT'
   | 'COPY_VALUE'
   | 'TABLE_UNKNOWN'
   | 'TYPE_UNSUPPORTED'
@@ -23,7 +24,12 @@ export type ErrorCode =
   | 'VAULT_TRUNCATED'
   | 'VAULT_FORMAT'
   | 'VAULT_MISMATCH'
-  | 'IO';
+  | 'IO'
+  | 'MAP_INVALID'
+  | 'TARGET_SCHEMA'
+  | 'DB_ERROR'
+  | 'RULES_COVERAGE'
+  | 'LEAKS_FOUND';
 
 export interface Position {
   line?: number;
@@ -46,6 +52,7 @@ export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
   COPY_UNTERMINATED: 4,
   COPY_FIELD_COUNT: 4,
   COPY_UNSUPPORTED: 4,
+  INPUT_FORMAT: 4,
   COPY_VALUE: 4,
   TABLE_UNKNOWN: 4,
   TYPE_UNSUPPORTED: 3,
@@ -58,6 +65,11 @@ export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
   VAULT_FORMAT: 5,
   VAULT_MISMATCH: 6,
   IO: 7,
+  MAP_INVALID: 3,
+  TARGET_SCHEMA: 8,
+  DB_ERROR: 8,
+  RULES_COVERAGE: 3,
+  LEAKS_FOUND: 9,
 };
 
 export class PgcloakError extends Error {

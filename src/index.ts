@@ -6,7 +6,7 @@ export { parseRules } from './rules/rules-file.js';
 export type { RuleSet, TableRule, ColumnRule } from './rules/rules-file.js';
 export { STRATEGIES, strategiesTable } from './strategies/registry.js';
 export type { StrategyDefinition, ValueMask } from './strategies/strategy.js';
-export { generateKeyFile, readKeyFile } from './vault/key.js';
+export { generateKeyFile, generateKeyPair, readKeyFile, readPublicKeyFile, readSecretKeyFile } from './vault/key.js';
 export type { KeySource } from './vault/key.js';
 export { readVaultInfo } from './vault/reader.js';
 export { PgcloakError, EXIT_CODES } from './errors.js';

@@ -17,8 +17,13 @@ export function openInput(path: string | undefined): { stream: Readable; size: n
   if (path === undefined) return { stream: process.stdin, size: undefined };
   let size: number;
   try {
-    size = statSync(path).size;
-  } catch {
+    const st = statSync(path);
+    if (st.isDirectory()) {
+      throw new PgcloakError('INPUT_FORMAT', `${path} is a directory (a pg_dump -Fd archive?): pipe it through pg_restore (pg_restore -f - ${path} | pgcloak mask ...)`);
+    }
+    size = st.size;
+  } catch (err) {
+    if (err instanceof PgcloakError) throw err;
     throw new PgcloakError('IO', `cannot read input file ${path}`);
   }
   return { stream: createReadStream(path, { highWaterMark: 256 * 1024 }), size };

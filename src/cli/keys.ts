@@ -1,19 +1,28 @@
 // Turning key options into a KeySource: a key file, a passphrase from an environment
-// variable, or a prompt when stdin is a terminal. The key itself is never printed.
+// variable, a public key to seal a new vault to (--recipient) or the secret key that opens
+// one (--identity), or a prompt when stdin is a terminal. The key itself is never printed.
 
 import { PgcloakError } from '../errors.js';
-import { readKeyFile, type KeySource } from '../vault/key.js';
+import { readKeyFile, readPublicKeyFile, readSecretKeyFile, type KeySource } from '../vault/key.js';
 
 export interface KeyOptions {
   keyFile?: string | undefined;
   passphraseEnv?: string | undefined;
+  recipient?: string | undefined;
+  identity?: string | undefined;
 }
 
 export async function resolveKeySource(options: KeyOptions, confirm: boolean): Promise<KeySource> {
-  if (options.keyFile !== undefined && options.passphraseEnv !== undefined) {
-    throw new PgcloakError('USAGE', 'give either --key-file or --passphrase-env, not both');
-  }
+  const given = [
+    options.keyFile !== undefined && '--key-file',
+    options.passphraseEnv !== undefined && '--passphrase-env',
+    options.recipient !== undefined && '--recipient',
+    options.identity !== undefined && '--identity',
+  ].filter((o) => o !== false);
+  if (given.length > 1) throw new PgcloakError('USAGE', `give one key option, not ${given.join(' and ')}`);
   if (options.keyFile !== undefined) return { kind: 'key', key: readKeyFile(options.keyFile) };
+  if (options.recipient !== undefined) return { kind: 'recipient', publicKey: readPublicKeyFile(options.recipient) };
+  if (options.identity !== undefined) return { kind: 'identity', secretKey: readSecretKeyFile(options.identity) };
   if (options.passphraseEnv !== undefined) {
     const value = process.env[options.passphraseEnv];
     if (value === undefined || value === '') {
@@ -27,7 +36,15 @@ export async function resolveKeySource(options: KeyOptions, confirm: boolean): P
     if (first === '') throw new PgcloakError('KEY_MISSING', 'empty passphrase');
     return { kind: 'passphrase', passphrase: Buffer.from(first, 'utf8') };
   }
-  throw new PgcloakError('KEY_MISSING', 'no key: give --key-file FILE (see `pgcloak keygen`) or --passphrase-env NAME');
+  throw new PgcloakError(
+    'KEY_MISSING',
+    'no key: give --key-file FILE (see `pgcloak keygen`), --passphrase-env NAME, or a key pair (--recipient to mask, --identity to unmask)',
+  );
+}
+
+/** The 32 bytes of a --pseudonym-key file (a key file made by `pgcloak keygen`), if given. */
+export function readPseudonymKey(path: string | undefined): Buffer | undefined {
+  return path === undefined ? undefined : readKeyFile(path);
 }
 
 function promptHidden(question: string): Promise<string> {

@@ -5,13 +5,48 @@ import yargs from 'yargs';
 import { EXIT_CODES, PgcloakError } from '../errors.js';
 import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
+import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
 import { maskCommand } from './commands/mask.js';
+import { scanCommand } from './commands/scan.js';
 import { unmaskCommand } from './commands/unmask.js';
+import { vaultInfoCommand } from './commands/vault-info.js';
+import { resolveKeySource } from './keys.js';
 
 const keyOptions = {
   'key-file': { type: 'string', describe: 'vault key file made by `pgcloak keygen`' },
   'passphrase-env': { type: 'string', describe: 'name of an environment variable holding a passphrase (Argon2id)' },
+  recipient: { type: 'string', describe: 'mask: seal the vault to this public key (NAME.pub from `pgcloak keygen --public`); this host cannot read it back' },
+  identity: { type: 'string', describe: 'unmask: the secret key a --recipient vault was sealed to' },
+} as const;
+
+const pseudonymKeyOption = {
+  'pseudonym-key': { type: 'string', describe: 'key file (`pgcloak keygen`) that pseudonym and hash derive their secret from (default: --key-file)' },
+} as const;
+
+/** What mask reads besides plain dumps: raw COPY data of one table. */
+const rawCopyOptions = {
+  format: {
+    choices: ['auto', 'plain', 'copy-text', 'copy-csv', 'copy-binary'] as const,
+    default: 'auto' as const,
+    describe: 'input form: a plain dump (auto, plain: COPY blocks and INSERT statements), or raw COPY TO STDOUT data of one table',
+  },
+  table: { type: 'string', describe: 'raw COPY data: the table it belongs to (as the rules name it)' },
+  columns: { type: 'string', describe: 'raw COPY data: column names in order, comma-separated (else the CSV header or --schema)' },
+  header: { type: 'boolean', describe: 'copy-csv: the first row names the columns' },
+  delimiter: { type: 'string', default: ',', describe: 'copy-csv: field delimiter' },
+  quote: { type: 'string', default: '"', describe: 'copy-csv: quote character' },
+  schema: { type: 'string', describe: 'raw COPY data: a pg_dump --schema-only file giving column types' },
+} as const;
+
+const restoreOptions = {
+  sql: { type: 'boolean', describe: 'write a SQL script that restores the originals inside a restored (and migrated) database, for psql -v ON_ERROR_STOP=1 -f' },
+  db: { type: 'string', describe: 'restore the originals directly into this database (postgresql://user@host/dbname), in one transaction' },
+  'by-key': { type: 'boolean', describe: 'the input is a dump of the migrated database: restore values by row key, not by position' },
+  map: { type: 'string', describe: 'migration map (YAML): tables and columns renamed, converted or dropped since masking' },
+  force: { type: 'boolean', describe: 'with --sql, --db, --by-key: also overwrite values edited since masking' },
+  'dry-run': { type: 'boolean', describe: 'with --db or --sql: report what would change, then roll back' },
+  'fire-triggers': { type: 'boolean', describe: "with --db or --sql: let the tables' own triggers fire on the restoring UPDATEs (default: switched off for them)" },
 } as const;
 
 const ioOptions = {
@@ -28,14 +63,22 @@ export async function main(argv: string[]): Promise<number> {
       .usage('$0 <command> [options]\n\nMask a PostgreSQL dump into typed placeholders, keep the originals in an encrypted vault, and reverse it.')
       .command(
         'mask',
-        'mask a plain pg_dump: pg_dump db | pgcloak mask --rules R --vault V --key-file K > masked.sql',
+        'mask a dump (COPY or INSERT form, or raw COPY data): pg_dump db | pgcloak mask --rules R --vault V --key-file K > masked.sql',
         (y) =>
           y
             .options({
               rules: { type: 'string', alias: 'r', demandOption: true, describe: 'rules file (YAML)' },
               vault: { type: 'string', demandOption: true, describe: 'vault file for the originals (kept at home)' },
               strict: { type: 'boolean', describe: 'rules that match nothing in the dump are an error' },
+              'require-coverage': {
+                type: 'boolean',
+                describe: 'columns that look personal by name or type (as inspect --suggest flags them) must be masked or keep, checked before their data',
+              },
+              'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
+              'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
+              ...rawCopyOptions,
               ...keyOptions,
+              ...pseudonymKeyOption,
               ...ioOptions,
             })
             .epilog(`Strategies:\n${strategiesTable()}`),
@@ -50,6 +93,19 @@ export async function main(argv: string[]): Promise<number> {
             json: a.json,
             keyFile: a['key-file'],
             passphraseEnv: a['passphrase-env'],
+            recipient: a.recipient,
+            identity: a.identity,
+            pseudonymKey: a['pseudonym-key'],
+            format: a.format,
+            table: a.table,
+            columns: a.columns,
+            header: a.header,
+            delimiter: a.delimiter,
+            quote: a.quote,
+            schema: a.schema,
+            requireCoverage: a['require-coverage'],
+            leakCheck: a['leak-check'],
+            allowLeaks: a['allow-leaks'],
           });
         },
       )
@@ -60,10 +116,13 @@ export async function main(argv: string[]): Promise<number> {
           y.options({
             vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
             ...keyOptions,
+            ...pseudonymKeyOption,
+            ...restoreOptions,
             ...ioOptions,
           }),
         async (a) => {
           await unmaskCommand({
+            restore: { sql: a.sql, db: a.db, byKey: a['by-key'], map: a.map, force: a.force, dryRun: a['dry-run'], fireTriggers: a['fire-triggers'] },
             vault: a.vault,
             input: a.input,
             output: a.output,
@@ -71,23 +130,92 @@ export async function main(argv: string[]): Promise<number> {
             json: a.json,
             keyFile: a['key-file'],
             passphraseEnv: a['passphrase-env'],
+            recipient: a.recipient,
+            identity: a.identity,
+            pseudonymKey: a['pseudonym-key'],
           });
         },
       )
       .command(
         'keygen',
-        'write a new random vault key file (mode 0600)',
+        'write a new random vault key file (mode 0600), or with --public a key pair',
         (y) =>
           y.options({
             output: { type: 'string', alias: 'o', demandOption: true, describe: 'key file to create (never overwritten)' },
+            public: { type: 'boolean', describe: 'make a key pair: OUTPUT (secret, for unmask --identity) and OUTPUT.pub (for mask --recipient)' },
             quiet: ioOptions.quiet,
           }),
-        (a) => keygenCommand({ output: a.output, quiet: a.quiet }),
+        (a) => keygenCommand({ output: a.output, public: a.public, quiet: a.quiet }),
+      )
+      .command('vault', 'look into a vault: pgcloak vault info --vault V --key-file K', (y) =>
+        y
+          .command(
+            'info',
+            'print the history a vault carries: when, by which version, with which rules, tables and row counts, the masked dump digest',
+            (z) =>
+              z.options({
+                vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
+                ...keyOptions,
+                rules: { type: 'boolean', describe: 'print the rules file the vault was made with, too' },
+                json: { type: 'boolean', describe: 'print it as one JSON object' },
+              }),
+            async (a) => {
+              const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
+              vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+            },
+          )
+          .demandCommand(1, 'name a vault command: info'),
+      )
+      .command(
+        'inspect [dump]',
+        'list the tables, columns, types, rows and sizes of a dump, the columns that look personal, and their state under --rules',
+        (y) =>
+          y
+            .positional('dump', { type: 'string', describe: 'the dump (default: --input, else stdin)' })
+            .options({
+              input: ioOptions.input,
+              rules: { type: 'string', alias: 'r', describe: 'show each column\'s state under this rules file, what matches nothing, and what is new since' },
+              suggest: { type: 'string', describe: 'write a draft rules file for the columns that look personal to this new file' },
+              sample: { type: 'number', describe: 'rows of each table whose values are sampled for e-mails, phones, IBANs, IPs (default 1000)' },
+              json: { type: 'boolean', describe: 'print the listing as JSON' },
+              quiet: ioOptions.quiet,
+            }),
+        async (a) => {
+          if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
+          await inspectCommand({ input: a.dump ?? a.input, rules: a.rules, suggest: a.suggest, sample: a.sample, json: a.json, quiet: a.quiet });
+        },
+      )
+      .command(
+        'scan [dump]',
+        'look for the masked originals of a vault anywhere in a masked dump: pgcloak scan --vault V --key-file K masked.sql',
+        (y) =>
+          y
+            .positional('dump', { type: 'string', describe: 'the masked dump (default: --input, else stdin)' })
+            .options({
+              vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
+              ...keyOptions,
+              input: ioOptions.input,
+              'allow-leaks': { type: 'boolean', describe: 'report finds but exit 0' },
+              json: { type: 'boolean', describe: 'print the report as JSON' },
+            }),
+        async (a) => {
+          if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
+          await scanCommand({
+            vault: a.vault,
+            input: a.dump ?? a.input,
+            allowLeaks: a['allow-leaks'],
+            json: a.json,
+            keyFile: a['key-file'],
+            passphraseEnv: a['passphrase-env'],
+            recipient: a.recipient,
+            identity: a.identity,
+          });
+        },
       )
       .command('strategies', 'list the masking strategies', {}, () => {
         process.stdout.write(`${strategiesTable()}\n`);
       })
-      .demandCommand(1, 'name a command: mask, unmask, keygen, strategies')
+      .demandCommand(1, 'name a command: mask, unmask, inspect, scan, keygen, vault, strategies')
       .strict()
       .version(VERSION)
       .help()

@@ -13,7 +13,10 @@ import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink } from './byte-sink.js';
 import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
-import { copyTextCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
+import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
+import { parseQualifiedName, quoteIdent } from '../schema/names.js';
+import { BinaryCopyReader } from '../copy/binary-rows.js';
+import { binaryCodec, copyTextCodec, csvCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
 import { RowMasker } from './row-masker.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
 
@@ -73,6 +76,12 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** What the input held: COPY blocks, INSERT statements, or both. */
   private sawCopy = false;
   private sawInsert = false;
+  /** Raw COPY data instead of a dump (configureRawCopy). */
+  private raw: RawCopyInput | undefined;
+  private rawColumnNames: string[] | undefined;
+  private csv: CsvRowReader | undefined;
+  private binary: BinaryCopyReader | undefined;
+  private csvOptions: CsvOptions | undefined;
   readonly tables: TableStats[] = [];
   readonly warnings: string[] = [];
   bytesIn = 0;
@@ -93,6 +102,11 @@ export abstract class DumpProcessor implements ScannerHandler {
     });
   }
 
+  /** The key of keyed strategies (pseudonym, hash): give it before the first write(). */
+  useStrategySecret(secret: Buffer | undefined): void {
+    this.planner.secret = secret;
+  }
+
   /** The position of the next byte to be read, for progress displays. */
   get position(): SourcePosition {
     return this.scanner.position;
@@ -104,14 +118,25 @@ export abstract class DumpProcessor implements ScannerHandler {
   }
 
   write(chunk: Buffer): void {
+    if (this.bytesIn === 0) refuseOtherForms(chunk, this.raw?.format);
     if (this.head.length < DUMP_HEADER.length) this.head = Buffer.concat([this.head, chunk.subarray(0, DUMP_HEADER.length)]);
     this.tail = chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
     this.bytesIn += chunk.length;
-    this.scanner.write(chunk);
+    if (this.csv) this.csv.write(chunk);
+    else if (this.binary) this.binary.write(chunk);
+    else this.scanner.write(chunk);
   }
 
   end(): void {
     try {
+      if (this.csv) {
+        this.csv.end();
+        this.copyEnd(this.csv.rows - (this.raw?.header ? 1 : 0));
+      }
+      if (this.binary) {
+        this.binary.end();
+        this.copyEnd(this.binary.rows);
+      }
       this.scanner.end();
     } catch (err) {
       if (err instanceof PgcloakError && err.code === 'COPY_UNTERMINATED' && this.copyStats) {
@@ -245,6 +270,129 @@ export abstract class DumpProcessor implements ScannerHandler {
     return this.planner.ruleTableFor(key) !== undefined || this.planner.isRuled(key);
   }
 
+  // ---- Raw COPY data --------------------------------------------------------
+
+  /**
+   * The input is raw COPY data of one table (`COPY t TO STDOUT`), not a dump. Call
+   * before the first write. Column types come from `schemaText` (a schema-only dump)
+   * or from `type:` in the rules.
+   */
+  configureRawCopy(raw: RawCopyInput): void {
+    this.raw = raw;
+    if (raw.schemaText !== undefined) this.learnSchema(Buffer.from(raw.schemaText, 'utf8'));
+    const at = { line: 1, offset: 0 };
+    if (raw.format === 'copy-csv') {
+      this.csvOptions = { delimiter: oneByte(raw.delimiter, '--delimiter'), quote: oneByte(raw.quote, '--quote') };
+      this.csv = new CsvRowReader({ row: (...args) => this.csvRow(...args) }, this.csvOptions);
+      if (!raw.header) this.startRawTable(raw.columns, at);
+    } else if (raw.format === 'copy-binary') {
+      if (raw.schemaText === undefined) {
+        throw new PgcloakError('USAGE', '--format copy-binary needs --schema FILE: binary values can only be read with every column\'s type');
+      }
+      this.startRawTable(raw.columns, at);
+      this.binary = new BinaryCopyReader({
+        header: (buf, start, end) => this.out.write(buf, start, end),
+        row: (buf, start, end, starts, ends, rowAt) => this.rawRow(buf, start, end, end, starts, ends, rowAt),
+        trailer: (buf, start, end) => this.out.write(buf, start, end),
+      });
+    } else {
+      this.startRawTable(raw.columns, at);
+      this.scanner.startInCopyData(this.active ? 'rows' : 'passthrough');
+    }
+  }
+
+  /** The column names the raw data was read with (from --columns, the CSV header or the schema). */
+  get rawColumns(): string[] | undefined {
+    return this.rawColumnNames;
+  }
+
+  private startRawTable(columns: string[] | undefined, at: SourcePosition): void {
+    const raw = this.raw!;
+    const target = parseQualifiedName(raw.table);
+    if (!target) throw new PgcloakError('USAGE', `--table ${raw.table}: not a table name`);
+    const key = qualifiedKey(target);
+    if (!this.catalog.tables.has(key)) this.declareFromRules(key, columns);
+    const names = columns ?? this.catalog.tables.get(key)?.columns.map((c) => c.name);
+    if (!names) throw new PgcloakError('USAGE', `raw COPY data of ${key}: give --columns (or --schema with its CREATE TABLE, or a CSV header)`);
+    this.rawColumnNames = names;
+    const plan = this.planner.planFor({ table: target, key, columns: names, nonDefaultOptions: [] }, at);
+    const stats = newStats(key, plan);
+    this.tables.push(stats);
+    this.copyStats = stats;
+    if (!plan) {
+      this.warnings.push(`no rule names ${key}: its data passes through unmasked`);
+      return;
+    }
+    let codecs: FieldCodec | FieldCodec[];
+    if (raw.format === 'copy-binary') {
+      const table = this.catalog.tables.get(key)!;
+      codecs = names.map((n) => {
+        const column = table.columns.find((c) => c.name === n);
+        if (!column) throw new PgcloakError('USAGE', `--columns names ${JSON.stringify(n)}, which ${key} does not have in the schema`);
+        return binaryCodec(this.catalog.resolveType(column.type), this.literalOptions);
+      });
+    } else {
+      codecs = raw.format === 'copy-csv' ? csvCodec(this.literalOptions, this.csvOptions!) : this.copyCodec;
+    }
+    this.active = { plan, row: new RowMasker(plan, codecs), stats, counter: { rows: 0 } };
+    this.onPlan(plan, raw.format === 'copy-text' ? 'copy-text' : raw.format);
+  }
+
+  /** Without a schema, the table is what the rules say: their `type:` for ruled columns, text for the rest. */
+  private declareFromRules(key: string, columns: string[] | undefined): void {
+    const rule = this.planner.ruleFor(key);
+    if (!rule || !columns) return;
+    const defs = columns.map((c) => {
+      const r = rule.columns.get(c);
+      if (r && r.strategy.name !== 'keep' && r.type === undefined) {
+        throw new PgcloakError('RULES_SCHEMA', `${r.path}: raw COPY data needs the column's type: give type: in the rule, or --schema FILE`);
+      }
+      return `${quoteIdent(c)} ${r?.type ?? 'text'}`;
+    });
+    const learnt = this.catalog.learn(`CREATE TABLE ${key} (${defs.join(', ')});`, { line: 1, offset: 0 });
+    if (learnt.kind === 'table') this.planner.onTable(learnt.table);
+  }
+
+  /** Reads a schema-only dump's DDL into the catalog, writing nothing. */
+  private learnSchema(text: Buffer): void {
+    const learner = new SqlScanner({
+      emit: () => undefined,
+      statement: (stmt, at) => {
+        if (!CATALOG_KEYWORDS.has(firstKeyword(stmt))) return undefined;
+        const learnt = this.catalog.learn(this.textEncoding.decodeText(stmt), at);
+        if (learnt.kind === 'table') this.planner.onTable(learnt.table);
+        return learnt.kind === 'copy' ? 'passthrough' : undefined;
+      },
+      row: () => undefined,
+      copyEnd: () => undefined,
+    });
+    learner.write(text);
+    learner.end();
+  }
+
+  private csvRow(buf: Buffer, start: number, end: number, eolEnd: number, starts: readonly number[], ends: readonly number[], at: SourcePosition): void {
+    if (this.rawColumnNames !== undefined) {
+      this.rawRow(buf, start, end, eolEnd, starts, ends, at);
+      return;
+    }
+    // The header row: column names, written as they are.
+    const names = starts.map((s, i) => decodeCsvField(buf, s, ends[i]!, this.csvOptions!.quote, this.literalOptions.encoding) ?? '');
+    this.out.write(buf, start, eolEnd);
+    this.startRawTable(this.raw!.columns ?? names, at);
+  }
+
+  /** One row of raw CSV or binary COPY data, fields found by its reader. */
+  private rawRow(buf: Buffer, start: number, end: number, eolEnd: number, starts: readonly number[], ends: readonly number[], at: SourcePosition): void {
+    const t = this.active;
+    if (t) {
+      t.row.setFields(starts, ends, at);
+      this.maskedRow(t, buf, start, end, at);
+      this.out.write(buf, end, eolEnd);
+    } else {
+      this.out.write(buf, start, eolEnd);
+    }
+  }
+
   /** Masked rows in a multi-byte encoding other than UTF-8 cannot be read safely. */
   private checkEncoding(plan: TablePlan, at: SourcePosition): void {
     if (this.unsupportedEncoding === undefined) return;
@@ -273,6 +421,7 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** The input form, for the summary. */
   get format(): string {
+    if (this.raw) return `raw COPY data (${this.raw.format === 'copy-csv' ? 'CSV' : 'text'}) of ${this.raw.table}`;
     const encoding = this.encodingName === 'UTF8' ? '' : `, ${this.encodingName}`;
     if (this.sawInsert && !this.sawCopy) return `plain SQL with INSERT statements${encoding}`;
     if (this.sawInsert) return `plain SQL with COPY blocks and INSERT statements${encoding}`;
@@ -292,6 +441,43 @@ export abstract class DumpProcessor implements ScannerHandler {
 }
 
 type FieldEncodingName = FieldCodec['encoding'];
+
+/** Raw COPY data given instead of a dump (--format copy-text|copy-csv|copy-binary). */
+export interface RawCopyInput {
+  format: 'copy-text' | 'copy-csv' | 'copy-binary';
+  /** The table, as rules name tables: `t`, `s.t`, `"S"."T"`. */
+  table: string;
+  /** Column names in data order; else the CSV header or the schema's CREATE TABLE order. */
+  columns: string[] | undefined;
+  /** CSV: the first row names the columns. */
+  header: boolean;
+  delimiter: string;
+  quote: string;
+  /** A schema-only dump (pg_dump --schema-only), for column types. */
+  schemaText: string | undefined;
+}
+
+function oneByte(text: string, option: string): number {
+  if (text.length !== 1 || text.charCodeAt(0) > 0x7f) throw new PgcloakError('USAGE', `${option} must be one ASCII character`);
+  return text.charCodeAt(0);
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ARCHIVE_MAGIC = Buffer.from('PGDMP');
+const BINARY_COPY_MAGIC = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** The first bytes tell forms we cannot read as text: say what to do instead of masking nothing. */
+function refuseOtherForms(first: Buffer, rawFormat: string | undefined): void {
+  const starts = (magic: Buffer): boolean => first.subarray(0, magic.length).equals(magic);
+  if (starts(ARCHIVE_MAGIC)) {
+    throw new PgcloakError('INPUT_FORMAT', 'this is a pg_dump custom-format archive: pipe it through pg_restore (pg_restore -f - dump | pgcloak mask ...)');
+  }
+  if (starts(GZIP_MAGIC)) throw new PgcloakError('INPUT_FORMAT', 'the input is gzip-compressed: decompress it first (gunzip -c dump.sql.gz | pgcloak mask ...)');
+  if (starts(BINARY_COPY_MAGIC) && rawFormat !== 'copy-binary') {
+    throw new PgcloakError('INPUT_FORMAT', 'binary COPY data (PGCOPY): give --format copy-binary --table NAME --schema FILE');
+  }
+  if (rawFormat !== 'copy-binary' && first[0] === 0) throw new PgcloakError('INPUT_FORMAT', 'the input is binary, not a plain SQL dump');
+}
 
 /** Statements whose text the catalog reads (DDL, COPY, SET); everything else is only written. */
 const CATALOG_KEYWORDS: ReadonlySet<string> = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);

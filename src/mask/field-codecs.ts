@@ -4,10 +4,12 @@
 // The row masker only ever needs these four operations.
 
 import { decodeCopyField, encodeCopyField, isCopyNull, type TextEncoding } from '../copy/text-field.js';
+import { binaryFieldCodec } from '../copy/binary-values.js';
+import type { ResolvedType } from '../schema/types.js';
 import { decodeCsvField, encodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
 import { decodeSqlLiteral, encodeSqlLiteral, isSqlNull, type LiteralOptions } from '../dump/sql-literal.js';
 
-export type FieldEncoding = 'copy-text' | 'sql-literal' | 'copy-csv';
+export type FieldEncoding = 'copy-text' | 'sql-literal' | 'copy-csv' | 'copy-binary';
 
 export interface FieldCodec {
   readonly encoding: FieldEncoding;
@@ -17,6 +19,8 @@ export interface FieldCodec {
   encode(value: string | null): Buffer;
   /** A value from the rules file (real characters), written in the dump's encoding. */
   encodeConstant(value: string | null): Buffer;
+  /** Encodes a value derived from the field `buf[start..end)`, keeping what the text form lacks (binary arrays' element type). */
+  encodeLike?(value: string, buf: Buffer, start: number, end: number): Buffer;
 }
 
 /** The dump's text encoding, shared by the codecs and changed by `SET client_encoding`. */
@@ -54,5 +58,18 @@ export function csvCodec(options: TextOptions, csv: CsvOptions): FieldCodec {
     decode: (buf, start, end) => decodeCsvField(buf, start, end, csv.quote, options.encoding),
     encode: (value) => encodeCsvField(value, csv.delimiter, csv.quote, options.encoding),
     encodeConstant: (value) => encodeCsvField(value === null ? null : options.fromUnicode(value), csv.delimiter, csv.quote, options.encoding),
+  };
+}
+
+/** Binary COPY fields (length-prefixed send format) of one column's type. */
+export function binaryCodec(type: ResolvedType, options: TextOptions): FieldCodec {
+  const b = binaryFieldCodec(type, options.encoding);
+  return {
+    encoding: 'copy-binary',
+    isNull: b.isNull,
+    decode: b.decode,
+    encode: b.encode,
+    encodeConstant: (value) => b.encode(value === null ? null : options.fromUnicode(value)),
+    encodeLike: b.encodeLike,
   };
 }

@@ -20,27 +20,29 @@ export interface FieldRef {
 
 export class RowMasker implements RowContext {
   readonly plan: TablePlan;
-  readonly codec: FieldCodec;
+  /** One codec per column: the same for text forms, one per type for binary COPY. */
+  readonly codecs: readonly FieldCodec[];
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   /** Pre-encoded replacements of constant masks, by position in plan.masked. */
   private readonly constants: (Buffer | undefined)[];
-  private readonly nullBytes: Buffer;
+  /** How each masked column writes NULL, by position in plan.masked. */
+  private readonly nulls: Buffer[];
   /** The replacements written for the last row, by position in plan.masked. */
   readonly written: Buffer[];
   private buf: Buffer;
   private ordinal = 0;
   private cachedKey: string | undefined;
 
-  constructor(plan: TablePlan, codec: FieldCodec) {
+  constructor(plan: TablePlan, codec: FieldCodec | readonly FieldCodec[]) {
     this.plan = plan;
-    this.codec = codec;
+    this.codecs = Array.isArray(codec) ? codec : plan.columnNames.map(() => codec as FieldCodec);
     this.starts = new Int32Array(plan.columnNames.length);
     this.ends = new Int32Array(plan.columnNames.length);
-    this.nullBytes = codec.encode(null);
-    this.buf = this.nullBytes;
-    this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? codec.encodeConstant(m.mask.value) : undefined));
-    this.written = plan.masked.map(() => this.nullBytes);
+    this.buf = Buffer.alloc(0);
+    this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? this.codecs[m.index]!.encodeConstant(m.mask.value) : undefined));
+    this.nulls = plan.masked.map((m) => this.codecs[m.index]!.encode(null));
+    this.written = [...this.nulls];
   }
 
   /** COPY text: finds the field boundaries of `buf[start..end)`, exactly one field per column. */
@@ -101,23 +103,26 @@ export class RowMasker implements RowContext {
   }
 
   private decodeAt(i: number): string | null {
-    return this.codec.decode(this.buf, this.starts[i]!, this.ends[i]!);
+    return this.codecs[i]!.decode(this.buf, this.starts[i]!, this.ends[i]!);
   }
 
   /** The encoded replacement for masked field `m` (the `j`-th of plan.masked). */
   replacement(m: MaskedField, j: number, at: SourcePosition): Buffer {
     const s = this.starts[m.index]!;
     const e = this.ends[m.index]!;
-    if (this.codec.isNull(this.buf, s, e)) return this.nullBytes;
+    const codec = this.codecs[m.index]!;
+    if (codec.isNull(this.buf, s, e)) return this.nulls[j]!;
     const mask = m.mask;
     try {
       switch (mask.kind) {
         case 'constant':
           return this.constants[j]!;
         case 'row':
-          return this.codec.encode(mask.derive(this));
-        case 'value':
-          return this.codec.encode(mask.derive(this.codec.decode(this.buf, s, e) ?? '', this));
+          return codec.encode(mask.derive(this));
+        case 'value': {
+          const value = mask.derive(codec.decode(this.buf, s, e) ?? '', this);
+          return codec.encodeLike ? codec.encodeLike(value, this.buf, s, e) : codec.encode(value);
+        }
       }
     } catch (err) {
       if (err instanceof PgcloakError) {

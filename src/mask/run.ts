@@ -12,8 +12,9 @@ import { VaultReader } from '../vault/reader.js';
 import { VaultWriter } from '../vault/writer.js';
 import { DumpUnmasker } from '../unmask/dump-unmasker.js';
 import { VERSION } from '../version.js';
-import { DumpMasker } from './dump-masker.js';
-import type { DumpProcessor, RunSummary } from './dump-processor.js';
+import { DumpMasker, type VaultSink } from './dump-masker.js';
+import type { DumpProcessor, RawCopyInput, RunSummary } from './dump-processor.js';
+import { secretForMask, secretForUnmask } from './strategy-secret.js';
 
 
 export interface VaultTarget {
@@ -29,9 +30,17 @@ export interface MaskOptions {
   vault?: VaultTarget;
   /** Rules that match nothing are an error instead of a report. */
   strict?: boolean;
+  /** The input is raw COPY data of one table, not a dump. */
+  raw?: RawCopyInput | undefined;
+  /** 32 bytes that pseudonym and hash derive their secret from; default: the vault's key file. */
+  pseudonymKey?: Buffer | undefined;
   onWarning?: (message: string) => void;
   /** Called with the processor once it exists, e.g. to poll progress. */
   onStart?: (processor: DumpProcessor) => void;
+  /** Also receives every table declaration and row the vault does (`mask --leak-check` gathers the originals). */
+  originals?: VaultSink;
+  /** Runs once the output is complete, before the vault is finished; if it throws, the vault is removed. */
+  beforeFinish?: () => Promise<void>;
 }
 
 export interface MaskResult extends RunSummary {
@@ -70,14 +79,17 @@ function coreTransform(core: () => DumpProcessor, onChunk?: (chunk: Buffer) => v
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   await loadSqlParser();
   const digest = new OutputDigest();
+  const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
         tool: 'pgcloak',
         version: VERSION,
         createdAt: new Date().toISOString(),
-        inputFormat: 'plain',
+        inputFormat: options.raw?.format ?? 'plain',
+        ...(options.raw ? { raw: options.raw } : {}),
         rulesDigest: options.rules.digest,
         rules: options.rules.text,
+        ...(secret ? { strategySecret: secret.record } : {}),
       })
     : undefined;
   let masker: DumpMasker | undefined;
@@ -88,9 +100,11 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
       digest.update(chunk);
       transform.push(chunk);
     },
-    vault,
+    teeVaultSink(vault, options.originals),
     options.onWarning,
   );
+  masker.useStrategySecret(secret?.key);
+  if (options.raw) masker.configureRawCopy(options.raw);
   options.onStart?.(masker);
   try {
     await pipeline(options.input, transform, options.output);
@@ -98,10 +112,13 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
     if (options.strict && summary.notExisting.length > 0) {
       throw new PgcloakError('RULES_NOT_EXISTING', `--strict: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
     }
+    await options.beforeFinish?.();
     const outputDigest = digest.hex();
     vault?.finish({
       finishedAt: new Date().toISOString(),
       maskedDigest: outputDigest,
+      /** The dump's client_encoding (the vault's fields are in it): UTF8 unless the dump set another. */
+      clientEncoding: masker.encodingName,
       bytesIn: summary.bytesIn,
       bytesOut: summary.bytesOut,
       tables: summary.tables
@@ -115,10 +132,27 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   }
 }
 
+/** The vault, and a second sink that sees the same records. */
+function teeVaultSink(vault: VaultSink | undefined, also: VaultSink | undefined): VaultSink | undefined {
+  if (!also || !vault) return also ?? vault;
+  return {
+    declareTable(decl) {
+      vault.declareTable(decl);
+      also.declareTable(decl);
+    },
+    row(tableIndex, ordinal, fields) {
+      vault.row(tableIndex, ordinal, fields);
+      also.row(tableIndex, ordinal, fields);
+    },
+  };
+}
+
 export interface UnmaskOptions {
   input: Readable;
   output: Writable;
   vault: VaultTarget;
+  /** The pseudonym key masking was given, if it was given one. */
+  pseudonymKey?: Buffer | undefined;
   onStart?: (processor: DumpProcessor) => void;
 }
 
@@ -129,6 +163,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     const rulesText = reader.metadata['rules'];
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
+    const secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
     const digest = new OutputDigest();
     let unmasker: DumpUnmasker | undefined;
     const transform = coreTransform(
@@ -142,6 +177,9 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
       },
     );
     unmasker = new DumpUnmasker(rules, (chunk) => transform.push(chunk), reader);
+    unmasker.useStrategySecret(secret);
+    const raw = reader.metadata['raw'];
+    if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
     options.onStart?.(unmasker);
     await pipeline(options.input, transform, options.output);
     return unmasker.summary();

@@ -53,6 +53,8 @@ export class TablePlanner {
   private readonly missingColumns = new Map<string, string>();
   private readonly positionKeyWarned = new Set<string>();
   readonly plans: TablePlan[] = [];
+  /** The key of keyed strategies (pseudonym, hash), if the run has one; set before the DDL is read. */
+  secret: Buffer | undefined = undefined;
 
   constructor(rules: RuleSet, catalog: SchemaCatalog, warn: (message: string) => void) {
     this.rules = rules;
@@ -65,6 +67,8 @@ export class TablePlanner {
     const rule = this.rules.tables.get(table.key);
     if (!rule) return;
     const columns = new Map<string, PreparedColumn>();
+    const columnNames = table.columns.map((c) => c.name);
+    const masked = new Set([...rule.columns.values()].filter((c) => c.strategy.name !== 'keep').map((c) => c.column));
     for (const [name, colRule] of rule.columns) {
       const info = table.columns.find((c) => c.name === name);
       if (!info) {
@@ -80,6 +84,9 @@ export class TablePlanner {
           notNull: info.notNull,
           path: colRule.path,
           warn: this.warn,
+          columns: columnNames,
+          masked,
+          secret: this.secret,
         },
         colRule.params,
       );
@@ -94,6 +101,11 @@ export class TablePlanner {
       }
     }
     this.prepared.set(table.key, { rule, columns });
+  }
+
+  /** The rule that names this table itself, if any. */
+  ruleFor(key: string): TableRule | undefined {
+    return this.rules.tables.get(key);
   }
 
   /** A rule names this table (whether or not the dump declared it). */

@@ -2,10 +2,13 @@
 // and README table come from it. A duplicate name is a programming error.
 import { constantStrategy } from './constant.js';
 import { emptyStrategy } from './empty.js';
+import { hashStrategy } from './hash.js';
 import { keepStrategy } from './keep.js';
 import { nullStrategy } from './null.js';
 import { placeholderStrategy } from './placeholder.js';
+import { pseudonymStrategy } from './pseudonym.js';
 import type { StrategyDefinition } from './strategy.js';
+import { templateStrategy } from './template.js';
 
 function buildRegistry(list: readonly StrategyDefinition[]): ReadonlyMap<string, StrategyDefinition> {
   const map = new Map<string, StrategyDefinition>();
@@ -16,7 +19,16 @@ function buildRegistry(list: readonly StrategyDefinition[]): ReadonlyMap<string,
   return map;
 }
 
-export const STRATEGIES = buildRegistry([placeholderStrategy, nullStrategy, emptyStrategy, constantStrategy, keepStrategy]);
+export const STRATEGIES = buildRegistry([
+  placeholderStrategy,
+  nullStrategy,
+  emptyStrategy,
+  constantStrategy,
+  pseudonymStrategy,
+  hashStrategy,
+  templateStrategy,
+  keepStrategy,
+]);
 
 /** A Markdown table of the strategies, for the README and `pgcloak strategies`. */
 export function strategiesTable(): string {

@@ -17,7 +17,7 @@ export type ValueMask =
   | { kind: 'keep' }
   /** The same replacement for every non-NULL value; `null` writes NULL. */
   | { kind: 'constant'; value: string | null }
-  /** Depends on the row key only: the original value need not be decoded. */
+  /** Depends on the row (its key, other columns), not on this column's original: it need not be decoded. */
   | { kind: 'row'; derive: (row: RowContext) => string }
   /** Depends on the original value (json shape, array elements). */
   | { kind: 'value'; derive: (value: string, row: RowContext) => string };
@@ -32,6 +32,15 @@ export interface ColumnContext {
   path: string;
   /** A warning for the summary, once per column. */
   warn(message: string): void;
+  /** The table's columns, as the dump declares them (for strategies that read other columns). */
+  columns: readonly string[];
+  /** The table's columns that its rule masks (any strategy but keep): their originals must not be copied. */
+  masked: ReadonlySet<string>;
+  /**
+   * The 32-byte key of keyed strategies (pseudonym, hash): the same for every table and every
+   * run with the same key file (see mask/strategy-secret.ts); undefined when the run has none.
+   */
+  secret: Buffer | undefined;
 }
 
 export interface StrategyParameter {
@@ -46,6 +55,8 @@ export interface StrategyDefinition {
   /** Which column types it takes, in words (for the help text and README). */
   accepts: string;
   parameters: readonly StrategyParameter[];
+  /** Needs ColumnContext.secret: a run with such a rule must have a pseudonym key. */
+  keyed?: boolean;
   /** Checks the rule's parameters alone (before the dump is read): problems as messages. */
   checkParams(params: Readonly<Record<string, unknown>>): string[];
   /** Builds the mask for one column; throws PgcloakError when the type cannot take it. */

@@ -7,13 +7,18 @@
 //   header
 //     8  magic "PGCLOAKV"
 //     1  format version (1)
-//     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it)
+//     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it),
+//        4 = recipient (a random key sealed to an X25519 public key, `pgcloak keygen --public`)
 //     passphrase mode only:
 //       1  algorithm (crypto_pwhash_ALG_ARGON2ID13 = 2; nothing else is accepted)
 //       4  opslimit (u32)
 //       4  memlimit in KiB (u32). libsodium itself works in KiB (it divides memlimit by 1024),
 //          so this loses nothing and covers the whole range up to crypto_pwhash_MEMLIMIT_MAX.
 //      16  salt (crypto_pwhash_SALTBYTES)
+//     recipient mode only:
+//      80  the random 32-byte stream key in a sealed box (crypto_box_seal,
+//          https://doc.libsodium.org/public-key_cryptography/sealed_boxes): only the recipient's
+//          secret key opens it, so the host that masked cannot read its own vault back
 //    24  secretstream header (crypto_secretstream_xchacha20poly1305_HEADERBYTES)
 //
 //   frames, until the one tagged FINAL
@@ -47,6 +52,9 @@ export const FORMAT_VERSION = 1;
 
 export const KEY_MODE_KEY_FILE = 1;
 export const KEY_MODE_PASSPHRASE = 2;
+// 4, not 3: it differs from both other modes in two bits, so no single flipped bit turns one
+// valid mode into another (3 is one bit from both 1 and 2).
+export const KEY_MODE_RECIPIENT = 4;
 
 export const FRAME_METADATA = 0x4d; // 'M'
 export const FRAME_RECORDS = 0x52; // 'R'
@@ -82,9 +90,11 @@ export const MAX_MEMLIMIT = 4 * 1024 * 1024 * 1024;
 
 const PREFIX_BYTES = MAGIC.length + 2; // magic, version, key mode
 const KDF_BYTES = 1 + 4 + 4 + SALT_BYTES;
+export const SEALED_KEY_BYTES = sodium.crypto_box_SEALBYTES + STREAM_KEY_BYTES;
 export const KEY_FILE_HEADER_BYTES = PREFIX_BYTES + STREAM_HEADER_BYTES;
 export const PASSPHRASE_HEADER_BYTES = PREFIX_BYTES + KDF_BYTES + STREAM_HEADER_BYTES;
-export const MAX_HEADER_BYTES = PASSPHRASE_HEADER_BYTES;
+export const RECIPIENT_HEADER_BYTES = PREFIX_BYTES + SEALED_KEY_BYTES + STREAM_HEADER_BYTES;
+export const MAX_HEADER_BYTES = Math.max(PASSPHRASE_HEADER_BYTES, RECIPIENT_HEADER_BYTES);
 
 export interface KdfParams {
   opslimit: number;
@@ -95,7 +105,8 @@ export interface KdfParams {
 
 export type VaultHeader =
   | { mode: 'key'; streamHeader: Buffer }
-  | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer };
+  | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer }
+  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer };
 
 export type TableDecl = Record<string, unknown> & { index: number };
 
@@ -111,12 +122,15 @@ export function kdfParamsInRange(opslimit: number, memlimit: number): boolean {
 }
 
 export function encodeHeader(header: VaultHeader): Buffer {
-  const out = Buffer.alloc(header.mode === 'key' ? KEY_FILE_HEADER_BYTES : PASSPHRASE_HEADER_BYTES);
+  const out = Buffer.alloc(headerBytes(header.mode));
   MAGIC.copy(out, 0);
   let pos = MAGIC.length;
   out[pos++] = FORMAT_VERSION;
   if (header.mode === 'key') {
     out[pos++] = KEY_MODE_KEY_FILE;
+  } else if (header.mode === 'recipient') {
+    out[pos++] = KEY_MODE_RECIPIENT;
+    pos += header.sealedKey.copy(out, pos);
   } else {
     out[pos++] = KEY_MODE_PASSPHRASE;
     out[pos++] = PWHASH_ALG;
@@ -152,6 +166,12 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
     const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES, KEY_FILE_HEADER_BYTES));
     return { header: { mode: 'key', streamHeader }, length: KEY_FILE_HEADER_BYTES };
   }
+  if (mode === KEY_MODE_RECIPIENT) {
+    if (bytes.length < RECIPIENT_HEADER_BYTES) throw truncatedHeader();
+    const sealedKey = Buffer.from(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + SEALED_KEY_BYTES));
+    const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES + SEALED_KEY_BYTES, RECIPIENT_HEADER_BYTES));
+    return { header: { mode: 'recipient', sealedKey, streamHeader }, length: RECIPIENT_HEADER_BYTES };
+  }
   if (mode !== KEY_MODE_PASSPHRASE) {
     throw new PgcloakError('VAULT_FORMAT', `unknown key mode ${mode}`, { offset: MAGIC.length + 1 });
   }
@@ -178,6 +198,11 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
     header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader },
     length: PASSPHRASE_HEADER_BYTES,
   };
+}
+
+export function headerBytes(mode: VaultHeader['mode']): number {
+  if (mode === 'key') return KEY_FILE_HEADER_BYTES;
+  return mode === 'passphrase' ? PASSPHRASE_HEADER_BYTES : RECIPIENT_HEADER_BYTES;
 }
 
 function truncatedHeader(): PgcloakError {

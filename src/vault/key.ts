@@ -1,16 +1,23 @@
-// Where a vault's 32-byte stream key comes from: a key file made by `pgcloak keygen`, or a
-// passphrase stretched with Argon2id (https://doc.libsodium.org/password_hashing/default_phf).
+// Where a vault's 32-byte stream key comes from: a key file made by `pgcloak keygen`, a
+// passphrase stretched with Argon2id (https://doc.libsodium.org/password_hashing/default_phf), or,
+// for a recipient vault, a random key sealed to an X25519 public key and opened with its secret
+// key (https://doc.libsodium.org/public-key_cryptography/sealed_boxes).
 //
-// Key file: one line, `pgcloak-key-v1:<standard base64 of 32 bytes>\n`, mode 0600. The version
-// prefix lets a later key format be told apart, and keeps a stray file from being taken as a key.
+// Key files are one line, `<prefix><standard base64 of 32 bytes>\n`:
+//   pgcloak-key-v1:     a vault key (`pgcloak keygen`), mode 0600; also a --pseudonym-key
+//   pgcloak-secret-v1:  an X25519 secret key (`pgcloak keygen --public`), mode 0600: --identity
+//   pgcloak-public-v1:  its public key (NAME.pub), for mask --recipient
+// The version prefix lets a later key format be told apart, keeps a stray file from being taken
+// as a key, and lets a reader say which option a key of the wrong kind belongs to.
 //
 // The base64 text of a key passes through JavaScript strings, which cannot be wiped; the
 // buffers that hold key bytes are wiped once used.
 
-import { closeSync, fchmodSync, fsyncSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
 import {
   SALT_BYTES,
+  SEALED_KEY_BYTES,
   STREAM_KEY_BYTES,
   kdfParamsInRange,
   type KdfParams,
@@ -23,38 +30,110 @@ export const KEY_BYTES = 32;
 
 export type KeySource =
   | { kind: 'key'; key: Buffer }
-  | { kind: 'passphrase'; passphrase: Buffer; opslimit?: number; memlimit?: number };
+  | { kind: 'passphrase'; passphrase: Buffer; opslimit?: number; memlimit?: number }
+  /** Writing only: seal the vault's key to this X25519 public key. */
+  | { kind: 'recipient'; publicKey: Buffer }
+  /** Reading only: the X25519 secret key a recipient vault was sealed to. */
+  | { kind: 'identity'; secretKey: Buffer };
 
-const KEY_FILE_PREFIX = Buffer.from('pgcloak-key-v1:', 'latin1');
+export type KeyFileKind = 'key' | 'secret' | 'public';
+
+const KEY_FILE_PREFIXES: Record<KeyFileKind, Buffer> = {
+  key: Buffer.from('pgcloak-key-v1:', 'latin1'),
+  secret: Buffer.from('pgcloak-secret-v1:', 'latin1'),
+  public: Buffer.from('pgcloak-public-v1:', 'latin1'),
+};
+
+/** What each kind is, for messages about a key file of the wrong kind. */
+const KEY_FILE_ROLES: Record<KeyFileKind, string> = {
+  key: 'a vault key file (pgcloak-key-v1, for --key-file or --pseudonym-key)',
+  secret: 'a secret key file (pgcloak-secret-v1, for unmask --identity)',
+  public: 'a public key file (pgcloak-public-v1, for mask --recipient)',
+};
+
 const KEY_BASE64_CHARS = 44; // 32 bytes: 43 characters and one '='
-const KEY_FILE_LINE_BYTES = KEY_FILE_PREFIX.length + KEY_BASE64_CHARS + 1;
-// Enough for the line with a CRLF; a longer file is not a key file, whatever it holds.
-const MAX_KEY_FILE_BYTES = KEY_FILE_LINE_BYTES + 1;
+const MAX_PREFIX_BYTES = Math.max(...Object.values(KEY_FILE_PREFIXES).map((p) => p.length));
+// Enough for the longest line with a CRLF; a longer file is not a key file, whatever it holds.
+const MAX_KEY_FILE_BYTES = MAX_PREFIX_BYTES + KEY_BASE64_CHARS + 2;
 const LF = 0x0a;
 const CR = 0x0d;
 const EQUALS = 0x3d;
 
 if (KEY_BYTES !== STREAM_KEY_BYTES) throw new Error('vault key size does not match libsodium secretstream');
+if (KEY_BYTES !== sodium.crypto_box_PUBLICKEYBYTES || KEY_BYTES !== sodium.crypto_box_SECRETKEYBYTES) {
+  throw new Error('key file size does not match libsodium crypto_box keys');
+}
 
 export function generateKeyFile(path: string): void {
-  let fd: number;
+  const key = Buffer.alloc(KEY_BYTES);
   try {
-    fd = openSync(path, 'wx', 0o600);
+    sodium.randombytes_buf(key);
+    const fd = createKeyFile(path, 0o600);
+    writeKeyFile(fd, path, 'key', key);
+  } finally {
+    sodium.sodium_memzero(key);
+  }
+}
+
+/**
+ * A new X25519 key pair: `path` holds the secret key (mode 0600), `path.pub` the public key.
+ * Neither file may exist already; when one does, neither is written.
+ */
+export function generateKeyPair(path: string): { secretPath: string; publicPath: string } {
+  const publicPath = `${path}.pub`;
+  const secretKey = Buffer.alloc(KEY_BYTES);
+  const publicKey = Buffer.alloc(KEY_BYTES);
+  try {
+    const secretFd = createKeyFile(path, 0o600);
+    let publicFd: number;
+    try {
+      publicFd = createKeyFile(publicPath, 0o644);
+    } catch (error) {
+      closeQuietly(secretFd);
+      unlinkQuietly(path);
+      throw error;
+    }
+    try {
+      sodium.crypto_box_keypair(publicKey, secretKey);
+      writeKeyFile(secretFd, path, 'secret', secretKey);
+    } catch (error) {
+      closeQuietly(publicFd);
+      unlinkQuietly(publicPath);
+      throw error;
+    }
+    try {
+      writeKeyFile(publicFd, publicPath, 'public', publicKey);
+    } catch (error) {
+      unlinkQuietly(path);
+      throw error;
+    }
+    return { secretPath: path, publicPath };
+  } finally {
+    sodium.sodium_memzero(secretKey);
+  }
+}
+
+function createKeyFile(path: string, mode: number): number {
+  try {
+    return openSync(path, 'wx', mode);
   } catch (cause) {
     if (errnoCode(cause) === 'EEXIST') {
       throw new PgcloakError('KEY_FILE_EXISTS', `${path} already exists; pgcloak never overwrites a key file`);
     }
     throw ioError('create key file', path, cause);
   }
-  const key = Buffer.alloc(KEY_BYTES);
-  const line = Buffer.alloc(KEY_FILE_LINE_BYTES);
+}
+
+/** Writes the key line to the new file `fd` and closes it; on failure the file is removed. */
+function writeKeyFile(fd: number, path: string, kind: KeyFileKind, key: Buffer): void {
+  const prefix = KEY_FILE_PREFIXES[kind];
+  const line = Buffer.alloc(prefix.length + KEY_BASE64_CHARS + 1);
   try {
-    sodium.randombytes_buf(key);
-    KEY_FILE_PREFIX.copy(line, 0);
-    line.write(key.toString('base64'), KEY_FILE_PREFIX.length, 'latin1');
-    line[KEY_FILE_LINE_BYTES - 1] = LF;
-    // The mode given to open is narrowed by the umask; the file must be exactly owner-only.
-    fchmodSync(fd, 0o600);
+    prefix.copy(line, 0);
+    line.write(key.toString('base64'), prefix.length, 'latin1');
+    line[line.length - 1] = LF;
+    // The mode given to open is narrowed by the umask; a secret must be exactly owner-only.
+    fchmodSync(fd, kind === 'public' ? 0o644 : 0o600);
     writeFully(fd, line, 0, line.length);
     fsyncSync(fd);
     closeSync(fd);
@@ -63,12 +142,26 @@ export function generateKeyFile(path: string): void {
     unlinkQuietly(path);
     throw ioError('write key file', path, cause);
   } finally {
-    sodium.sodium_memzero(key);
     sodium.sodium_memzero(line);
   }
 }
 
+/** The 32 bytes of a vault key file (`pgcloak keygen`). */
 export function readKeyFile(path: string): Buffer {
+  return readTypedKeyFile(path, 'key');
+}
+
+/** The 32 bytes of a secret key file (`pgcloak keygen --public`, the file without .pub). */
+export function readSecretKeyFile(path: string): Buffer {
+  return readTypedKeyFile(path, 'secret');
+}
+
+/** The 32 bytes of a public key file (`pgcloak keygen --public`, NAME.pub). */
+export function readPublicKeyFile(path: string): Buffer {
+  return readTypedKeyFile(path, 'public');
+}
+
+export function readTypedKeyFile(path: string, kind: KeyFileKind): Buffer {
   const content = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
   let length = 0;
   let fd: number | undefined;
@@ -87,27 +180,34 @@ export function readKeyFile(path: string): Buffer {
     throw ioError('read key file', path, cause);
   }
   try {
-    return parseKeyFile(content.subarray(0, length), path);
+    return parseKeyFile(content.subarray(0, length), path, kind);
   } finally {
     sodium.sodium_memzero(content);
   }
 }
 
-function parseKeyFile(content: Buffer, path: string): Buffer {
+function parseKeyFile(content: Buffer, path: string, expected: KeyFileKind): Buffer {
   let end = content.length;
   if (end > 0 && content[end - 1] === LF) end--;
   if (end > 0 && content[end - 1] === CR) end--;
-  const start = KEY_FILE_PREFIX.length;
+  const found = (Object.keys(KEY_FILE_PREFIXES) as KeyFileKind[]).find((k) => {
+    const prefix = KEY_FILE_PREFIXES[k];
+    return content.subarray(0, prefix.length).equals(prefix);
+  });
+  const start = found === undefined ? 0 : KEY_FILE_PREFIXES[found].length;
   const valid =
+    found !== undefined &&
     end === start + KEY_BASE64_CHARS &&
-    content.subarray(0, start).equals(KEY_FILE_PREFIX) &&
     content[end - 1] === EQUALS &&
     allBase64Chars(content, start, end - 1);
   if (!valid) {
     throw new PgcloakError(
       'KEY_INVALID',
-      `${path} is not a pgcloak key file (expected one line: pgcloak-key-v1:<base64 of ${KEY_BYTES} bytes>)`,
+      `${path} is not ${KEY_FILE_ROLES[expected]} (expected one line: ${KEY_FILE_PREFIXES[expected].toString('latin1')}<base64 of ${KEY_BYTES} bytes>)`,
     );
+  }
+  if (found !== expected) {
+    throw new PgcloakError('KEY_INVALID', `${path} is ${KEY_FILE_ROLES[found]}, not ${KEY_FILE_ROLES[expected]}`);
   }
   return Buffer.from(content.toString('latin1', start, end), 'base64');
 }
@@ -144,10 +244,52 @@ export function newKdfParams(source: Extract<KeySource, { kind: 'passphrase' }>)
 }
 
 /**
- * The secretstream key for a vault with this header. The caller owns the returned buffer and
- * wipes it (sodium_memzero) once the stream state is set up.
+ * The header and secretstream key for a new vault (its stream header is filled in later, by
+ * init_push). The caller owns the returned key and wipes it once the stream state is set up.
+ */
+export function newVaultKey(source: KeySource, streamHeader: Buffer): { header: VaultHeader; key: Buffer } {
+  switch (source.kind) {
+    case 'key': {
+      const header: VaultHeader = { mode: 'key', streamHeader };
+      return { header, key: deriveVaultKey(source, header) };
+    }
+    case 'passphrase': {
+      const header: VaultHeader = { mode: 'passphrase', kdf: newKdfParams(source), streamHeader };
+      return { header, key: deriveVaultKey(source, header) };
+    }
+    case 'recipient': {
+      if (source.publicKey.length !== KEY_BYTES) {
+        throw new PgcloakError('KEY_INVALID', `a public key is ${KEY_BYTES} bytes, got ${source.publicKey.length}`);
+      }
+      const key = Buffer.alloc(KEY_BYTES);
+      sodium.randombytes_buf(key);
+      const sealedKey = Buffer.alloc(SEALED_KEY_BYTES);
+      sodium.crypto_box_seal(sealedKey, key, source.publicKey);
+      return { header: { mode: 'recipient', sealedKey, streamHeader }, key };
+    }
+    case 'identity':
+      throw new PgcloakError(
+        'USAGE',
+        'a secret key (--identity) opens vaults; to make one that only it opens, mask with --recipient and its public key (NAME.pub)',
+      );
+  }
+}
+
+const PROTECTED_BY: Record<VaultHeader['mode'], string> = {
+  key: 'a key file (--key-file)',
+  passphrase: 'a passphrase',
+  recipient: 'a key pair (--identity)',
+};
+
+/**
+ * The secretstream key of an existing vault with this header. The caller owns the returned
+ * buffer and wipes it (sodium_memzero) once the stream state is set up.
  */
 export function deriveVaultKey(source: KeySource, header: VaultHeader): Buffer {
+  if (header.mode === 'recipient') return openSealedKey(source, header.sealedKey);
+  if (source.kind === 'recipient' || source.kind === 'identity') {
+    throw new PgcloakError('VAULT_WRONG_KEY', `this vault is protected by ${PROTECTED_BY[header.mode]}, not a key pair`);
+  }
   if (source.kind === 'key') {
     if (header.mode !== 'key') {
       throw new PgcloakError('VAULT_WRONG_KEY', 'this vault is protected by a passphrase, not a key file');
@@ -163,5 +305,27 @@ export function deriveVaultKey(source: KeySource, header: VaultHeader): Buffer {
   const { opslimit, memlimit, salt } = header.kdf;
   const key = Buffer.alloc(KEY_BYTES);
   sodium.crypto_pwhash(key, source.passphrase, salt, opslimit, memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
+  return key;
+}
+
+function openSealedKey(source: KeySource, sealedKey: Buffer): Buffer {
+  if (source.kind === 'recipient') {
+    throw new PgcloakError(
+      'VAULT_WRONG_KEY',
+      'this vault is sealed to a key pair: a public key cannot open it (by design, not even on the host that masked); unmask with --identity and the secret key',
+    );
+  }
+  if (source.kind !== 'identity') {
+    throw new PgcloakError('VAULT_WRONG_KEY', 'this vault is sealed to a key pair: open it with --identity SECRET_KEY_FILE');
+  }
+  if (source.secretKey.length !== KEY_BYTES) {
+    throw new PgcloakError('KEY_INVALID', `a secret key is ${KEY_BYTES} bytes, got ${source.secretKey.length}`);
+  }
+  const publicKey = Buffer.alloc(KEY_BYTES);
+  sodium.crypto_scalarmult_base(publicKey, source.secretKey);
+  const key = Buffer.alloc(KEY_BYTES);
+  if (!sodium.crypto_box_seal_open(key, sealedKey, publicKey, source.secretKey)) {
+    throw new PgcloakError('VAULT_WRONG_KEY', 'this vault is sealed to another key pair: wrong --identity, or the vault header was altered');
+  }
   return key;
 }

@@ -23,6 +23,7 @@ import {
   TAG_MESSAGE,
   decodeHeader,
   type TableDecl,
+  type VaultHeader,
 } from './format.js';
 import { closeQuietly, ioError } from './io.js';
 import { deriveVaultKey, type KeySource } from './key.js';
@@ -51,7 +52,7 @@ const WRONG_KEY_MESSAGE = 'wrong key or passphrase for this vault, or its header
 
 export class VaultReader {
   readonly metadata: Record<string, unknown>;
-  readonly mode: 'key' | 'passphrase';
+  readonly mode: VaultHeader['mode'];
   trailer: Record<string, unknown> | undefined = undefined;
 
   private readonly path: string;

@@ -31,6 +31,17 @@ export interface Sodium {
     alg: number,
   ): void;
 
+  crypto_box_PUBLICKEYBYTES: number;
+  crypto_box_SECRETKEYBYTES: number;
+  crypto_box_SEALBYTES: number;
+  crypto_box_keypair(pk: Uint8Array, sk: Uint8Array): void;
+  /** `c` must be exactly `m.length + SEALBYTES` bytes. */
+  crypto_box_seal(c: Uint8Array, m: Uint8Array, pk: Uint8Array): void;
+  /** False when the box was not sealed to this key pair or was altered. */
+  crypto_box_seal_open(m: Uint8Array, c: Uint8Array, pk: Uint8Array, sk: Uint8Array): boolean;
+  /** The X25519 public key of secret key `n`. */
+  crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
+
   crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
   crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
   crypto_secretstream_xchacha20poly1305_KEYBYTES: number;

@@ -23,10 +23,9 @@ import {
   TAG_MESSAGE,
   encodeHeader,
   type TableDecl,
-  type VaultHeader,
 } from './format.js';
 import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
-import { deriveVaultKey, newKdfParams, type KeySource } from './key.js';
+import { newVaultKey, type KeySource } from './key.js';
 import { sodium } from './sodium.js';
 import { varintLength, writeVarint } from './varint.js';
 
@@ -70,13 +69,9 @@ export class VaultWriter {
 
   static create(path: string, keySource: KeySource, metadata: Record<string, unknown>): VaultWriter {
     const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
-    const header: VaultHeader =
-      keySource.kind === 'key'
-        ? { mode: 'key', streamHeader }
-        : { mode: 'passphrase', kdf: newKdfParams(keySource), streamHeader };
     const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
     const tmpPath = `${path}.tmp-${process.pid}`;
-    const key = deriveVaultKey(keySource, header);
+    const { header, key } = newVaultKey(keySource, streamHeader);
     let writer: VaultWriter | undefined;
     try {
       let fd: number;

@@ -98,6 +98,19 @@ describe('pgcloak CLI', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses archives and compressed input with a hint instead of masking nothing', () => {
+    const args = ['mask', '--rules', RULES, '--vault', join(dir, 'fmt.vault'), '--key-file', key];
+    const archive = runPgcloak(args, { input: Buffer.concat([Buffer.from('PGDMP'), Buffer.alloc(100)]) });
+    expect(archive.status).toBe(4);
+    expect(archive.stderr).toMatch(/INPUT_FORMAT: .*custom-format archive.*pg_restore -f -/);
+    const gz = runPgcloak(args, { input: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]) });
+    expect(gz.stderr).toMatch(/gzip-compressed.*gunzip -c/);
+    const directory = runPgcloak([...args, '--input', dir]);
+    expect(directory.status).toBe(4);
+    expect(directory.stderr).toMatch(/is a directory.*pg_restore -f -/);
+    expect(existsSync(join(dir, 'fmt.vault'))).toBe(false);
+  });
+
   it('keygen refuses to overwrite a key', () => {
     const r = runPgcloak(['keygen', '--output', key]);
     expect(r.status).toBe(EXIT_CODES.KEY_FILE_EXISTS);

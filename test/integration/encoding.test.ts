@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runPgcloakOk } from './cli.js';
-import { createDatabase, describeWithPg, dropDatabase, pgDump, psqlCommand, psqlFile, queryRows, uniqueDatabaseName } from './pg.js';
+import { createDatabase, databaseUrl, describeWithPg, dropDatabase, pgDump, psqlCommand, psqlFile, queryRows, uniqueDatabaseName } from './pg.js';
 
 const RULES = `tables:
   "Städte":
@@ -26,6 +26,8 @@ describeWithPg.each([
   let tmp = '';
   let dump = '';
   let masked = '';
+  let vault = '';
+  let key = '';
 
   beforeAll(() => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'pgcloak-enc-'));
@@ -42,10 +44,10 @@ describeWithPg.each([
     pgDump(source, dump, [`--encoding=${encoding}`, ...pgDumpArgs]);
     const rules = path.join(tmp, 'rules.yaml');
     writeFileSync(rules, RULES);
-    const key = path.join(tmp, 'k');
+    key = path.join(tmp, 'k');
     runPgcloakOk(['keygen', '--output', key]);
     masked = path.join(tmp, 'masked.sql');
-    const vault = path.join(tmp, 'v');
+    vault = path.join(tmp, 'v');
     const result = runPgcloakOk(['mask', '--rules', rules, '--vault', vault, '--key-file', key, '--input', dump, '--output', masked]);
     expect(result.stderr).toContain(encoding);
     const back = path.join(tmp, 'back.sql');
@@ -79,5 +81,39 @@ describeWithPg.each([
       ['1', 'xxx1', 'Zürich', '{"nom": "xxx1"}', `grün${encoding === 'WIN1252' ? ' 5 €' : ''}`],
       ['2', 'xxx2', 'Zürich', '["xxx2"]', 'naïve façade'],
     ]);
+  });
+});
+
+describeWithPg.each([{ encoding: 'LATIN1' }, { encoding: 'WIN1252' }])('a $encoding vault put back into a database', ({ encoding }) => {
+  it('restores the originals with unmask --db', () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'pgcloak-enc-db-'));
+    const source = uniqueDatabaseName('enc_db_src');
+    const target = uniqueDatabaseName('enc_db_dst');
+    try {
+      createDatabase(source);
+      psqlCommand(
+        source,
+        `CREATE TABLE public."Städte" (id integer PRIMARY KEY, name text, city varchar(10), prefs jsonb, "größe" text);
+         INSERT INTO public."Städte" VALUES (1, 'Renée Müller', 'Genève', '{"nom": "Chloé"}', 'grün'), (2, 'Åsa Ñúñez', 'Köln', '["ça"]', 'naïve');`,
+      );
+      const dump = path.join(tmp, 'dump.sql');
+      pgDump(source, dump, [`--encoding=${encoding}`]);
+      const rules = path.join(tmp, 'rules.yaml');
+      writeFileSync(rules, RULES);
+      const key = path.join(tmp, 'k');
+      runPgcloakOk(['keygen', '--output', key]);
+      const masked = path.join(tmp, 'masked.sql');
+      const vault = path.join(tmp, 'v');
+      runPgcloakOk(['mask', '--rules', rules, '--vault', vault, '--key-file', key, '--input', dump, '--output', masked, '--quiet']);
+      createDatabase(target);
+      psqlFile(target, masked);
+      runPgcloakOk(['unmask', '--vault', vault, '--key-file', key, '--db', databaseUrl(target), '--quiet']);
+      const sql = `SELECT id, name, city, prefs::text, "größe" FROM public."Städte" ORDER BY id`;
+      expect(queryRows(target, sql)).toEqual(queryRows(source, sql));
+    } finally {
+      dropDatabase(source);
+      dropDatabase(target);
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -139,3 +139,9 @@ export function pgDump(db: string, outFile: string, extraArgs: string[] = []): v
 export function pgBinary(tool: string): string {
   return path.join(connection().bin, tool);
 }
+
+/** A connection URL for `pgcloak unmask --db`, over the test cluster's socket. */
+export function databaseUrl(db: string): string {
+  const { host, port, user } = connection();
+  return `postgresql://${user}@/${encodeURIComponent(db)}?host=${encodeURIComponent(host)}&port=${port}`;
+}

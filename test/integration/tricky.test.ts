@@ -9,13 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
-import { describeRun, runPgcloak, runPgcloakOk } from './cli.js';
+import { spawnSync } from 'node:child_process';
+import { describeRun, repoRoot, runPgcloak, runPgcloakOk } from './cli.js';
 import { copyBlocks, copyDataLines } from './dump-lines.js';
 import {
   NULL_TEXT,
   createDatabase,
   describeWithPg,
   dropDatabase,
+  pgBinary,
   pgDump,
   psqlFile,
   queryRows,
@@ -602,6 +604,20 @@ describeWithPg('tricky schema end to end', () => {
     const result = runPgcloakOk(['mask', '--rules', rulesFile, '--vault', vault, '--key-file', keyFile], { input: dumpFile });
     const back = runPgcloakOk(['unmask', '--vault', vault, '--key-file', keyFile], { input: result.stdout });
     expect(back.stdout.equals(readFileSync(dumpFile))).toBe(true);
+  });
+
+  it('masks a directory-format archive through pg_restore, and restores it', () => {
+    const dir = file('dump-dir');
+    pgDump(originalDb, dir, ['-Fd']);
+    const masked = file('masked-from-dir.sql');
+    const vault = file('dir.vault');
+    const pipe = `"${pgBinary('pg_restore')}" --restrict-key=pgcloakDirTest -f - "${dir}" | "${process.execPath}" bin/pgcloak.js mask --rules "${rulesFile}" --vault "${vault}" --key-file "${keyFile}" --quiet > "${masked}"`;
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', pipe], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const restored = freshDatabase('tricky_from_dir');
+    psqlFile(restored, masked);
+    expect(queryValue(restored, "SELECT count(*) FROM public.customer WHERE name <> 'xxx' || id")).toBe('0');
+    expect(queryValue(restored, 'SELECT count(*) FROM public.customer')).toBe(queryValue(originalDb, 'SELECT count(*) FROM public.customer'));
   });
 
   describe('bad input', () => {

@@ -69,7 +69,7 @@ export function writeVault(path: string, source: KeySource, sample: SampleVault)
 }
 
 export interface VaultContent {
-  mode: 'key' | 'passphrase';
+  mode: VaultReader['mode'];
   metadata: Record<string, unknown>;
   records: VaultRecord[];
   trailer: Record<string, unknown> | undefined;

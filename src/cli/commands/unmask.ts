@@ -1,13 +1,23 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
-import { resolveKeySource, type KeyOptions } from '../keys.js';
+import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { runStreams, type StreamArgs } from '../run-streams.js';
+import { restoreCommand, wantsRestore, type RestoreArgs } from './unmask-restore.js';
 
 export interface UnmaskArgs extends KeyOptions, StreamArgs {
   vault: string;
+  pseudonymKey?: string | undefined;
+  /** Into a database (--sql, --db) or by key (--by-key): see unmask-restore.ts. */
+  restore?: Omit<RestoreArgs, 'vault' | 'keySource' | 'input' | 'output' | 'quiet' | 'json'>;
 }
 
 export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
+  if (args.restore && wantsRestore({ ...args.restore, input: args.input, output: args.output })) {
+    const keySource = await resolveKeySource(args, false);
+    await restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
+    return;
+  }
   const keySource = await resolveKeySource(args, false);
-  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource } }));
+  const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey }));
 }

@@ -1,0 +1,80 @@
+// `pgcloak vault info`: the history a vault carries (OpenERP's anonymization history):
+// when and by which pgcloak it was made, with which rules (their SHA-256, and their text
+// with --rules), the tables it holds with their keys, masked columns and row counts, and
+// the BLAKE2b digest of the masked output it belongs to. Reading it checks the whole vault.
+// Printed on stdout: it is the command's data. No original value is ever printed.
+
+import { readVaultInfo } from '../../vault/reader.js';
+import type { KeySource } from '../../vault/key.js';
+
+export interface VaultInfoArgs {
+  vault: string;
+  keySource: KeySource;
+  rules?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+interface TableSummary {
+  table: string;
+  ruleTable: unknown;
+  rows: number;
+  keyColumns: unknown;
+  maskedColumns: unknown;
+  strategies: unknown;
+  types: unknown;
+  encoding: unknown;
+}
+
+export function vaultInfoCommand(args: VaultInfoArgs): void {
+  const info = readVaultInfo(args.vault, args.keySource);
+  const { rules, ...metadata } = info.metadata;
+  const tables: TableSummary[] = info.tables.map((d) => ({
+    table: String(d['table']),
+    ruleTable: d['ruleTable'],
+    rows: info.rowCounts[d.index] ?? 0,
+    keyColumns: d['keyColumns'],
+    maskedColumns: d['maskedColumns'],
+    strategies: d['strategies'],
+    types: d['types'],
+    encoding: d['encoding'],
+  }));
+  const totalRows = tables.reduce((n, t) => n + t.rows, 0);
+  if (args.json) {
+    const out = { vault: args.vault, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  const m = info.metadata;
+  const t = info.trailer;
+  const lines: string[] = [];
+  lines.push(`vault ${args.vault}`);
+  lines.push(`  made        ${str(m['createdAt'])} by ${str(m['tool'] ?? 'pgcloak')} ${str(m['version'])}${t['finishedAt'] !== undefined ? `, finished ${str(t['finishedAt'])}` : ''}`);
+  lines.push(`  input       ${str(m['inputFormat'])}`);
+  lines.push(`  rules       SHA-256 ${str(m['rulesDigest'])}${args.rules ? '' : ' (--rules prints them)'}`);
+  lines.push(`  masked dump BLAKE2b-256 ${str(t['maskedDigest'])}`);
+  if (typeof t['bytesIn'] === 'number' && typeof t['bytesOut'] === 'number') lines.push(`  bytes       ${t['bytesIn']} in, ${t['bytesOut']} out`);
+  const known = new Set(['tool', 'version', 'createdAt', 'inputFormat', 'rulesDigest', 'rules']);
+  for (const [k, v] of Object.entries(metadata)) if (!known.has(k)) lines.push(`  ${k.padEnd(11)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  lines.push(`  ${tables.length} table(s), ${totalRows} row(s) of originals`);
+  if (tables.length > 0) {
+    const width = Math.max(5, ...tables.map((x) => x.table.length));
+    lines.push(`    ${'table'.padEnd(width)}  ${'rows'.padStart(10)}  key  masked columns (strategy)`);
+    for (const x of tables) {
+      const key = Array.isArray(x.keyColumns) && x.keyColumns.length > 0 ? x.keyColumns.join(', ') : '(position)';
+      const cols = Array.isArray(x.maskedColumns)
+        ? x.maskedColumns.map((c, i) => `${String(c)} (${Array.isArray(x.strategies) ? String(x.strategies[i]) : '?'})`).join(', ')
+        : '?';
+      const via = typeof x.ruleTable === 'string' && x.ruleTable !== x.table ? `  [rule of ${x.ruleTable}]` : '';
+      lines.push(`    ${x.table.padEnd(width)}  ${String(x.rows).padStart(10)}  ${key}  ${cols}${via}`);
+    }
+  }
+  if (args.rules) {
+    lines.push('  rules file:');
+    lines.push(...String(rules ?? '').replace(/\n$/, '').split('\n').map((l) => `    ${l}`));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function str(v: unknown): string {
+  return v === undefined || v === null ? '?' : String(v);
+}
