@@ -4,10 +4,10 @@
 // (see mask/table-plans.ts).
 
 import { createHash } from 'node:crypto';
-import { parseDocument } from 'yaml';
 import { PgcloakError } from '../errors.js';
 import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
 import { STRATEGIES } from '../strategies/registry.js';
+import { isRecord, pathPart, readTablesDocument } from './tables-document.js';
 import type { StrategyDefinition } from '../strategies/strategy.js';
 
 export interface ColumnRule {
@@ -39,26 +39,10 @@ export interface RuleSet {
 
 const TABLE_FIELDS = new Set(['key', 'columns']);
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A name in a problem's path: as is when plain, else double-quoted as SQL would (`columns."E-mail"`). */
-function pathPart(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
-}
-
 export function parseRules(text: string): RuleSet {
-  const problems: string[] = [];
-  const doc = parseDocument(text, { uniqueKeys: true });
-  for (const e of doc.errors) problems.push(`YAML: ${e.message.split('\n')[0] ?? e.message}`);
-  if (problems.length > 0) throw rulesError(problems);
-  const root: unknown = doc.toJS() ?? {};
+  const { tables: rawTables, problems, fatal } = readTablesDocument(text, 'a mapping of table names to rules');
+  if (fatal) throw rulesError(problems);
   const tables = new Map<string, TableRule>();
-  if (!isRecord(root)) throw rulesError(['(top): expected a mapping with `tables:`']);
-  for (const k of Object.keys(root)) if (k !== 'tables') problems.push(`${pathPart(k)}: unknown field (expected 'tables')`);
-  const rawTables = root['tables'] ?? {};
-  if (!isRecord(rawTables)) throw rulesError([...problems, 'tables: expected a mapping of table names to rules']);
 
   for (const [tableName, rawRule] of Object.entries(rawTables)) {
     const tpath = `tables.${tableName}`; // as written: `res_partner`, `"Sales Dept"."Client List"`

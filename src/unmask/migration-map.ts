@@ -11,9 +11,9 @@
 //         fax: {skip: true}             # dropped: its originals are not restored (reported)
 //     old_table: {skip: true}           # the table is gone
 
-import { parseDocument } from 'yaml';
 import { PgcloakError } from '../errors.js';
 import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
+import { isRecord, pathPart, readTablesDocument } from '../rules/tables-document.js';
 
 export interface ColumnMapping {
   /** The column's name in the migrated database. */
@@ -49,24 +49,9 @@ export const NO_MIGRATION: MigrationMap = { tables: new Map() };
 const TABLE_FIELDS = new Set(['rename', 'skip', 'columns']);
 const COLUMN_FIELDS = new Set(['rename', 'using', 'skip']);
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function pathPart(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
-}
-
 export function parseMigrationMap(text: string): MigrationMap {
-  const problems: string[] = [];
-  const doc = parseDocument(text, { uniqueKeys: true });
-  for (const e of doc.errors) problems.push(`YAML: ${e.message.split('\n')[0] ?? e.message}`);
-  if (problems.length > 0) throw mapError(problems);
-  const root: unknown = doc.toJS() ?? {};
-  if (!isRecord(root)) throw mapError(['(top): expected a mapping with `tables:`']);
-  for (const k of Object.keys(root)) if (k !== 'tables') problems.push(`${pathPart(k)}: unknown field (expected 'tables')`);
-  const rawTables = root['tables'] ?? {};
-  if (!isRecord(rawTables)) throw mapError([...problems, 'tables: expected a mapping of table names (as in the masked dump)']);
+  const { tables: rawTables, problems, fatal } = readTablesDocument(text, 'a mapping of table names (as in the masked dump)');
+  if (fatal) throw mapError(problems);
 
   const tables = new Map<string, TableMapping>();
   const targets = new Map<string, string>();

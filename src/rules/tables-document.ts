@@ -1,0 +1,30 @@
+// What the rules file and the migration map share: a YAML document whose top level is
+// `tables:`, a mapping of table names. Problems are collected as `path: message`.
+
+import { parseDocument } from 'yaml';
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A name in a problem's path: as is when plain, else double-quoted as SQL would (`columns."E-mail"`). */
+export function pathPart(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The `tables:` mapping of a YAML document (empty when absent), and the problems found
+ * on the way. `fatal` is set when nothing more can be read (bad YAML, not a mapping).
+ */
+export function readTablesDocument(text: string, tablesDescription: string): { tables: Record<string, unknown>; problems: string[]; fatal: boolean } {
+  const problems: string[] = [];
+  const doc = parseDocument(text, { uniqueKeys: true });
+  for (const e of doc.errors) problems.push(`YAML: ${e.message.split('\n')[0] ?? e.message}`);
+  if (problems.length > 0) return { tables: {}, problems, fatal: true };
+  const root: unknown = doc.toJS() ?? {};
+  if (!isRecord(root)) return { tables: {}, problems: ['(top): expected a mapping with `tables:`'], fatal: true };
+  for (const k of Object.keys(root)) if (k !== 'tables') problems.push(`${pathPart(k)}: unknown field (expected 'tables')`);
+  const tables = root['tables'] ?? {};
+  if (!isRecord(tables)) return { tables: {}, problems: [...problems, `tables: expected ${tablesDescription}`], fatal: true };
+  return { tables, problems, fatal: false };
+}
