@@ -5,9 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { PgcloakError } from '../errors.js';
-import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
+import type { QualifiedName } from '../schema/names.js';
 import { STRATEGIES } from '../strategies/registry.js';
-import { isRecord, pathPart, readTablesDocument } from './tables-document.js';
+import { isRecord, pathPart, readTablesDocument, tableEntries } from './tables-document.js';
 import type { StrategyDefinition } from '../strategies/strategy.js';
 
 export interface ColumnRule {
@@ -44,22 +44,7 @@ export function parseRules(text: string): RuleSet {
   if (fatal) throw rulesError(problems);
   const tables = new Map<string, TableRule>();
 
-  for (const [tableName, rawRule] of Object.entries(rawTables)) {
-    const tpath = `tables.${tableName}`; // as written: `res_partner`, `"Sales Dept"."Client List"`
-    const qname = parseQualifiedName(tableName);
-    if (!qname) {
-      problems.push(`${tpath}: not a table name (use table, schema.table, or "Quoted"."Names")`);
-      continue;
-    }
-    const key = qualifiedKey(qname);
-    if (tables.has(key)) {
-      problems.push(`${tpath}: names the same table as ${tables.get(key)?.path ?? 'another rule'}`);
-      continue;
-    }
-    if (!isRecord(rawRule)) {
-      problems.push(`${tpath}: expected a mapping with 'columns' (and optionally 'key')`);
-      continue;
-    }
+  for (const { path: tpath, qname, key, raw: rawRule } of tableEntries(rawTables, problems, "a mapping with 'columns' (and optionally 'key')")) {
     for (const f of Object.keys(rawRule)) if (!TABLE_FIELDS.has(f)) problems.push(`${tpath}.${pathPart(f)}: unknown field (expected key or columns)`);
 
     let keyColumns: string[] | undefined;

@@ -2,6 +2,7 @@
 // `tables:`, a mapping of table names. Problems are collected as `path: message`.
 
 import { parseDocument } from 'yaml';
+import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -27,4 +28,39 @@ export function readTablesDocument(text: string, tablesDescription: string): { t
   const tables = root['tables'] ?? {};
   if (!isRecord(tables)) return { tables: {}, problems: [...problems, `tables: expected ${tablesDescription}`], fatal: true };
   return { tables, problems, fatal: false };
+}
+
+export interface TableEntry {
+  /** `tables.<name as written>`, for problems. */
+  path: string;
+  qname: QualifiedName;
+  key: string;
+  raw: Record<string, unknown>;
+}
+
+/** The entries of `tables:` whose names parse, name no table twice, and are mappings. */
+export function tableEntries(rawTables: Record<string, unknown>, problems: string[], expected: string): TableEntry[] {
+  const seen = new Map<string, string>();
+  const entries: TableEntry[] = [];
+  for (const [tableName, raw] of Object.entries(rawTables)) {
+    const path = `tables.${tableName}`; // as written: `res_partner`, `"Sales Dept"."Client List"`
+    const qname = parseQualifiedName(tableName);
+    if (!qname) {
+      problems.push(`${path}: not a table name (use table, schema.table, or "Quoted"."Names")`);
+      continue;
+    }
+    const key = qualifiedKey(qname);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      problems.push(`${path}: names the same table as ${earlier}`);
+      continue;
+    }
+    seen.set(key, path);
+    if (!isRecord(raw)) {
+      problems.push(`${path}: expected ${expected}`);
+      continue;
+    }
+    entries.push({ path, qname, key, raw });
+  }
+  return entries;
 }

@@ -13,7 +13,7 @@
 
 import { PgcloakError } from '../errors.js';
 import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
-import { isRecord, pathPart, readTablesDocument } from '../rules/tables-document.js';
+import { isRecord, pathPart, readTablesDocument, tableEntries } from '../rules/tables-document.js';
 
 export interface ColumnMapping {
   /** The column's name in the migrated database. */
@@ -55,22 +55,7 @@ export function parseMigrationMap(text: string): MigrationMap {
 
   const tables = new Map<string, TableMapping>();
   const targets = new Map<string, string>();
-  for (const [tableName, raw] of Object.entries(rawTables)) {
-    const tpath = `tables.${tableName}`;
-    const qname = parseQualifiedName(tableName);
-    if (!qname) {
-      problems.push(`${tpath}: not a table name (use table, schema.table, or "Quoted"."Names")`);
-      continue;
-    }
-    const key = qualifiedKey(qname);
-    if (tables.has(key)) {
-      problems.push(`${tpath}: names the same table as ${tables.get(key)?.path ?? 'another entry'}`);
-      continue;
-    }
-    if (!isRecord(raw)) {
-      problems.push(`${tpath}: expected a mapping with rename, columns or skip`);
-      continue;
-    }
+  for (const { path: tpath, qname, key, raw } of tableEntries(rawTables, problems, 'a mapping with rename, columns or skip')) {
     for (const f of Object.keys(raw)) if (!TABLE_FIELDS.has(f)) problems.push(`${tpath}.${pathPart(f)}: unknown field (expected rename, columns or skip)`);
     const skip = booleanField(raw['skip'], `${tpath}.skip`, problems);
     let target = qname;
