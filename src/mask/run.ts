@@ -44,7 +44,7 @@ export interface MaskOptions {
 }
 
 export interface MaskResult extends RunSummary {
-  /** BLAKE2b-256 of the masked output, as recorded in the vault. */
+  /** BLAKE2b-512 of the masked output, as recorded in the vault. */
   outputDigest: string;
   vaultBytes: number;
 }
