@@ -92,21 +92,22 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         ...(secret ? { strategySecret: secret.record } : {}),
       })
     : undefined;
-  let masker: DumpMasker | undefined;
-  const transform = coreTransform(() => masker!);
-  masker = new DumpMasker(
-    options.rules,
-    (chunk) => {
-      digest.update(chunk);
-      transform.push(chunk);
-    },
-    teeVaultSink(vault, options.originals),
-    options.onWarning,
-  );
-  masker.useStrategySecret(secret?.key);
-  if (options.raw) masker.configureRawCopy(options.raw);
-  options.onStart?.(masker);
   try {
+    let masker: DumpMasker | undefined;
+    const transform = coreTransform(() => masker!);
+    masker = new DumpMasker(
+      options.rules,
+      (chunk) => {
+        digest.update(chunk);
+        transform.push(chunk);
+      },
+      teeVaultSink(vault, options.originals),
+      options.onWarning,
+    );
+    masker.useStrategySecret(secret?.key);
+    // Inside the try: a bad raw COPY configuration must not leave a vault behind.
+    if (options.raw) masker.configureRawCopy(options.raw);
+    options.onStart?.(masker);
     await pipeline(options.input, transform, options.output);
     const summary = masker.summary();
     if (options.strict && summary.notExisting.length > 0) {

@@ -111,6 +111,14 @@ describe('pgcloak CLI', () => {
     expect(existsSync(join(dir, 'fmt.vault'))).toBe(false);
   });
 
+  it('leaves no vault behind when the raw COPY options are refused', () => {
+    const vault = join(dir, 'raw-refused.vault');
+    const r = runPgcloak(['mask', '--rules', RULES, '--vault', vault, '--key-file', key, '--format', 'copy-binary', '--table', 'person'], { input: Buffer.from('x') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/copy-binary needs --schema/);
+    expect(readdirSync(dir).filter((f) => f.startsWith('raw-refused'))).toEqual([]);
+  });
+
   it('keygen refuses to overwrite a key', () => {
     const r = runPgcloak(['keygen', '--output', key]);
     expect(r.status).toBe(EXIT_CODES.KEY_FILE_EXISTS);
