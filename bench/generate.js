@@ -2,7 +2,7 @@
 // A deterministic plain dump shaped like an ERP: partners with names, e-mails, phones,
 // addresses, long notes (tabs, backslashes, UTF-8) and a jsonb column; invoices and move
 // lines with amounts and dates; a large log table no rule touches.
-//   node bench/generate.js --size 1GiB --output bench/data/erp-1g.sql
+//   node bench/generate.js --size 1GiB --output bench/data/erp-1g.sql [--inserts]
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -20,6 +20,20 @@ const opt = (name, dflt) => {
 };
 const target = parseSize(opt('size', '64MiB'));
 const output = opt('output', 'bench/data/erp.sql');
+const inserts = args.includes('--inserts');
+
+/** A COPY text row as the VALUES list pg_dump --inserts would write (numbers bare, the rest quoted). */
+function copyRowToValues(line) {
+  return line
+    .split('\t')
+    .map((f) => {
+      if (f === '\\N') return 'NULL';
+      if (/^-?\d+(\.\d+)?$/.test(f)) return f;
+      const text = f.replace(/\\(.)/g, (_m, c) => ({ t: '\t', n: '\n', r: '\r', '\\': '\\' })[c] ?? c);
+      return `'${text.replaceAll("'", "''")}'`;
+    })
+    .join(', ');
+}
 
 // mulberry32: a small deterministic PRNG, so the same size gives the same file.
 let seed = 0x9e3779b9;
@@ -124,11 +138,17 @@ let budget = 0;
 const counts = {};
 for (const [table, share, row, columns] of plan) {
   budget += share * target;
-  out(`COPY public.${table} (${columns}) FROM stdin;\n`);
   let i = 0;
-  while (size() < budget) out(`${row(++i)}\n`);
+  if (inserts) {
+    // pg_dump --inserts: one statement per row, values as SQL literals.
+    while (size() < budget) out(`INSERT INTO public.${table} VALUES (${copyRowToValues(row(++i))});\n`);
+    out('\n');
+  } else {
+    out(`COPY public.${table} (${columns}) FROM stdin;\n`);
+    while (size() < budget) out(`${row(++i)}\n`);
+    out('\\.\n\n');
+  }
   counts[table] = i;
-  out('\\.\n\n');
 }
 out('--\n-- PostgreSQL database dump complete\n--\n\n');
 flush();
