@@ -1,24 +1,9 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCopyField } from '../../src/copy/text-field.js';
-import { PgcloakError } from '../../src/errors.js';
-import { chunksOf, maskInMemory, MemoryVault, unmaskInMemory } from './run-in-memory.js';
+import { chunksOf, errorOf, goldenCase, maskInMemory, MemoryVault, unmaskInMemory } from './run-in-memory.js';
 
-const golden = (name: string): Buffer => readFileSync(`fixtures/golden/types/${name}`);
-const INPUT = golden('input.sql');
-const EXPECTED = golden('expected.sql');
-const RULES = golden('rules.yaml').toString();
-
-async function errorOf(run: () => Promise<unknown>): Promise<PgcloakError> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof PgcloakError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgcloakError');
-}
+const { INPUT, EXPECTED, RULES } = goldenCase('types');
 
 describe('masking a plain dump (golden: every placeholder type and strategy)', () => {
   it('writes exactly the golden output', async () => {

@@ -1,25 +1,10 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeSqlLiteral, encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { InsertRowReader, parseInsertHeader } from '../../src/dump/insert-statement.js';
-import { PgcloakError } from '../../src/errors.js';
-import { chunksOf, maskInMemory, unmaskInMemory } from './run-in-memory.js';
+import { chunksOf, errorOf, goldenCase, maskInMemory, unmaskInMemory } from './run-in-memory.js';
 
-const golden = (name: string): Buffer => readFileSync(`fixtures/golden/inserts/${name}`);
-const INPUT = golden('input.sql');
-const EXPECTED = golden('expected.sql');
-const RULES = golden('rules.yaml').toString();
-
-async function errorOf(run: () => Promise<unknown>): Promise<PgcloakError> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof PgcloakError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgcloakError');
-}
+const { INPUT, EXPECTED, RULES } = goldenCase('inserts');
 
 describe('masking INSERT statements (golden: pg_dump forms and hand-written SQL)', () => {
   it('writes exactly the golden output, reporting the input form', async () => {

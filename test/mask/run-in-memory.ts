@@ -1,4 +1,6 @@
 // Runs the masker and unmasker in memory, with an in-memory vault, over any chunking.
+import { readFileSync } from 'node:fs';
+import { PgcloakError } from '../../src/errors.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
 import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
 import type { FieldRef } from '../../src/mask/row-masker.js';
@@ -53,4 +55,21 @@ export async function unmaskInMemory(chunks: Buffer[], rulesText: string, vault:
   unmasker.end();
   unmasker.checkVaultExhausted();
   return Buffer.concat(out);
+}
+
+/** A golden case of fixtures/golden/<name>/: input, expected output, rules. */
+export function goldenCase(name: string): { INPUT: Buffer; EXPECTED: Buffer; RULES: string } {
+  const file = (f: string): Buffer => readFileSync(`fixtures/golden/${name}/${f}`);
+  return { INPUT: file('input.sql'), EXPECTED: file('expected.sql'), RULES: file('rules.yaml').toString() };
+}
+
+/** The PgcloakError `run` fails with; any other outcome fails the test. */
+export async function errorOf(run: () => Promise<unknown>): Promise<PgcloakError> {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof PgcloakError) return err;
+    throw err;
+  }
+  throw new Error('expected a PgcloakError');
 }
