@@ -3,6 +3,7 @@
 // first rows' text-like values sampled for personal content. Nothing is written, and no
 // value is kept: only counts.
 
+import { plainFormName } from '../mask/dump-processor.js';
 import type { Readable } from 'node:stream';
 import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
 import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
@@ -63,9 +64,7 @@ export class DumpInspector implements ScannerHandler {
   }
 
   get format(): string {
-    if (this.sawInsert && !this.sawCopy) return 'plain SQL with INSERT statements';
-    if (this.sawInsert) return 'plain SQL with COPY blocks and INSERT statements';
-    return 'plain pg_dump (COPY)';
+    return plainFormName(this.sawCopy, this.sawInsert);
   }
 
   emit(): void {

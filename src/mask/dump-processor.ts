@@ -423,9 +423,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   get format(): string {
     if (this.raw) return `raw COPY data (${this.raw.format === 'copy-csv' ? 'CSV' : 'text'}) of ${this.raw.table}`;
     const encoding = this.encodingName === 'UTF8' ? '' : `, ${this.encodingName}`;
-    if (this.sawInsert && !this.sawCopy) return `plain SQL with INSERT statements${encoding}`;
-    if (this.sawInsert) return `plain SQL with COPY blocks and INSERT statements${encoding}`;
-    return `plain pg_dump (COPY)${encoding}`;
+    return `${plainFormName(this.sawCopy, this.sawInsert)}${encoding}`;
   }
 
   summary(format: string = this.format): RunSummary {
@@ -441,6 +439,13 @@ export abstract class DumpProcessor implements ScannerHandler {
 }
 
 type FieldEncodingName = FieldCodec['encoding'];
+
+/** How a plain SQL input holds its rows, for summaries and inspect. */
+export function plainFormName(sawCopy: boolean, sawInsert: boolean): string {
+  if (sawInsert && !sawCopy) return 'plain SQL with INSERT statements';
+  if (sawInsert) return 'plain SQL with COPY blocks and INSERT statements';
+  return 'plain pg_dump (COPY)';
+}
 
 /** Raw COPY data given instead of a dump (--format copy-text|copy-csv|copy-binary). */
 export interface RawCopyInput {

@@ -79,12 +79,3 @@ export const BUILTIN_KINDS: ReadonlyMap<string, TypeKind> = new Map<string, Type
   ['macaddr', 'macaddr'],
   ['macaddr8', 'macaddr8'],
 ]);
-
-/** Types whose text can be empty and still valid (the `empty` strategy). */
-export function acceptsEmpty(type: ResolvedType): boolean {
-  return type.kind === 'text' || type.kind === 'bytea' || type.kind === 'array';
-}
-
-export function isTextLike(type: ResolvedType): boolean {
-  return type.kind === 'text';
-}
