@@ -227,9 +227,14 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     const reader = new InsertRowReader(text, header!.valuesEnd, this.literalOptions.standardStrings);
     let pos = 0;
+    // Row positions advance with the rows: counting newlines from the statement's start
+    // for every row would be quadratic in a multi-row INSERT.
+    let rowAt = at;
+    let counted = 0;
     try {
       while (reader.next()) {
-        const rowAt = positionIn(text, reader.rowStart, at);
+        rowAt = positionIn(text, counted, reader.rowStart, rowAt);
+        counted = reader.rowStart;
         this.out.write(text, pos, reader.rowStart);
         active.row.setFields(reader.starts, reader.ends, rowAt);
         this.maskedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
@@ -238,7 +243,7 @@ export abstract class DumpProcessor implements ScannerHandler {
       reader.checkTail();
     } catch (err) {
       if (err instanceof PgcloakError && err.position.line === undefined) {
-        throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), { table: active.plan.table, ...positionIn(text, reader.position, at) });
+        throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), { table: active.plan.table, ...positionIn(text, counted, reader.position, rowAt) });
       }
       throw err;
     }
@@ -513,9 +518,9 @@ function newStats(table: string, plan: TablePlan | undefined): TableStats {
   };
 }
 
-/** The position of `text[offset]`, for a statement that starts at `at`. */
-function positionIn(text: Buffer, offset: number, at: SourcePosition): SourcePosition {
+/** The position of `text[to]`, given the position `at` of `text[from]` (from <= to). */
+function positionIn(text: Buffer, from: number, to: number, at: SourcePosition): SourcePosition {
   let line = at.line;
-  for (let p = text.indexOf(0x0a); p !== -1 && p < offset; p = text.indexOf(0x0a, p + 1)) line++;
-  return { line, offset: at.offset + offset };
+  for (let p = text.indexOf(0x0a, from); p !== -1 && p < to; p = text.indexOf(0x0a, p + 1)) line++;
+  return { line, offset: at.offset + (to - from) };
 }
