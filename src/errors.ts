@@ -75,12 +75,15 @@ export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
 export class PgcloakError extends Error {
   readonly code: ErrorCode;
   readonly position: Position;
+  /** The message without its code and position. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, position: Position = {}) {
     super(`${code}: ${message}${formatPosition(position)}`);
     this.name = 'PgcloakError';
     this.code = code;
     this.position = position;
+    this.detail = message;
   }
 }
 

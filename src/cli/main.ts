@@ -76,6 +76,10 @@ export async function main(argv: string[]): Promise<number> {
               },
               'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
               'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
+              threads: {
+                type: 'number',
+                describe: 'threads that mask rows (default: the CPU count; 1: all on the main thread); the output is the same byte for byte',
+              },
               ...rawCopyOptions,
               ...keyOptions,
               ...pseudonymKeyOption,
@@ -106,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
             requireCoverage: a['require-coverage'],
             leakCheck: a['leak-check'],
             allowLeaks: a['allow-leaks'],
+            threads: a.threads,
           });
         },
       )

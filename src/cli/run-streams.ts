@@ -2,9 +2,10 @@
 // line while the core runs, the output renamed into place only on success, and the
 // summary printed at the end.
 
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
-import { openInput, openOutput } from './io.js';
+import { openInputSource, openOutput } from './io.js';
+import type { Input } from '../mask/drive.js';
 import { Progress, printSummary, type SummaryExtras } from './report.js';
 
 export interface StreamArgs {
@@ -15,7 +16,7 @@ export interface StreamArgs {
 }
 
 export interface StreamRun {
-  input: Readable;
+  input: Input;
   output: Writable;
   onStart: (processor: DumpProcessor) => void;
 }
@@ -26,14 +27,14 @@ export async function runStreams<T extends RunSummary>(
   body: (run: StreamRun) => Promise<T>,
   extras: (result: T) => Partial<SummaryExtras> = () => ({}),
 ): Promise<void> {
-  const input = openInput(args.input);
+  const input = openInputSource(args.input);
   const output = openOutput(args.output);
   let processor: DumpProcessor | undefined;
   const progress = args.quiet ? undefined : new Progress(command, () => processor, input.size);
   const started = Date.now();
   try {
     const result = await body({
-      input: input.stream,
+      input: input.input,
       output: output.stream,
       onStart: (p) => {
         processor = p;

@@ -28,6 +28,9 @@ const SEMICOLON = 0x3b;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
 
+/** 'batch' mode hands rows over in runs of about this many bytes (a row is never split). */
+const BATCH_BYTES = 256 * 1024;
+
 /** The longest statement held in memory (a multi-row INSERT of a hand-written script is the largest). */
 const MAX_STATEMENT = 256 * 1024 * 1024;
 
@@ -38,7 +41,7 @@ export interface SourcePosition {
   offset: number;
 }
 
-export type CopyDataMode = 'passthrough' | 'rows';
+export type CopyDataMode = 'passthrough' | 'rows' | 'batch';
 
 export interface ScannerHandler {
   /** Verbatim bytes: `buf[start..end)`. The buffer is the caller's chunk; do not mutate it. */
@@ -53,6 +56,11 @@ export interface ScannerHandler {
    * end, `buf[end..eolEnd)` the line end (`\n` or `\r\n`). The handler writes both.
    */
   row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void;
+  /**
+   * 'batch' mode: `count` whole rows, each with its line end (the last one may lack it at
+   * the end of raw COPY data), `buf[start..end)`; the first starts at `at`. The handler writes them.
+   */
+  rows?(buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void;
   /** The `\.` line of a COPY block has been emitted. */
   copyEnd(rows: number): void;
 }
@@ -150,16 +158,28 @@ export class SqlScanner {
   }
 
   write(input: Buffer): void {
-    let chunk = input;
+    let from = 0;
     if (this.carryLength > 0) {
       // Only COPY data mode carries bytes: a row split across chunks, or the start of
-      // a line that might be the `\.` terminator.
-      this.carry.push(input);
-      chunk = Buffer.concat(this.carry, this.carryLength + input.length);
+      // a line that might be the `\.` terminator. Only that line is joined (the rest of
+      // the chunk is read in place): the carried bytes and the chunk up to its first line end.
+      const nl = input.indexOf(NL);
+      from = nl === -1 ? input.length : nl + 1;
+      this.carry.push(input.subarray(0, from));
+      const joined = Buffer.concat(this.carry, this.carryLength + from);
+      const carried = this.carryLength;
       this.carry = [];
       this.carryLength = 0;
+      this.scanChunk(joined, 0);
+      if (this.carryLength > 0) return; // still no line end: all of input is carried
+      // Back to offsets of `input`: its first byte follows the `carried` ones.
+      this.chunkOffset -= joined.length - carried;
     }
-    let pos = 0;
+    this.scanChunk(input, from);
+  }
+
+  /** Scans `chunk` from `pos` (this.chunkOffset is the offset of chunk[0]); carries an unfinished COPY line. */
+  private scanChunk(chunk: Buffer, pos: number): void {
     while (pos < chunk.length) {
       if (this.state === State.CopyData) {
         pos = this.scanCopyData(chunk, pos, false);
@@ -408,18 +428,32 @@ export class SqlScanner {
    */
   private scanCopyData(buf: Buffer, pos: number, atEnd: boolean): number {
     const len = buf.length;
-    const rows = this.copyMode === 'rows';
+    const rows = this.copyMode !== 'passthrough';
+    const batch = this.copyMode === 'batch';
     let runStart = pos; // passthrough bytes not yet emitted
+    // 'batch': whole rows not yet handed over, from batchStart (or none: -1).
+    let batchStart = -1;
+    let batchCount = 0;
+    let batchAt: SourcePosition = this.copyAt;
+    const flushBatch = (to: number): void => {
+      if (batchStart === -1) return;
+      this.handler.rows!(buf, batchStart, to, batchAt, batchCount);
+      batchStart = -1;
+      batchCount = 0;
+      runStart = to;
+    };
     while (pos < len) {
       if (this.lineStart) {
         const t = terminatorLength(buf, pos, atEnd);
         if (t === -1) {
           // Too few bytes to tell whether this line is `\.`: wait for more.
+          flushBatch(pos);
           this.flushRun(buf, runStart, pos);
           this.carryFrom(buf, pos);
           return len;
         }
         if (t > 0) {
+          flushBatch(pos);
           pos += t;
           this.line++;
           this.handler.emit(buf, runStart, pos);
@@ -433,12 +467,15 @@ export class SqlScanner {
       const nl = buf.indexOf(NL, pos);
       if (nl === -1) {
         if (rows || atEnd) {
+          flushBatch(pos);
           if (atEnd) {
             this.flushRun(buf, runStart, pos);
             if (this.rawCopy && pos < len) {
               // Raw COPY data may end without a line end after its last row.
               this.copyRows++;
-              if (rows) this.handler.row(buf, pos, len, len, { line: this.line, offset: this.chunkOffset + pos });
+              const at = { line: this.line, offset: this.chunkOffset + pos };
+              if (batch) this.handler.rows!(buf, pos, len, at, 1);
+              else if (rows) this.handler.row(buf, pos, len, len, at);
               else this.handler.emit(buf, pos, len);
             } else {
               // A last row without a line end, then EOF, in a dump: the error follows in end().
@@ -455,7 +492,21 @@ export class SqlScanner {
         break;
       }
       this.copyRows++;
-      if (rows && this.lineStart) {
+      if (batch) {
+        if (batchStart === -1) {
+          this.flushRun(buf, runStart, pos);
+          batchStart = pos;
+          batchAt = { line: this.line, offset: this.chunkOffset + pos };
+        }
+        batchCount++;
+        if (nl + 1 - batchStart >= BATCH_BYTES) {
+          this.line++;
+          this.lineStart = true;
+          pos = nl + 1;
+          flushBatch(pos);
+          continue;
+        }
+      } else if (rows && this.lineStart) {
         this.flushRun(buf, runStart, pos);
         const end = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
         this.handler.row(buf, pos, end, nl + 1, { line: this.line, offset: this.chunkOffset + pos });
@@ -465,6 +516,7 @@ export class SqlScanner {
       pos = nl + 1;
       this.lineStart = true;
     }
+    flushBatch(pos);
     this.flushRun(buf, runStart, pos);
     return pos;
   }
@@ -474,7 +526,8 @@ export class SqlScanner {
   }
 
   private carryFrom(buf: Buffer, pos: number): void {
-    const rest = buf.subarray(pos);
+    // Copied: the caller may reuse the chunk's memory before the line is completed.
+    const rest = Buffer.from(buf.subarray(pos));
     this.carry = [rest];
     this.carryLength = rest.length;
   }

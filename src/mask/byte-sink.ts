@@ -19,12 +19,23 @@ export interface ByteWriter {
   write(src: Uint8Array, start: number, end: number): void;
 }
 
-export class ByteSink implements ByteWriter {
-  private block = Buffer.allocUnsafe(BLOCK);
-  private used = 0;
-  private readonly push: (chunk: Buffer) => void;
+/**
+ * Receives output. `release`, when given, says the chunk's memory is recycled once
+ * released (after it is written); a chunk without it is valid only until the input chunk
+ * being processed is written out, so whoever holds it longer copies it.
+ */
+export type Push = (chunk: Buffer, release?: () => void) => void;
 
-  constructor(push: (chunk: Buffer) => void) {
+/** Written blocks come back for reuse, up to this many. */
+const SPARE_BLOCKS = 32;
+
+export class ByteSink implements ByteWriter {
+  private block: Buffer = Buffer.allocUnsafe(BLOCK);
+  private used = 0;
+  private readonly push: Push;
+  private readonly spare: Buffer[] = [];
+
+  constructor(push: Push) {
     this.push = push;
   }
 
@@ -47,10 +58,15 @@ export class ByteSink implements ByteWriter {
   }
 
   flush(): void {
-    if (this.used === 0) return;
-    this.push(this.block.subarray(0, this.used));
-    this.block = Buffer.allocUnsafe(BLOCK); // the pushed block now belongs downstream
+    const used = this.used;
+    if (used === 0) return;
+    const block = this.block;
+    // The pushed block belongs downstream until it is released.
+    this.block = this.spare.pop() ?? Buffer.allocUnsafe(BLOCK);
     this.used = 0;
+    this.push(block.subarray(0, used), () => {
+      if (this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+    });
   }
 }
 

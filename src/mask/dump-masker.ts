@@ -1,17 +1,25 @@
 // Masking a plain dump: every row of a planned table is written with its masked
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import { OrderedOutput } from './parallel/ordered-output.js';
+import { RecordBuffer } from './parallel/record-buffer.js';
+import type { Push } from './byte-sink.js';
+import type { PlanSpec } from './parallel/messages.js';
+import type { MaskWorkers } from './parallel/worker-pool.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
+import { derivedColumns, maskRow, RecordShape } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */
 export interface VaultSink {
   declareTable(decl: Record<string, unknown> & { index: number }): void;
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
+  /** Records serialized by writeRowRecord (rows masked on worker threads). */
+  appendRecords?(bytes: Uint8Array): void;
 }
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
@@ -38,56 +46,104 @@ export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Reco
   };
 }
 
-/** Positions in plan.masked of the columns whose masked value depends on the row. */
-export function derivedColumns(plan: TablePlan): number[] {
-  const out: number[] = [];
-  plan.masked.forEach((m, j) => {
-    if (m.mask.kind !== 'constant') out.push(j);
-  });
-  return out;
-}
+export { derivedColumns } from './masked-row.js';
 
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
-  /** Per plan index: reusable field references and the derived columns. */
-  private readonly vaultShapes: { refs: FieldRef[]; derived: number[] }[] = [];
+  /** Per plan index: reusable field references of its vault records. */
+  private readonly shapes: RecordShape[] = [];
+  private readonly workers: MaskWorkers | undefined;
+  /** Output and vault in input order while batches are out on the workers. */
+  private readonly ordered: OrderedOutput;
+  private readonly downstream: Push;
+  /** Main-thread rows' records while batches are pending (appended in their turn). */
+  private readonly deferred = new RecordBuffer();
 
-  constructor(rules: RuleSet, push: (chunk: Buffer) => void, vault: VaultSink | undefined, onWarning?: (message: string) => void) {
-    super(rules, push, onWarning);
+  /**
+   * `workers`: mask the rows of COPY blocks on these threads (the vault, if any, must take
+   * appendRecords). Without them every row is masked on this thread.
+   */
+  constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, onWarning?: (message: string) => void, workers?: MaskWorkers) {
+    const ordered = new OrderedOutput();
+    super(
+      rules,
+      (chunk, release) => {
+        if (ordered.idle) push(chunk, release);
+        else if (release) ordered.then(() => push(chunk, release));
+        else {
+          // A view of the input, which may be reused before the batches ahead of it are back.
+          const copy = Buffer.from(chunk);
+          ordered.then(() => push(copy));
+        }
+      },
+      onWarning,
+    );
+    this.ordered = ordered;
+    this.downstream = push;
     this.vault = vault;
+    this.workers = workers;
+    if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
-    this.vault?.declareTable(tableDeclaration(plan, encoding));
-    const derived = derivedColumns(plan);
-    const refs: FieldRef[] = [];
-    const n = plan.keyIndexes.length + plan.masked.length + derived.length;
-    for (let i = 0; i < n; i++) refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
-    this.vaultShapes[plan.index] = { refs, derived };
+    const vault = this.vault;
+    if (vault) {
+      const decl = tableDeclaration(plan, encoding);
+      this.ordered.then(() => vault.declareTable(decl));
+    }
+    this.shapes[plan.index] = new RecordShape(plan);
+    this.workers?.declarePlan(planSpec(plan, this.encodingName));
+  }
+
+  protected override copyRowsMode(): CopyDataMode {
+    return this.workers ? 'batch' : 'rows';
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
-    const rm = t.row;
     const ordinal = ++t.counter.rows;
-    rm.beginRow(buf, ordinal);
-    if (rm.writeMasked(start, end, this.out, at)) t.stats.changedRows++;
-    if (this.vault) {
-      const plan = t.plan;
-      const { refs, derived } = this.vaultShapes[plan.index]!;
-      let r = 0;
-      for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
-      for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
-      for (const j of derived) {
-        const w = rm.written[j]!;
-        setRef(refs[r++]!, w, 0, w.length);
-      }
-      this.vault.row(plan.index, ordinal, refs);
+    const shape = this.shapes[t.plan.index]!;
+    if (this.ordered.idle || !this.vault) {
+      if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, this.vault)) t.stats.changedRows++;
+      return;
     }
+    // Batches before this row are still out: its record waits for theirs.
+    this.deferred.reset();
+    if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, this.deferred)) t.stats.changedRows++;
+    const records = this.deferred.copy();
+    const vault = this.vault;
+    this.ordered.then(() => vault.appendRecords!(records));
+  }
+
+  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+    // What was written before these rows goes out before them.
+    this.out.flush();
+    const first = t.counter.rows;
+    t.counter.rows += count;
+    const result = this.workers!.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined });
+    this.ordered.job(result, (done) => {
+      this.bytesOut += done.out.length;
+      this.vault?.appendRecords!(done.records);
+      this.downstream(done.out, done.release);
+      t.stats.changedRows += done.changed;
+      for (const w of done.warnings) if (!this.warnings.includes(w)) this.warn(w);
+    });
+  }
+
+  override settle(max: number): Promise<void> {
+    return this.ordered.waitUntil(max);
   }
 }
 
-function setRef(ref: FieldRef, buf: Uint8Array, start: number, end: number): void {
-  ref.buf = buf;
-  ref.start = start;
-  ref.end = end;
+/** The plan as plain data, for the workers. */
+function planSpec(plan: TablePlan, encoding: string): PlanSpec {
+  return {
+    index: plan.index,
+    table: plan.table,
+    ruleTable: plan.ruleTable,
+    columnNames: plan.columnNames,
+    keyIndexes: plan.keyIndexes,
+    keyNames: plan.keyNames,
+    masked: plan.masked.map((m) => ({ name: m.name, strategy: m.strategy, type: m.type, index: m.index, spec: m.spec })),
+    encoding,
+  };
 }

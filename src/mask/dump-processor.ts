@@ -11,7 +11,7 @@ import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink, type Push } from './byte-sink.js';
 import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
 import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
 import { parseQualifiedName, quoteIdent } from '../schema/names.js';
@@ -88,18 +88,21 @@ export abstract class DumpProcessor implements ScannerHandler {
   bytesOut = 0;
   private head: Buffer = Buffer.alloc(0);
   private tail: Buffer = Buffer.alloc(0);
+  private readonly onWarning: ((message: string) => void) | undefined;
 
-  constructor(rules: RuleSet, push: (chunk: Buffer) => void, onWarning?: (message: string) => void) {
+  constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
     this.scanner = new SqlScanner(this);
-    const warn = (m: string): void => {
-      this.warnings.push(m);
-      onWarning?.(m);
-    };
-    this.planner = new TablePlanner(rules, this.catalog, warn);
-    this.out = new ByteSink((chunk) => {
+    this.onWarning = onWarning;
+    this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
+    this.out = new ByteSink((chunk, release) => {
       this.bytesOut += chunk.length;
-      push(chunk);
+      push(chunk, release);
     });
+  }
+
+  protected warn(message: string): void {
+    this.warnings.push(message);
+    this.onWarning?.(message);
   }
 
   /** The key of keyed strategies (pseudonym, hash): give it before the first write(). */
@@ -120,7 +123,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   write(chunk: Buffer): void {
     if (this.bytesIn === 0) refuseOtherForms(chunk, this.raw?.format);
     if (this.head.length < DUMP_HEADER.length) this.head = Buffer.concat([this.head, chunk.subarray(0, DUMP_HEADER.length)]);
-    this.tail = chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
+    // Copied: the caller may reuse the chunk's memory once its output is written.
+    this.tail = chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
     this.bytesIn += chunk.length;
     if (this.csv) this.csv.write(chunk);
     else if (this.binary) this.binary.write(chunk);
@@ -192,7 +196,7 @@ export abstract class DumpProcessor implements ScannerHandler {
         this.checkEncoding(plan, at);
         this.active = { plan, row: new RowMasker(plan, this.copyCodec), stats, counter: { rows: 0 } };
         this.onPlan(plan, 'copy-text');
-        return 'rows';
+        return this.copyRowsMode();
       }
       default:
         return undefined;
@@ -204,6 +208,26 @@ export abstract class DumpProcessor implements ScannerHandler {
     t.row.splitCopyRow(buf, start, end, at);
     this.maskedRow(t, buf, start, end, at);
     this.out.write(buf, end, eolEnd);
+  }
+
+  /** 'batch' mode: whole rows of the active table, each with its line end. */
+  rows(buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+    this.maskedRows(this.active!, buf, start, end, at, count);
+  }
+
+  /** How the rows of a planned COPY block come: one by one (maskedRow), or in batches (maskedRows). */
+  protected copyRowsMode(): CopyDataMode {
+    return 'rows';
+  }
+
+  /** Whole rows of a planned table, in 'batch' mode: `count` rows, `buf[start..end)`, line ends included. */
+  protected maskedRows(_t: ActiveTable, _buf: Buffer, _start: number, _end: number, _at: SourcePosition, _count: number): void {
+    throw new Error('maskedRows without batch mode');
+  }
+
+  /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
+  settle(_max: number): Promise<void> {
+    return Promise.resolve();
   }
 
   /**

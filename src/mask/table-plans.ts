@@ -9,15 +9,17 @@ import type { SourcePosition } from '../dump/sql-scanner.js';
 import type { CopyTarget, SchemaCatalog, TableInfo } from '../schema/catalog.js';
 import type { ResolvedType } from '../schema/types.js';
 import type { RuleSet, TableRule } from '../rules/rules-file.js';
-import type { ValueMask } from '../strategies/strategy.js';
+import { prepareMask, type ActiveMask, type MaskSpec } from './mask-spec.js';
 
-export type ActiveMask = Exclude<ValueMask, { kind: 'keep' }>;
+export type { ActiveMask } from './mask-spec.js';
 
 export interface PreparedColumn {
   name: string;
   strategy: string;
   type: ResolvedType;
   mask: ActiveMask;
+  /** How the mask was made: a worker thread makes the same one from it. */
+  spec: MaskSpec;
 }
 
 export interface MaskedField extends PreparedColumn {
@@ -68,7 +70,7 @@ export class TablePlanner {
     if (!rule) return;
     const columns = new Map<string, PreparedColumn>();
     const columnNames = table.columns.map((c) => c.name);
-    const masked = new Set([...rule.columns.values()].filter((c) => c.strategy.name !== 'keep').map((c) => c.column));
+    const masked = [...rule.columns.values()].filter((c) => c.strategy.name !== 'keep').map((c) => c.column);
     for (const [name, colRule] of rule.columns) {
       const info = table.columns.find((c) => c.name === name);
       if (!info) {
@@ -76,21 +78,13 @@ export class TablePlanner {
         continue;
       }
       const type = this.catalog.resolveType(info.type);
-      const mask = colRule.strategy.prepare(
-        {
-          table: table.key,
-          column: name,
-          type,
-          notNull: info.notNull,
-          path: colRule.path,
-          warn: this.warn,
-          columns: columnNames,
-          masked,
-          secret: this.secret,
-        },
-        colRule.params,
-      );
-      if (mask.kind !== 'keep') columns.set(name, { name, strategy: colRule.strategy.name, type, mask });
+      const spec: MaskSpec = {
+        strategy: colRule.strategy.name,
+        params: colRule.params,
+        column: { table: table.key, column: name, type, notNull: info.notNull, path: colRule.path, columns: columnNames, masked },
+      };
+      const mask = prepareMask(spec, this.warn, this.secret);
+      if (mask) columns.set(name, { name, strategy: colRule.strategy.name, type, mask, spec });
     }
     for (const k of rule.keyColumns ?? []) {
       if (!table.columns.some((c) => c.name === k)) {

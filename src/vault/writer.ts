@@ -15,7 +15,6 @@ import {
   FRAME_TARGET_BYTES,
   FRAME_TRAILER,
   MAX_FRAME_PLAINTEXT_BYTES,
-  RECORD_ROW,
   RECORD_TABLE,
   STREAM_HEADER_BYTES,
   STREAM_STATE_BYTES,
@@ -28,22 +27,14 @@ import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
 import { newVaultKey, type KeySource } from './key.js';
 import { sodium } from './sodium.js';
 import { varintLength, writeVarint } from './varint.js';
+import { MAX_RECORD_BYTES, rowRecordSize, writeRowRecord, type FieldRef } from './row-record.js';
 
-/** A field's bytes: `buf[start..end)`. Copied at once, so the caller may reuse `buf`. */
-export interface FieldRef {
-  buf: Uint8Array;
-  start: number;
-  end: number;
-}
+export type { FieldRef } from './row-record.js';
 
 // Room to finish the record that crosses the flush threshold without a reallocation.
 const RECORDS_CAPACITY = 2 * FRAME_TARGET_BYTES;
 // A buffer grown for one huge record goes back to normal size after its frame is written.
 const SHRINK_ABOVE = 8 * RECORDS_CAPACITY;
-// Under this many bytes a JS loop copies faster than subarray() + set() (measured on Node 20).
-const SMALL_COPY_BYTES = 24;
-// Type byte of the frame, then the record.
-const MAX_RECORD_BYTES = MAX_FRAME_PLAINTEXT_BYTES - 1;
 
 type WriterState = 'open' | 'finished' | 'aborted';
 
@@ -124,45 +115,24 @@ export class VaultWriter {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
     this.assertOpen();
     if (!this.declared.has(tableIndex)) throw new Error(`row for undeclared table index ${tableIndex}`);
-    if (!Number.isSafeInteger(ordinal) || ordinal < 0) {
-      throw new RangeError(`row ordinal must be a non-negative safe integer, got ${ordinal}`);
-    }
-    const count = fields.length;
-    let size = 1 + varintLength(tableIndex) + varintLength(ordinal) + varintLength(count);
-    for (let i = 0; i < count; i++) {
-      const { buf, start, end } = fields[i]!;
-      if (!(start >= 0 && end >= start && end <= buf.length)) {
-        throw new RangeError(`field ${i} range [${start}, ${end}) is outside its buffer of ${buf.length} bytes`);
-      }
-      size += varintLength(end - start) + end - start;
-    }
-    if (size > MAX_RECORD_BYTES) {
-      throw new PgcloakError(
-        'VAULT_FORMAT',
-        `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; ` +
-          `a vault record holds at most ${MAX_RECORD_BYTES}`,
-      );
-    }
+    const size = rowRecordSize(tableIndex, ordinal, fields);
     if (this.pos + size > this.records.length) this.makeRoom(size);
-
-    const records = this.records;
-    let pos = this.pos;
-    records[pos++] = RECORD_ROW;
-    pos = writeVarint(records, pos, tableIndex);
-    pos = writeVarint(records, pos, ordinal);
-    pos = writeVarint(records, pos, count);
-    for (let i = 0; i < count; i++) {
-      const { buf, start, end } = fields[i]!;
-      pos = writeVarint(records, pos, end - start);
-      if (end - start < SMALL_COPY_BYTES) {
-        for (let j = start; j < end; j++) records[pos++] = buf[j]!;
-      } else {
-        records.set(buf.subarray(start, end), pos);
-        pos += end - start;
-      }
-    }
+    const pos = writeRowRecord(this.records, this.pos, tableIndex, ordinal, fields);
     this.pos = pos;
     if (pos >= FRAME_TARGET_BYTES) this.flushRecords();
+  }
+
+  /**
+   * Records serialized elsewhere (a worker thread's rows, by writeRowRecord), appended
+   * as they are: the tables they name must be declared already.
+   */
+  appendRecords(bytes: Uint8Array): void {
+    this.assertOpen();
+    if (bytes.length === 0) return;
+    if (this.pos + bytes.length > this.records.length) this.makeRoom(bytes.length);
+    this.records.set(bytes, this.pos);
+    this.pos += bytes.length;
+    if (this.pos >= FRAME_TARGET_BYTES) this.flushRecords();
   }
 
   finish(trailer: Record<string, unknown>): void {

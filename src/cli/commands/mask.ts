@@ -1,6 +1,8 @@
 // `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault.
 import { WriteStream, createReadStream, readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import { Readable, type Writable } from 'node:stream';
+import type { Input } from '../../mask/drive.js';
 import { pipeline } from 'node:stream/promises';
 import { PgcloakError } from '../../errors.js';
 import { CoverageGuard } from '../../inspect/coverage-guard.js';
@@ -35,6 +37,8 @@ export interface MaskArgs extends KeyOptions, StreamArgs {
   delimiter?: string | undefined;
   quote?: string | undefined;
   schema?: string | undefined;
+  /** Threads that mask rows; default: the CPU count. */
+  threads?: number | undefined;
 }
 
 /** --format copy-text|copy-csv and their options, checked. */
@@ -76,6 +80,8 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
   }
   const rules = parseRules(rulesText);
   const raw = rawCopyInput(args);
+  const threads = args.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new PgcloakError('USAGE', '--threads must be a whole number from 1 to 64');
   if ((args.leakCheck || args.requireCoverage) && raw) {
     throw new PgcloakError('USAGE', '--leak-check and --require-coverage read a dump\'s DDL and SQL: not for raw COPY input (--format copy-text/copy-csv)');
   }
@@ -98,9 +104,21 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
         raw,
         pseudonymKey,
         onWarning: warn,
+        threads,
         ...maskChecks(rules, args, run.input, run.output),
       }),
     (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes }),
+  );
+}
+
+/** A chunk source as a Readable (its chunks copied: a stream stage may hold on to them). */
+function asReadable(input: Input): Readable {
+  if (input instanceof Readable) return input;
+  return Readable.from(
+    (async function* () {
+      for (let c = await input.next(); c !== null; c = await input.next()) yield Buffer.from(c);
+    })(),
+    { objectMode: false },
   );
 }
 
@@ -110,8 +128,9 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
  * as the vault receives them, and the output file is scanned for them once written,
  * before the vault is finished. An error leaves neither output nor vault behind.
  */
-function maskChecks(rules: RuleSet, args: MaskArgs, input: Readable, output: Writable): Partial<MaskOptions> {
+function maskChecks(rules: RuleSet, args: MaskArgs, source: Input, output: Writable): Partial<MaskOptions> {
   if (!args.requireCoverage && !args.leakCheck) return {};
+  const input = asReadable(source);
   const follower = new SchemaFollower();
   if (args.requireCoverage) new CoverageGuard(follower, rules);
   const stage = follower.transform();

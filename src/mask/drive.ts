@@ -1,0 +1,82 @@
+// The loop that runs a synchronous core (masker, unmasker) over a stream: read a chunk,
+// process it, wait while too many batches of rows are out on worker threads, write what
+// is ready, repeat. Output memory is recycled once written; the input's ring of buffers
+// is safe to reuse because everything taken from a chunk is written (or copied) before
+// the chunk after next is read.
+
+import type { Readable } from 'node:stream';
+import { ChunkSink } from '../io/chunk-sink.js';
+import { StreamSource, type ChunkSource } from '../io/chunk-source.js';
+import type { Writable } from 'node:stream';
+import type { Push } from './byte-sink.js';
+import type { DumpProcessor } from './dump-processor.js';
+
+export type Input = Readable | ChunkSource;
+
+function sourceOf(input: Input): ChunkSource & { close?: () => Promise<void> } {
+  return 'next' in input && typeof input.next === 'function' ? input : new StreamSource(input as Readable);
+}
+
+export interface Drive {
+  /** Where the core writes its output. */
+  push: Push;
+  /** Runs the core over the whole input. */
+  run(core: DumpProcessor): Promise<void>;
+}
+
+/**
+ * `maxPending`: batches of rows out on workers before reading waits. `onChunk` sees each
+ * input chunk (unmask's digest of its input); `finish` runs once all output is produced,
+ * before the output stream ends.
+ */
+export function drive(input: Input, output: Writable, options: { maxPending: number; onOutput?: (chunk: Buffer) => void; onChunk?: (chunk: Buffer) => void; finish?: () => void }): Drive {
+  const sink = new ChunkSink(output);
+  const source = sourceOf(input);
+  const onOutput = options.onOutput;
+  return {
+    push: (chunk, release) => {
+      onOutput?.(chunk);
+      sink.write(chunk, release);
+    },
+    async run(core) {
+      try {
+        for (;;) {
+          const chunk = await source.next();
+          if (chunk === null) break;
+          options.onChunk?.(chunk);
+          try {
+            core.write(chunk);
+          } catch (err) {
+            throw await settledError(core, err);
+          }
+          await core.settle(options.maxPending);
+          await sink.flush();
+        }
+        try {
+          core.end();
+        } catch (err) {
+          throw await settledError(core, err);
+        }
+        await core.settle(0);
+        options.finish?.();
+        await sink.end();
+      } catch (err) {
+        await source.close?.().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * An error on the main thread, unless a batch of earlier rows failed first: errors are
+ * reported in input order whatever the number of threads.
+ */
+async function settledError(core: DumpProcessor, err: unknown): Promise<unknown> {
+  try {
+    await core.settle(0);
+  } catch (earlier) {
+    return earlier;
+  }
+  return err;
+}

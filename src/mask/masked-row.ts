@@ -1,0 +1,71 @@
+// One row of a planned table masked and recorded: the masked bytes to `out`, the key and
+// original fields (and the values written for derived columns) to the vault. The same on
+// the main thread and on worker threads, so the output cannot depend on the thread count.
+
+import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { ByteWriter } from './byte-sink.js';
+import type { FieldRef, RowMasker } from './row-masker.js';
+import type { TablePlan } from './table-plans.js';
+
+export interface RowRecorder {
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
+}
+
+/** Positions in plan.masked of the columns whose masked value depends on the row. */
+export function derivedColumns(plan: TablePlan): number[] {
+  const out: number[] = [];
+  plan.masked.forEach((m, j) => {
+    if (m.mask.kind !== 'constant') out.push(j);
+  });
+  return out;
+}
+
+/** Reusable field references of one table's vault records. */
+export class RecordShape {
+  readonly refs: FieldRef[] = [];
+  readonly derived: number[];
+
+  constructor(plan: TablePlan) {
+    this.derived = derivedColumns(plan);
+    const n = plan.keyIndexes.length + plan.masked.length + this.derived.length;
+    for (let i = 0; i < n; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
+  }
+}
+
+/**
+ * Masks the row `buf[start..end)` whose fields are set in `rm` (without its line end),
+ * writes it to `out` and its record to `vault`. Returns whether any field changed.
+ */
+export function maskRow(
+  rm: RowMasker,
+  shape: RecordShape,
+  ordinal: number,
+  buf: Buffer,
+  start: number,
+  end: number,
+  at: SourcePosition,
+  out: ByteWriter,
+  vault: RowRecorder | undefined,
+): boolean {
+  rm.beginRow(buf, ordinal);
+  const changed = rm.writeMasked(start, end, out, at);
+  if (vault) {
+    const plan = rm.plan;
+    const refs = shape.refs;
+    let r = 0;
+    for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
+    for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
+    for (const j of shape.derived) {
+      const w = rm.written[j]!;
+      setRef(refs[r++]!, w, 0, w.length);
+    }
+    vault.row(plan.index, ordinal, refs);
+  }
+  return changed;
+}
+
+function setRef(ref: FieldRef, buf: Uint8Array, start: number, end: number): void {
+  ref.buf = buf;
+  ref.start = start;
+  ref.end = end;
+}

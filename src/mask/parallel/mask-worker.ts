@@ -1,0 +1,101 @@
+// A mask worker thread: prepares the same table plans as the main thread (from their
+// specs) and masks batches of whole COPY text rows into output bytes and vault records,
+// with the same code the main thread uses for a single row (../masked-row.ts).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { PgcloakError } from '../../errors.js';
+import { dumpEncoding, UTF8_ENCODING } from '../../dump/encoding.js';
+import { ScratchBuffer } from '../byte-sink.js';
+import { copyTextCodec } from '../field-codecs.js';
+import { prepareMask } from '../mask-spec.js';
+import { maskRow, RecordShape } from '../masked-row.js';
+import { RowMasker } from '../row-masker.js';
+import type { MaskedField, TablePlan } from '../table-plans.js';
+import type { FromWorker, PlanSpec, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import { RecordBuffer } from './record-buffer.js';
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+const init = workerData as WorkerInit;
+const secret = init.secret ? Buffer.from(init.secret) : undefined;
+const tables: { row: RowMasker; shape: RecordShape }[] = [];
+const out = new ScratchBuffer();
+const records = new RecordBuffer();
+let warnings: string[] = [];
+const warn = (message: string): void => {
+  warnings.push(message);
+};
+
+function preparePlan(spec: PlanSpec): void {
+  const masked: MaskedField[] = spec.masked.map((m) => ({ ...m, mask: prepareMask(m.spec, warn, secret)! }));
+  // Warnings made while preparing were the main thread's to show already.
+  warnings = [];
+  const plan: TablePlan = { ...spec, masked };
+  const encoding = dumpEncoding(spec.encoding) ?? UTF8_ENCODING;
+  const codec = copyTextCodec({ encoding: encoding.fields, fromUnicode: (text) => encoding.fromUnicode(text) });
+  tables[spec.index] = { row: new RowMasker(plan, codec), shape: new RecordShape(plan) };
+}
+
+function maskRows(job: RowsJob): FromWorker {
+  const { row, shape } = tables[job.plan]!;
+  const buf = Buffer.from(job.input, 0, job.inputLength);
+  out.reset();
+  records.reset();
+  let changed = 0;
+  let ordinal = job.ordinal;
+  let line = job.line;
+  let pos = 0;
+  const n = buf.length;
+  while (pos < n) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1) nl = n;
+    const end = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    const at = { line, offset: job.offset + pos };
+    row.splitCopyRow(buf, pos, end, at);
+    if (maskRow(row, shape, ++ordinal, buf, pos, end, at, out, job.record ? records : undefined)) changed++;
+    out.write(buf, end, Math.min(nl + 1, n));
+    pos = nl + 1;
+    line++;
+  }
+  const done: FromWorker = {
+    type: 'done',
+    seq: job.seq,
+    out: into(job.out, out.view()),
+    outLength: out.length,
+    records: into(job.records, records.view()),
+    recordsLength: records.length,
+    changed,
+    warnings,
+  };
+  warnings = [];
+  return done;
+}
+
+/** `bytes` copied into `shared`, or into a larger shared buffer when they do not fit. */
+function into(shared: SharedArrayBuffer, bytes: Uint8Array): SharedArrayBuffer {
+  const target = bytes.length <= shared.byteLength ? shared : new SharedArrayBuffer(Math.ceil(bytes.length * 1.25));
+  new Uint8Array(target, 0, bytes.length).set(bytes);
+  return target;
+}
+
+parentPort!.on('message', (message: ToWorker) => {
+  if (message.type === 'plan') {
+    preparePlan(message.plan);
+    return;
+  }
+  let reply: FromWorker;
+  try {
+    reply = maskRows(message);
+  } catch (err) {
+    reply = {
+      type: 'failed',
+      seq: message.seq,
+      error:
+        err instanceof PgcloakError
+          ? { code: err.code, detail: err.detail, position: err.position }
+          : { message: String((err as Error)?.message ?? err), stack: (err as Error)?.stack },
+    };
+  }
+  parentPort!.postMessage(reply);
+});

@@ -1,0 +1,71 @@
+// What the main thread and the mask workers say to each other. Everything here is plain
+// data (structured clone); row bytes travel as transferred ArrayBuffers, not copies.
+
+import type { ErrorCode, Position } from '../../errors.js';
+import type { ResolvedType } from '../../schema/types.js';
+import type { MaskSpec } from '../mask-spec.js';
+
+/** A TablePlan without its masks: the worker prepares them from their specs. */
+export interface PlanSpec {
+  index: number;
+  table: string;
+  ruleTable: string;
+  columnNames: readonly string[];
+  keyIndexes: readonly number[];
+  keyNames: readonly string[];
+  masked: readonly { name: string; strategy: string; type: ResolvedType; index: number; spec: MaskSpec }[];
+  /** The dump's client_encoding when the COPY began (UTF8, LATIN1, …). */
+  encoding: string;
+}
+
+export interface WorkerInit {
+  /** The key of keyed strategies (pseudonym, hash), if the run has one. */
+  secret: Uint8Array | undefined;
+}
+
+/**
+ * Whole COPY text rows of one planned table, each with its line end (the last may lack
+ * it), in `input[0..inputLength)`. The three buffers are a slot shared with the main
+ * thread: the worker writes the masked rows and their records into `out` and `records`,
+ * or into larger buffers of its own that it hands back.
+ */
+export interface RowsJob {
+  type: 'rows';
+  seq: number;
+  plan: number;
+  input: SharedArrayBuffer;
+  inputLength: number;
+  out: SharedArrayBuffer;
+  records: SharedArrayBuffer;
+  /** Ordinal of the row before the first (rows are numbered from 1 per COPY block). */
+  ordinal: number;
+  /** Where the first row starts in the input. */
+  line: number;
+  offset: number;
+  /** Write vault records (false for a dry run without a vault). */
+  record: boolean;
+}
+
+export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob;
+
+export interface JobDone {
+  type: 'done';
+  seq: number;
+  /** Where the masked rows are: the job's `out`, or a larger buffer. */
+  out: SharedArrayBuffer;
+  outLength: number;
+  /** Their vault records, serialized as the vault writer would. */
+  records: SharedArrayBuffer;
+  recordsLength: number;
+  changed: number;
+  /** Warnings raised while masking (the main thread shows each once). */
+  warnings: string[];
+}
+
+export interface JobFailed {
+  type: 'failed';
+  seq: number;
+  error: { code: ErrorCode; detail: string; position: Position } | { message: string; stack: string | undefined };
+}
+
+export type FromWorker = JobDone | JobFailed;

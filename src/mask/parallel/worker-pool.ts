@@ -1,0 +1,141 @@
+// The main thread's side of the mask workers: starts them, tells each every table plan,
+// hands out batches of rows (to the worker with the least work waiting) and resolves each
+// batch's promise with its result. Order is the caller's business (./ordered-output.ts).
+
+import { Worker } from 'node:worker_threads';
+import { PgcloakError } from '../../errors.js';
+import type { FromWorker, JobDone, PlanSpec, RowsJob, WorkerInit } from './messages.js';
+
+interface Waiting {
+  resolve(done: JobDone): void;
+  reject(err: Error): void;
+}
+
+/** Memory shared with the workers for one batch: its rows in, the masked rows and records out. */
+interface Slot {
+  input: SharedArrayBuffer;
+  out: SharedArrayBuffer;
+  records: SharedArrayBuffer;
+}
+
+/** A batch's result: views into its slot, valid until `release` (once the output is written). */
+export interface BatchResult {
+  out: Buffer;
+  records: Buffer;
+  changed: number;
+  warnings: string[];
+  release: () => void;
+}
+
+const SLOT_BYTES = 320 * 1024;
+/** Free slots kept for reuse; more are made when all are out (and dropped when they come back). */
+const SPARE_SLOTS = 16;
+
+/** The compiled worker script; under the test runner (TypeScript sources) the build's copy. */
+function workerScript(): URL {
+  const url = new URL('./mask-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL(url.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/')) : url;
+}
+
+export class MaskWorkers {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly waiting = new Map<number, Waiting & { worker: number }>();
+  private seq = 0;
+  private failure: Error | undefined;
+  private readonly spare: Slot[] = [];
+
+  constructor(count: number, secret: Buffer | undefined) {
+    const init: WorkerInit = { secret: secret ? new Uint8Array(secret) : undefined };
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(workerScript(), { workerData: init });
+      worker.on('message', (m: FromWorker) => this.settle(i, m));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (this.waiting.size > 0) this.fail(new Error(`mask worker ${i} exited (code ${code}) with work outstanding`));
+      });
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Every worker learns the plan before any batch of its rows. */
+  declarePlan(plan: PlanSpec): void {
+    for (const w of this.workers) w.postMessage({ type: 'plan', plan });
+  }
+
+  /** Masks a batch of rows of plan `plan` (copied: `rows` may be reused at once). */
+  submit(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.seq++;
+    let w = 0;
+    for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[w]!) w = i;
+    const slot = this.takeSlot(rows.length);
+    new Uint8Array(slot.input, 0, rows.length).set(rows);
+    this.load[w]! += rows.length;
+    const message: RowsJob = { type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where };
+    const done = new Promise<JobDone>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject, worker: w });
+      this.workers[w]!.postMessage(message);
+    });
+    return done.then(
+      (d) => {
+        this.load[w]! -= rows.length;
+        // The worker may have needed larger buffers: the slot keeps them.
+        slot.out = d.out;
+        slot.records = d.records;
+        return {
+          out: Buffer.from(d.out, 0, d.outLength),
+          records: Buffer.from(d.records, 0, d.recordsLength),
+          changed: d.changed,
+          warnings: d.warnings,
+          release: () => {
+            if (this.spare.length < SPARE_SLOTS) this.spare.push(slot);
+          },
+        };
+      },
+      (err: unknown) => {
+        this.load[w]! -= rows.length;
+        throw err;
+      },
+    );
+  }
+
+  private takeSlot(inputBytes: number): Slot {
+    const slot = this.spare.pop() ?? { input: new SharedArrayBuffer(SLOT_BYTES), out: new SharedArrayBuffer(SLOT_BYTES), records: new SharedArrayBuffer(SLOT_BYTES) };
+    if (slot.input.byteLength < inputBytes) slot.input = new SharedArrayBuffer(Math.ceil(inputBytes * 1.25));
+    return slot;
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  private settle(_worker: number, m: FromWorker): void {
+    const waiting = this.waiting.get(m.seq);
+    if (!waiting) return;
+    this.waiting.delete(m.seq);
+    if (m.type === 'done') {
+      waiting.resolve(m);
+      return;
+    }
+    const e = m.error;
+    if ('code' in e) waiting.reject(new PgcloakError(e.code, e.detail, e.position));
+    else {
+      const err = new Error(`mask worker: ${e.message}`);
+      if (e.stack) err.stack = e.stack;
+      waiting.reject(err);
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}
