@@ -5,12 +5,7 @@ import yargs from 'yargs';
 import { EXIT_CODES, PgcloakError } from '../errors.js';
 import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
-import { inspectCommand } from './commands/inspect.js';
-import { keygenCommand } from './commands/keygen.js';
-import { maskCommand } from './commands/mask.js';
-import { scanCommand } from './commands/scan.js';
-import { unmaskCommand } from './commands/unmask.js';
-import { vaultInfoCommand } from './commands/vault-info.js';
+// Commands are imported when run: a mask need not load the database client or the leak scanner.
 import { resolveKeySource } from './keys.js';
 
 const keyOptions = {
@@ -87,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
             })
             .epilog(`Strategies:\n${strategiesTable()}`),
         async (a) => {
-          await maskCommand({
+          await (await import('./commands/mask.js')).maskCommand({
             rules: a.rules,
             vault: a.vault,
             input: a.input,
@@ -126,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
             ...ioOptions,
           }),
         async (a) => {
-          await unmaskCommand({
+          await (await import('./commands/unmask.js')).unmaskCommand({
             restore: { sql: a.sql, db: a.db, byKey: a['by-key'], map: a.map, force: a.force, dryRun: a['dry-run'], fireTriggers: a['fire-triggers'] },
             vault: a.vault,
             input: a.input,
@@ -150,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
             public: { type: 'boolean', describe: 'make a key pair: OUTPUT (secret, for unmask --identity) and OUTPUT.pub (for mask --recipient)' },
             quiet: ioOptions.quiet,
           }),
-        (a) => keygenCommand({ output: a.output, public: a.public, quiet: a.quiet }),
+        async (a) => (await import('./commands/keygen.js')).keygenCommand({ output: a.output, public: a.public, quiet: a.quiet }),
       )
       .command('vault', 'look into a vault: pgcloak vault info --vault V --key-file K', (y) =>
         y
@@ -166,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
               }),
             async (a) => {
               const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
-              vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
             },
           )
           .demandCommand(1, 'name a vault command: info'),
@@ -187,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
             }),
         async (a) => {
           if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
-          await inspectCommand({ input: a.dump ?? a.input, rules: a.rules, suggest: a.suggest, sample: a.sample, json: a.json, quiet: a.quiet });
+          await (await import('./commands/inspect.js')).inspectCommand({ input: a.dump ?? a.input, rules: a.rules, suggest: a.suggest, sample: a.sample, json: a.json, quiet: a.quiet });
         },
       )
       .command(
@@ -205,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
             }),
         async (a) => {
           if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
-          await scanCommand({
+          await (await import('./commands/scan.js')).scanCommand({
             vault: a.vault,
             input: a.dump ?? a.input,
             allowLeaks: a['allow-leaks'],

@@ -38,6 +38,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // Reused across calls for de-escaped bytes; the output is never longer than the input.
 // Fields larger than this get a buffer of their own so one huge value is not kept alive.
 const SCRATCH_LIMIT = 1 << 20;
+/** Fields up to this many bytes are tried as plain ASCII first. */
+const SHORT_FIELD = 24;
 let scratch = Buffer.allocUnsafe(4096);
 
 export function isCopyNull(buf: Uint8Array, start: number, end: number): boolean {
@@ -62,6 +64,19 @@ export function decodeCopyField(buf: Uint8Array, start: number, end: number, enc
     // Single-byte encodings are read byte for byte (see dump/encoding.ts).
     const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
     return text.indexOf('\\') === -1 ? text : decodeEscaped(buf, start, end, encoding);
+  }
+  // Short ASCII fields (keys, codes, amounts) are built directly: cheaper than a decoder call.
+  if (end - start <= SHORT_FIELD) {
+    let text = '';
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80 || c === BACKSLASH) {
+        text = '';
+        break;
+      }
+      text += String.fromCharCode(c);
+      if (i === end - 1) return text;
+    }
   }
   // Escapes are ASCII and a UTF-8 multi-byte sequence never contains 0x5C, so the
   // decoded text has a backslash exactly when the bytes do. Native decode plus a
@@ -165,4 +180,33 @@ export function encodeCopyField(value: string | null, encoding: TextEncoding = '
   }
   escaped += value.slice(runStart);
   return Buffer.from(escaped, encoding);
+}
+
+/**
+ * encodeCopyField into `target`: the length written, or minus the length needed when
+ * it does not fit. Values without characters to escape (nearly all) are written
+ * directly; the rest go through encodeCopyField.
+ */
+export function encodeCopyFieldInto(value: string, target: Buffer, encoding: TextEncoding = 'utf8'): number {
+  const n = value.length;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c === BACKSLASH || (c >= 0x08 && c <= 0x0d)) return copyInto(encodeCopyField(value, encoding), target);
+    if (c >= 0x80) ascii = false;
+  }
+  if (ascii) {
+    if (n > target.length) return -n;
+    for (let i = 0; i < n; i++) target[i] = value.charCodeAt(i);
+    return n;
+  }
+  const bytes = encoding === 'latin1' ? n : Buffer.byteLength(value, 'utf8');
+  if (bytes > target.length) return -bytes;
+  return target.write(value, 0, encoding);
+}
+
+function copyInto(bytes: Buffer, target: Buffer): number {
+  if (bytes.length > target.length) return -bytes.length;
+  bytes.copy(target, 0);
+  return bytes.length;
 }

@@ -4,7 +4,7 @@
 
 import type { Readable } from 'node:stream';
 import { loadSqlParser } from '../schema/catalog.js';
-import { OutputDigest } from '../vault/digest.js';
+import { streamDigest } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
 import { VaultReader } from '../vault/reader.js';
 import { LeakScanner, type LeakReport } from './leak-scanner.js';
@@ -32,15 +32,16 @@ export async function scanForLeaks(options: LeakScanOptions): Promise<LeakScanRe
       indexOriginals(reader, catalog, index);
       return index;
     });
-    const digest = new OutputDigest();
+    const digest = streamDigest(reader.metadata['outputDigest']);
     for await (const chunk of options.input) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
       digest.update(buf);
       scanner.write(buf);
+      await digest.settle(4);
     }
     scanner.end();
     const report = scanner.report();
-    return { ...report, vaultMatchesInput: reader.trailer?.['maskedDigest'] === digest.hex() };
+    return { ...report, vaultMatchesInput: reader.trailer?.['maskedDigest'] === (await digest.hex()) };
   } finally {
     reader.close();
   }

@@ -10,6 +10,7 @@ import { StreamSource, type ChunkSource } from '../io/chunk-source.js';
 import type { Writable } from 'node:stream';
 import type { Push } from './byte-sink.js';
 import type { DumpProcessor } from './dump-processor.js';
+import type { StreamDigest } from '../vault/digest.js';
 
 export type Input = Readable | ChunkSource;
 
@@ -24,18 +25,27 @@ export interface Drive {
   run(core: DumpProcessor): Promise<void>;
 }
 
-/**
- * `maxPending`: batches of rows out on workers before reading waits. `onChunk` sees each
- * input chunk (unmask's digest of its input); `finish` runs once all output is produced,
- * before the output stream ends.
- */
-export function drive(input: Input, output: Writable, options: { maxPending: number; onOutput?: (chunk: Buffer) => void; onChunk?: (chunk: Buffer) => void; finish?: () => void }): Drive {
+/** `maxPending`: batches of rows out on workers before reading waits. */
+export interface DriveOptions {
+  maxPending: number;
+  /** Fed every output chunk (mask) or every input chunk (unmask), in order; waited on each turn. */
+  digest?: { stream: StreamDigest; of: 'output' | 'input' };
+  /** Runs once all output is produced, before the output stream ends. */
+  finish?: () => void | Promise<void>;
+}
+
+/** Leaves of the digest being hashed on the thread pool before reading waits. */
+const DIGEST_IN_FLIGHT = 4;
+
+export function drive(input: Input, output: Writable, options: DriveOptions): Drive {
   const sink = new ChunkSink(output);
   const source = sourceOf(input);
-  const onOutput = options.onOutput;
+  const digest = options.digest?.stream;
+  const outputDigest = options.digest?.of === 'output' ? digest : undefined;
+  const inputDigest = options.digest?.of === 'input' ? digest : undefined;
   return {
     push: (chunk, release) => {
-      onOutput?.(chunk);
+      outputDigest?.update(chunk);
       sink.write(chunk, release);
     },
     async run(core) {
@@ -43,13 +53,14 @@ export function drive(input: Input, output: Writable, options: { maxPending: num
         for (;;) {
           const chunk = await source.next();
           if (chunk === null) break;
-          options.onChunk?.(chunk);
+          inputDigest?.update(chunk);
           try {
             core.write(chunk);
           } catch (err) {
             throw await settledError(core, err);
           }
           await core.settle(options.maxPending);
+          await digest?.settle(DIGEST_IN_FLIGHT);
           await sink.flush();
         }
         try {
@@ -58,7 +69,7 @@ export function drive(input: Input, output: Writable, options: { maxPending: num
           throw await settledError(core, err);
         }
         await core.settle(0);
-        options.finish?.();
+        await options.finish?.();
         await sink.end();
       } catch (err) {
         await source.close?.().catch(() => undefined);

@@ -4,14 +4,14 @@
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
 import { OrderedOutput } from './parallel/ordered-output.js';
 import { RecordBuffer } from './parallel/record-buffer.js';
-import type { Push } from './byte-sink.js';
+import { ScratchBuffer, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
 import type { MaskWorkers } from './parallel/worker-pool.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
-import { derivedColumns, maskRow, RecordShape } from './masked-row.js';
+import { derivedColumns, maskBatch, maskRow, RecordShape } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */
@@ -58,6 +58,8 @@ export class DumpMasker extends DumpProcessor {
   private readonly downstream: Push;
   /** Main-thread rows' records while batches are pending (appended in their turn). */
   private readonly deferred = new RecordBuffer();
+  /** Rows masked here while batches are pending. */
+  private readonly local = new ScratchBuffer();
 
   /**
    * `workers`: mask the rows of COPY blocks on these threads (the vault, if any, must take
@@ -115,11 +117,17 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
-    // What was written before these rows goes out before them.
-    this.out.flush();
     const first = t.counter.rows;
     t.counter.rows += count;
-    const result = this.workers!.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined });
+    const workers = this.workers!;
+    if (workers.outstanding >= workers.size * QUEUED_PER_WORKER) {
+      // The workers have enough to do: this thread masks the batch itself.
+      this.maskHere(t, buf, start, end, at, first);
+      return;
+    }
+    // What was written before these rows goes out before them.
+    this.out.flush();
+    const result = workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined });
     this.ordered.job(result, (done) => {
       this.bytesOut += done.out.length;
       this.vault?.appendRecords!(done.records);
@@ -129,10 +137,35 @@ export class DumpMasker extends DumpProcessor {
     });
   }
 
+  /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
+  private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
+    const shape = this.shapes[t.plan.index]!;
+    if (this.ordered.idle) {
+      t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, this.vault);
+      return;
+    }
+    // What was written before these rows goes out before them.
+    this.out.flush();
+    this.local.reset();
+    this.deferred.reset();
+    t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.local, this.vault ? this.deferred : undefined);
+    const out = Buffer.from(this.local.view());
+    const records = this.deferred.copy();
+    const vault = this.vault;
+    this.ordered.then(() => {
+      this.bytesOut += out.length;
+      vault?.appendRecords!(records);
+      this.downstream(out);
+    });
+  }
+
   override settle(max: number): Promise<void> {
     return this.ordered.waitUntil(max);
   }
 }
+
+/** Batches queued per worker before this thread masks the next one itself. */
+const QUEUED_PER_WORKER = 6;
 
 /** The plan as plain data, for the workers. */
 function planSpec(plan: TablePlan, encoding: string): PlanSpec {

@@ -3,7 +3,7 @@
 // literals in INSERT statements ('it''s', NULL, 42).
 // The row masker only ever needs these four operations.
 
-import { decodeCopyField, encodeCopyField, isCopyNull, type TextEncoding } from '../copy/text-field.js';
+import { decodeCopyField, encodeCopyField, encodeCopyFieldInto, isCopyNull, type TextEncoding } from '../copy/text-field.js';
 import { binaryFieldCodec } from '../copy/binary-values.js';
 import type { ResolvedType } from '../schema/types.js';
 import { decodeCsvField, encodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
@@ -17,6 +17,11 @@ export interface FieldCodec {
   /** The field's value; throws COPY_VALUE when it cannot be decoded. */
   decode(buf: Buffer, start: number, end: number): string | null;
   encode(value: string | null): Buffer;
+  /**
+   * Encodes a non-NULL value into `target` and returns its length, or minus the length
+   * needed when it does not fit. Optional: saves a Buffer per value on the hot path.
+   */
+  encodeInto?(value: string, target: Buffer): number;
   /** A value from the rules file (real characters), written in the dump's encoding. */
   encodeConstant(value: string | null): Buffer;
   /** Encodes a value derived from the field `buf[start..end)`, keeping what the text form lacks (binary arrays' element type). */
@@ -35,6 +40,7 @@ export function copyTextCodec(options: TextOptions): FieldCodec {
     isNull: isCopyNull,
     decode: (buf, start, end) => decodeCopyField(buf, start, end, options.encoding),
     encode: (value) => encodeCopyField(value, options.encoding),
+    encodeInto: (value, target) => encodeCopyFieldInto(value, target, options.encoding),
     encodeConstant: (value) => encodeCopyField(value === null ? null : options.fromUnicode(value), options.encoding),
   };
 }

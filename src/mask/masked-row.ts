@@ -56,8 +56,7 @@ export function maskRow(
     for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
     for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
     for (const j of shape.derived) {
-      const w = rm.written[j]!;
-      setRef(refs[r++]!, w, 0, w.length);
+      setRef(refs[r++]!, rm.writtenBuf[j]!, 0, rm.writtenLen[j]!);
     }
     vault.row(plan.index, ordinal, refs);
   }
@@ -68,4 +67,40 @@ function setRef(ref: FieldRef, buf: Uint8Array, start: number, end: number): voi
   ref.buf = buf;
   ref.start = start;
   ref.end = end;
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Masks a batch of whole COPY text rows `buf[start..end)` (each with its line end; the
+ * last may lack it), the first being row `ordinal + 1` at `line`/`offset` of the input.
+ * Returns how many rows changed.
+ */
+export function maskBatch(
+  rm: RowMasker,
+  shape: RecordShape,
+  buf: Buffer,
+  start: number,
+  end: number,
+  ordinal: number,
+  line: number,
+  offset: number,
+  out: ByteWriter,
+  vault: RowRecorder | undefined,
+): number {
+  let changed = 0;
+  let pos = start;
+  while (pos < end) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl >= end) nl = end;
+    const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    const at = { line, offset: offset + (pos - start) };
+    rm.splitCopyRow(buf, pos, rowEnd, at);
+    if (maskRow(rm, shape, ++ordinal, buf, pos, rowEnd, at, out, vault)) changed++;
+    out.write(buf, rowEnd, Math.min(nl + 1, end));
+    pos = nl + 1;
+    line++;
+  }
+  return changed;
 }

@@ -28,8 +28,14 @@ export class RowMasker implements RowContext {
   private readonly constants: (Buffer | undefined)[];
   /** How each masked column writes NULL, by position in plan.masked. */
   private readonly nulls: Buffer[];
-  /** The replacements written for the last row, by position in plan.masked. */
-  readonly written: Buffer[];
+  /**
+   * The replacement written for the last row, by position in plan.masked:
+   * `writtenBuf[j][0..writtenLen[j])`, valid until the next row.
+   */
+  readonly writtenBuf: Buffer[];
+  readonly writtenLen: Int32Array;
+  /** Per masked column: where values derived per row are encoded, reused row after row. */
+  private readonly scratch: Buffer[];
   private buf: Buffer;
   private ordinal = 0;
   private cachedKey: string | undefined;
@@ -42,7 +48,9 @@ export class RowMasker implements RowContext {
     this.buf = Buffer.alloc(0);
     this.constants = plan.masked.map((m) => (m.mask.kind === 'constant' ? this.codecs[m.index]!.encodeConstant(m.mask.value) : undefined));
     this.nulls = plan.masked.map((m) => this.codecs[m.index]!.encode(null));
-    this.written = [...this.nulls];
+    this.writtenBuf = [...this.nulls];
+    this.writtenLen = Int32Array.from(this.nulls, (b) => b.length);
+    this.scratch = plan.masked.map(() => Buffer.allocUnsafe(64));
   }
 
   /** COPY text: finds the field boundaries of `buf[start..end)`, exactly one field per column. */
@@ -106,27 +114,34 @@ export class RowMasker implements RowContext {
     return this.codecs[i]!.decode(this.buf, this.starts[i]!, this.ends[i]!);
   }
 
-  /** The encoded replacement for masked field `m` (the `j`-th of plan.masked). */
-  replacement(m: MaskedField, j: number, at: SourcePosition): Buffer {
+  /** Sets writtenBuf[j]/writtenLen[j] to the encoded replacement for masked field `m` (the `j`-th of plan.masked). */
+  private replace(m: MaskedField, j: number, at: SourcePosition): void {
     const s = this.starts[m.index]!;
     const e = this.ends[m.index]!;
     const codec = this.codecs[m.index]!;
-    if (codec.isNull(this.buf, s, e)) return this.nulls[j]!;
+    if (codec.isNull(this.buf, s, e)) {
+      this.written(j, this.nulls[j]!);
+      return;
+    }
     const mask = m.mask;
     try {
       switch (mask.kind) {
         case 'constant':
-          return this.constants[j]!;
+          this.written(j, this.constants[j]!);
+          return;
         case 'row':
-          return codec.encode(mask.derive(this));
+          this.encode(j, codec, mask.derive(this));
+          return;
         case 'value': {
           const value = mask.derive(codec.decode(this.buf, s, e) ?? '', this);
-          return codec.encodeLike ? codec.encodeLike(value, this.buf, s, e) : codec.encode(value);
+          if (codec.encodeLike) this.written(j, codec.encodeLike(value, this.buf, s, e));
+          else this.encode(j, codec, value);
+          return;
         }
       }
     } catch (err) {
       if (err instanceof PgcloakError) {
-        throw new PgcloakError(err.code, err.message.replace(/^[A-Z_]+: /, ''), {
+        throw new PgcloakError(err.code, err.detail, {
           table: this.plan.table,
           column: m.name,
           line: at.line,
@@ -135,6 +150,26 @@ export class RowMasker implements RowContext {
       }
       throw err;
     }
+  }
+
+  private written(j: number, b: Buffer): void {
+    this.writtenBuf[j] = b;
+    this.writtenLen[j] = b.length;
+  }
+
+  /** Encodes into the column's scratch buffer when the codec can (no allocation per value). */
+  private encode(j: number, codec: FieldCodec, value: string): void {
+    if (codec.encodeInto) {
+      let n = codec.encodeInto(value, this.scratch[j]!);
+      if (n < 0) {
+        this.scratch[j] = Buffer.allocUnsafe(Math.max(-n, this.scratch[j]!.length * 2));
+        n = codec.encodeInto(value, this.scratch[j]!);
+      }
+      this.writtenBuf[j] = this.scratch[j]!;
+      this.writtenLen[j] = n;
+      return;
+    }
+    this.written(j, codec.encode(value));
   }
 
   /**
@@ -150,12 +185,13 @@ export class RowMasker implements RowContext {
       const m = masked[j]!;
       const s = this.starts[m.index]!;
       const e = this.ends[m.index]!;
-      const rep = this.replacement(m, j, at);
-      this.written[j] = rep;
+      this.replace(m, j, at);
+      const rep = this.writtenBuf[j]!;
+      const n = this.writtenLen[j]!;
       out.write(buf, pos, s);
-      out.write(rep, 0, rep.length);
+      out.write(rep, 0, n);
       pos = e;
-      if (!changed && (rep.length !== e - s || buf.compare(rep, 0, rep.length, s, e) !== 0)) changed = true;
+      if (!changed && (n !== e - s || buf.compare(rep, 0, n, s, e) !== 0)) changed = true;
     }
     out.write(buf, pos, end);
     return changed;

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
 import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules, type RuleSet } from '../rules/rules-file.js';
-import { OutputDigest } from '../vault/digest.js';
+import { streamDigest, TreeDigest, TREE_DIGEST } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
 import { VaultReader } from '../vault/reader.js';
 import { VaultWriter } from '../vault/writer.js';
@@ -43,31 +43,32 @@ export interface MaskOptions {
   /** Runs once the output is complete, before the vault is finished; if it throws, the vault is removed. */
   beforeFinish?: () => Promise<void>;
   /**
-   * Threads that mask rows: 1 (the default) masks on this thread; N > 1 starts N worker
-   * threads for the rows of COPY blocks. The output is the same byte for byte either way.
+   * Threads that mask rows: 1 (the default) masks on this thread only; N > 1 starts N - 1
+   * worker threads for the rows of COPY blocks, and this thread masks batches too when
+   * they are busy. The output is the same byte for byte whatever N is.
    */
   threads?: number;
 }
 
 export interface MaskResult extends RunSummary {
-  /** BLAKE2b-512 of the masked output, as recorded in the vault. */
+  /** The digest of the masked output (sha256-tree-1MiB), as recorded in the vault. */
   outputDigest: string;
   vaultBytes: number;
 }
 
 /** Batches of rows out on the workers, per worker, before the input waits. */
-const PENDING_PER_WORKER = 3;
+const PENDING_PER_WORKER = 4;
 
-/** Mask workers for a run: none for one thread, or when nothing needs masking. */
+/** Mask workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
 function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): MaskWorkers | undefined {
-  const n = threads ?? 1;
-  if (n <= 1 || options.rules.tables.size === 0 || options.originals !== undefined || options.raw !== undefined) return undefined;
+  const n = (threads ?? 1) - 1;
+  if (n < 1 || options.rules.tables.size === 0 || options.originals !== undefined || options.raw !== undefined) return undefined;
   return new MaskWorkers(n, secret);
 }
 
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   await loadSqlParser();
-  const digest = new OutputDigest();
+  const digest = new TreeDigest();
   const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
@@ -77,13 +78,15 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         inputFormat: options.raw?.format ?? 'plain',
         ...(options.raw ? { raw: options.raw } : {}),
         rulesDigest: options.rules.digest,
+        /** How maskedDigest (in the trailer) is computed. */
+        outputDigest: TREE_DIGEST,
         rules: options.rules.text,
         ...(secret ? { strategySecret: secret.record } : {}),
       })
     : undefined;
   const workers = startWorkers(options.threads, options, secret?.key);
   try {
-    const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, onOutput: (chunk) => digest.update(chunk) });
+    const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
     const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);
     masker.useStrategySecret(secret?.key);
     // Inside the try: a bad raw COPY configuration must not leave a vault behind.
@@ -95,7 +98,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
       throw new PgcloakError('RULES_NOT_EXISTING', `--strict: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
     }
     await options.beforeFinish?.();
-    const outputDigest = digest.hex();
+    const outputDigest = await digest.hex();
     vault?.finish({
       finishedAt: new Date().toISOString(),
       maskedDigest: outputDigest,
@@ -148,15 +151,15 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
     const secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
-    const digest = new OutputDigest();
+    const digest = streamDigest(reader.metadata['outputDigest']);
     let unmasker: DumpUnmasker | undefined;
     const driver = drive(options.input, options.output, {
       maxPending: 0,
-      onChunk: (chunk) => digest.update(chunk),
-      finish: () => {
+      digest: { stream: digest, of: 'input' },
+      finish: async () => {
         unmasker!.checkVaultExhausted();
-        if (reader.trailer?.['maskedDigest'] !== digest.hex()) {
-          throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its BLAKE2b digest differs)');
+        if (reader.trailer?.['maskedDigest'] !== (await digest.hex())) {
+          throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its digest differs)');
         }
       },
     });

@@ -42,7 +42,7 @@ export async function writeRestoreScript(options: SqlScriptOptions): Promise<Sql
 
   const made = [
     `made ${String(info.metadata['createdAt'] ?? '?')} by ${String(info.metadata['tool'] ?? 'pgcloak')} ${String(info.metadata['version'] ?? '?')}`,
-    `masked output BLAKE2b-512 ${String(info.trailer['maskedDigest'] ?? '?')}`,
+    `masked output ${String(info.metadata['outputDigest'] ?? 'blake2b512')} ${String(info.trailer['maskedDigest'] ?? '?')}`,
   ];
   out.text(`-- Reverses pgcloak masking inside a database restored from the masked dump (and maybe migrated).
 -- Written by pgcloak ${VERSION} from a vault ${made.join(', ')}.

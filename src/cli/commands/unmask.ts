@@ -2,7 +2,7 @@
 import { unmaskDump } from '../../mask/run.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { runStreams, type StreamArgs } from '../run-streams.js';
-import { restoreCommand, wantsRestore, type RestoreArgs } from './unmask-restore.js';
+import type { RestoreArgs } from './unmask-restore.js';
 
 export interface UnmaskArgs extends KeyOptions, StreamArgs {
   vault: string;
@@ -12,9 +12,11 @@ export interface UnmaskArgs extends KeyOptions, StreamArgs {
 }
 
 export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
-  if (args.restore && wantsRestore({ ...args.restore, input: args.input, output: args.output })) {
+  // The database side (and its client) is loaded only when one of its options is given.
+  const restore = args.restore && Object.values(args.restore).some((v) => v !== undefined && v !== false) ? await import('./unmask-restore.js') : undefined;
+  if (restore && args.restore && restore.wantsRestore({ ...args.restore, input: args.input, output: args.output })) {
     const keySource = await resolveKeySource(args, false);
-    await restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
+    await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
     return;
   }
   const keySource = await resolveKeySource(args, false);

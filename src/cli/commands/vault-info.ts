@@ -51,9 +51,9 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   lines.push(`  made        ${str(m['createdAt'])} by ${str(m['tool'] ?? 'pgcloak')} ${str(m['version'])}${t['finishedAt'] !== undefined ? `, finished ${str(t['finishedAt'])}` : ''}`);
   lines.push(`  input       ${str(m['inputFormat'])}`);
   lines.push(`  rules       SHA-256 ${str(m['rulesDigest'])}${args.rules ? '' : ' (--rules prints them)'}`);
-  lines.push(`  masked dump BLAKE2b-512 ${str(t['maskedDigest'])}`);
+  lines.push(`  masked dump ${str(m['outputDigest'] ?? 'blake2b512')} ${str(t['maskedDigest'])}`);
   if (typeof t['bytesIn'] === 'number' && typeof t['bytesOut'] === 'number') lines.push(`  bytes       ${t['bytesIn']} in, ${t['bytesOut']} out`);
-  const known = new Set(['tool', 'version', 'createdAt', 'inputFormat', 'rulesDigest', 'rules']);
+  const known = new Set(['tool', 'version', 'createdAt', 'inputFormat', 'rulesDigest', 'rules', 'outputDigest']);
   for (const [k, v] of Object.entries(metadata)) if (!known.has(k)) lines.push(`  ${k.padEnd(11)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   lines.push(`  ${tables.length} table(s), ${totalRows} row(s) of originals`);
   if (tables.length > 0) {

@@ -8,14 +8,11 @@ import { dumpEncoding, UTF8_ENCODING } from '../../dump/encoding.js';
 import { ScratchBuffer } from '../byte-sink.js';
 import { copyTextCodec } from '../field-codecs.js';
 import { prepareMask } from '../mask-spec.js';
-import { maskRow, RecordShape } from '../masked-row.js';
+import { maskBatch, RecordShape } from '../masked-row.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, PlanSpec, RowsJob, ToWorker, WorkerInit } from './messages.js';
 import { RecordBuffer } from './record-buffer.js';
-
-const NL = 0x0a;
-const CR = 0x0d;
 
 const init = workerData as WorkerInit;
 const secret = init.secret ? Buffer.from(init.secret) : undefined;
@@ -23,6 +20,7 @@ const tables: { row: RowMasker; shape: RecordShape }[] = [];
 const out = new ScratchBuffer();
 const records = new RecordBuffer();
 let warnings: string[] = [];
+let input = Buffer.allocUnsafe(0);
 const warn = (message: string): void => {
   warnings.push(message);
 };
@@ -39,25 +37,15 @@ function preparePlan(spec: PlanSpec): void {
 
 function maskRows(job: RowsJob): FromWorker {
   const { row, shape } = tables[job.plan]!;
-  const buf = Buffer.from(job.input, 0, job.inputLength);
+  // Read from a private copy: V8 optimizes access to shared memory less well (measured:
+  // masking straight from the shared buffer was about 20% slower).
+  if (input.length < job.inputLength) input = Buffer.allocUnsafe(Math.max(job.inputLength, input.length * 2));
+  input.set(new Uint8Array(job.input, 0, job.inputLength));
+  const buf = input.subarray(0, job.inputLength);
   out.reset();
   records.reset();
-  let changed = 0;
-  let ordinal = job.ordinal;
-  let line = job.line;
-  let pos = 0;
-  const n = buf.length;
-  while (pos < n) {
-    let nl = buf.indexOf(NL, pos);
-    if (nl === -1) nl = n;
-    const end = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    const at = { line, offset: job.offset + pos };
-    row.splitCopyRow(buf, pos, end, at);
-    if (maskRow(row, shape, ++ordinal, buf, pos, end, at, out, job.record ? records : undefined)) changed++;
-    out.write(buf, end, Math.min(nl + 1, n));
-    pos = nl + 1;
-    line++;
-  }
+  // The message's fields read once: a deserialized message is a slow object to read in a loop.
+  const changed = maskBatch(row, shape, buf, 0, buf.length, job.ordinal, job.line, job.offset, out, job.record ? records : undefined);
   const done: FromWorker = {
     type: 'done',
     seq: job.seq,

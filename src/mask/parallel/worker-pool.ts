@@ -28,8 +28,6 @@ export interface BatchResult {
 }
 
 const SLOT_BYTES = 320 * 1024;
-/** Free slots kept for reuse; more are made when all are out (and dropped when they come back). */
-const SPARE_SLOTS = 16;
 
 /** The compiled worker script; under the test runner (TypeScript sources) the build's copy. */
 function workerScript(): URL {
@@ -43,12 +41,13 @@ export class MaskWorkers {
   private readonly waiting = new Map<number, Waiting & { worker: number }>();
   private seq = 0;
   private failure: Error | undefined;
+  /** Slots free for the next batch. */
   private readonly spare: Slot[] = [];
 
   constructor(count: number, secret: Buffer | undefined) {
     const init: WorkerInit = { secret: secret ? new Uint8Array(secret) : undefined };
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(workerScript(), { workerData: init });
+      const worker = new Worker(workerScript(), { workerData: init, resourceLimits: process.env.PGCLOAK_YG ? { maxYoungGenerationSizeMb: Number(process.env.PGCLOAK_YG) } : {} });
       worker.on('message', (m: FromWorker) => this.settle(i, m));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
@@ -61,6 +60,11 @@ export class MaskWorkers {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Batches submitted and not yet back. */
+  get outstanding(): number {
+    return this.waiting.size;
   }
 
   /** Every worker learns the plan before any batch of its rows. */
@@ -93,9 +97,10 @@ export class MaskWorkers {
           records: Buffer.from(d.records, 0, d.recordsLength),
           changed: d.changed,
           warnings: d.warnings,
-          release: () => {
-            if (this.spare.length < SPARE_SLOTS) this.spare.push(slot);
-          },
+          // Every slot comes back for reuse: their number is bounded by the batches that can be
+          // out at once (a chunk's worth plus those the caller lets wait), and a dropped shared
+          // buffer would only be freed once every worker's heap had collected it too.
+          release: () => this.spare.push(slot),
         };
       },
       (err: unknown) => {
