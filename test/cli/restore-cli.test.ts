@@ -24,7 +24,7 @@ describe('pgcloak vault info', () => {
     const text = r.stdout.toString('utf8');
     expect(text).toMatch(/made {8}\d{4}-\d\d-\d\dT.* by pgcloak \d+\.\d+\.\d+/);
     expect(text).toMatch(/rules {7}SHA-256 [0-9a-f]{64} \(--rules prints them\)/);
-    expect(text).toMatch(/masked dump BLAKE2b-512 [0-9a-f]{128}/);
+    expect(text).toMatch(/masked dump sha256-tree-1MiB [0-9a-f]{64}/);
     expect(text).toMatch(/public\.person\s+3\s+id\s+name \(placeholder\), code \(placeholder\)/);
     expect(text).toMatch(/"Sales Dept"\."Client List"\s+\d+\s+ID\s+E-mail \(placeholder\), region \(constant\)/);
     expect(text).toMatch(/public\.pair\s+\d+\s+a, b\s+v \(null\)/);
@@ -35,7 +35,7 @@ describe('pgcloak vault info', () => {
     const withRules = runPgcloakOk(['vault', 'info', '--vault', vault, '--key-file', key, '--rules']).stdout.toString('utf8');
     expect(withRules).toContain(readFileSync(RULES, 'utf8').split('\n')[1]!);
     const json = JSON.parse(runPgcloakOk(['vault', 'info', '--vault', vault, '--key-file', key, '--json']).stdout.toString('utf8'));
-    expect(json.trailer.maskedDigest).toMatch(/^[0-9a-f]{128}$/);
+    expect(json.trailer.maskedDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(json.metadata.rules).toBeUndefined();
     expect(json.tables.find((t: { table: string }) => t.table === 'public.person').rows).toBe(3);
     const original = readFileSync(INPUT, 'utf8');

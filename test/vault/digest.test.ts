@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutputDigest, blake2bHex } from '../../src/vault/digest.js';
+import { OutputDigest, TreeDigest, streamDigest, TREE_DIGEST } from '../../src/vault/digest.js';
 import { sodium } from '../../src/vault/sodium.js';
 
 // BLAKE2b-512 test values: "abc" from RFC 7693, appendix A; the empty string from the
@@ -10,48 +11,100 @@ const EMPTY =
 const ABC =
   'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923';
 
-describe('blake2bHex', () => {
-  it('matches known BLAKE2b-512 values', () => {
-    expect(blake2bHex(new Uint8Array(0))).toBe(EMPTY);
-    expect(blake2bHex(Buffer.from('abc'))).toBe(ABC);
-  });
+const MiB = 1024 * 1024;
 
-  it('agrees with libsodium (crypto_generichash, 64 bytes) on random input', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3000 }), (data) => {
-        const out = Buffer.alloc(64);
-        sodium.crypto_generichash(out, data);
-        expect(blake2bHex(data)).toBe(out.toString('hex'));
+/** The tree digest computed the plain way, from its definition. */
+function treeByDefinition(data: Uint8Array): string {
+  const root = createHash('sha256').update(Buffer.from('pgcloak sha256-tree-1MiB\0'));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64BE(BigInt(data.length));
+  root.update(length);
+  for (let at = 0; at < data.length; at += MiB) root.update(createHash('sha256').update(data.subarray(at, at + MiB)).digest());
+  return root.digest('hex');
+}
+
+async function digestInPieces(digest: TreeDigest | OutputDigest, data: Uint8Array, cuts: number[]): Promise<string> {
+  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+  let from = 0;
+  for (const to of [...points, data.length]) {
+    digest.update(data.subarray(from, to));
+    await digest.settle(1);
+    from = to;
+  }
+  return digest.hex();
+}
+
+/** Deterministic pseudo-random bytes. */
+function bytes(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+describe('OutputDigest (BLAKE2b-512, vaults without outputDigest)', () => {
+  it('matches known BLAKE2b-512 values and libsodium, however the stream is cut', async () => {
+    expect(await new OutputDigest().hex()).toBe(EMPTY);
+    const abc = new OutputDigest();
+    abc.update(Buffer.from('ab'));
+    abc.update(Buffer.from('c'));
+    expect(await abc.hex()).toBe(ABC);
+    expect(() => abc.update(Buffer.from('d'))).toThrow();
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(3000), { maxLength: 10 }), async (data, cuts) => {
+        const expected = Buffer.alloc(64);
+        sodium.crypto_generichash(expected, data);
+        expect(await digestInPieces(new OutputDigest(), data, cuts)).toBe(expected.toString('hex'));
       }),
     );
   });
 });
 
-describe('OutputDigest', () => {
-  it('gives the one-shot digest however the stream is cut', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(2000), { maxLength: 10 }), (data, cuts) => {
-        const digest = new OutputDigest();
-        const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-        let from = 0;
-        for (const to of [...points, data.length]) {
-          digest.update(data.subarray(from, to));
-          from = to;
-        }
-        expect(digest.hex()).toBe(blake2bHex(data));
+describe('TreeDigest (sha256-tree-1MiB)', () => {
+  it('is SHA-256 over the tag, the length and the 1 MiB leaves, for empty, short and multi-leaf streams', async () => {
+    for (const n of [0, 1, MiB - 1, MiB, MiB + 1, 3 * MiB + 12345]) {
+      const data = bytes(n, n + 1);
+      const d = new TreeDigest();
+      d.update(data);
+      expect(await d.hex()).toBe(treeByDefinition(data));
+    }
+  });
+
+  it('does not depend on how the stream is cut', async () => {
+    const data = bytes(2 * MiB + 777, 42);
+    const expected = treeByDefinition(data);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(data.length), { maxLength: 12 }), async (cuts) => {
+        expect(await digestInPieces(new TreeDigest(), data, cuts)).toBe(expected);
       }),
+      { numRuns: 20 },
     );
   });
 
-  it('returns 64 bytes, the same on every call, and refuses input after that', () => {
-    const digest = new OutputDigest();
-    digest.update(Buffer.from('ab'));
-    digest.update(Buffer.from('c'));
-    const first = digest.digest();
-    expect(first).toHaveLength(64);
-    expect(first.toString('hex')).toBe(ABC);
-    first.fill(0); // callers get a copy
-    expect(digest.hex()).toBe(ABC);
-    expect(() => digest.update(Buffer.from('d'))).toThrow();
+  it('tells apart streams that differ in one byte or only in length', async () => {
+    const data = bytes(MiB + 10, 7);
+    const other = Buffer.from(data);
+    other[MiB + 3]! ^= 1;
+    const a = new TreeDigest();
+    a.update(data);
+    const b = new TreeDigest();
+    b.update(other);
+    const c = new TreeDigest();
+    c.update(Buffer.concat([data, Buffer.alloc(1)]));
+    const hashes = new Set([await a.hex(), await b.hex(), await c.hex()]);
+    expect(hashes.size).toBe(3);
+    expect(() => a.update(Buffer.from('x'))).toThrow();
+  });
+
+  it('is what a vault metadata names; older vaults get BLAKE2b-512', () => {
+    expect(streamDigest(TREE_DIGEST)).toBeInstanceOf(TreeDigest);
+    expect(streamDigest(undefined)).toBeInstanceOf(OutputDigest);
+    expect(streamDigest('blake2b512')).toBeInstanceOf(OutputDigest);
+    expect(() => streamDigest('md5')).toThrow();
   });
 });
