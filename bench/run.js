@@ -3,8 +3,8 @@
 // baseline measured in the same run, on a generated ERP-shaped dump.
 //   npm run bench -- --size 1GiB
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,11 +61,12 @@ const cases = [
   ['mask, no rules', cli(['mask', '--rules', join(work, 'none.yaml'), '--vault', join(work, 'none.vault'), '--key-file', key]), dump, '/dev/null'],
   ['mask, Odoo-style rules', cli(['mask', '--rules', join(work, 'odoo.yaml'), '--vault', join(work, 'odoo.vault'), '--key-file', key]), dump, '/dev/null'],
   ['mask, heavy rules (vault on)', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'heavy.vault'), '--key-file', key]), dump, join(work, 'heavy.sql')],
+  ['mask, heavy rules, --threads 1', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'heavy1.vault'), '--key-file', key, '--threads', '1']), dump, '/dev/null'],
   ['unmask, heavy rules', cli(['unmask', '--vault', join(work, 'heavy.vault'), '--key-file', key]), join(work, 'heavy.sql'), '/dev/null'],
   ['mask, INSERT form, heavy rules', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'inserts.vault'), '--key-file', key]), insertsDump, '/dev/null'],
 ];
 
-console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}`);
+console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}; mask --threads default ${availableParallelism()}`);
 const results = [];
 for (const [label, argv, input, output] of cases) {
   const start = process.hrtime.bigint();
@@ -104,16 +105,24 @@ function run(cmd, argv, input, output) {
 }
 
 function countRows(file) {
-  // Data lines inside COPY blocks: a check that the input is what we think, before timing.
-  const text = readFileSync(file, 'latin1');
+  // Data lines inside COPY blocks, and INSERT statements: a check that the input is what we
+  // think, before timing. Read line by line in chunks: the file may be larger than a string.
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
   let n = 0;
   let inCopy = false;
-  for (const line of text.split('\n')) {
-    if (inCopy) {
-      if (line === '\\.') inCopy = false;
-      else n++;
-    } else if (line.startsWith('COPY ')) inCopy = true;
-    else if (line.startsWith('INSERT INTO ')) n++;
+  let carry = '';
+  for (let got; (got = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+    const lines = (carry + buf.toString('latin1', 0, got)).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) {
+      if (inCopy) {
+        if (line === '\\.') inCopy = false;
+        else n++;
+      } else if (line.startsWith('COPY ')) inCopy = true;
+      else if (line.startsWith('INSERT INTO ')) n++;
+    }
   }
+  closeSync(fd);
   return n;
 }

@@ -16,7 +16,8 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Buffer, at:
 const DIRECT = 16 * 1024;
 
 export interface ByteWriter {
-  write(src: Uint8Array, start: number, end: number): void;
+  /** `transient`: `src` is a scratch buffer that will be overwritten (a writer that keeps views must copy). */
+  write(src: Uint8Array, start: number, end: number, transient?: boolean): void;
 }
 
 /**

@@ -1,0 +1,169 @@
+// One masked row given back its originals, checked: the row's key must be the vault
+// record's, and masking the candidate original again must give exactly the masked row
+// read. The same on the main thread (DumpUnmasker) and on worker threads (batches).
+
+import { PgcloakError } from '../errors.js';
+import type { SourcePosition } from '../dump/sql-scanner.js';
+import { ScratchBuffer, type ByteWriter } from '../mask/byte-sink.js';
+import { derivedColumns } from '../mask/masked-row.js';
+import type { RowMasker } from '../mask/row-masker.js';
+import { RECORD_ROW } from '../vault/format.js';
+import { readVarint } from '../vault/varint.js';
+
+/** A vault row record's fields as ranges: field k is `bufs[k][starts[k]..ends[k])`. */
+export class RecordFields {
+  tableIndex = -1;
+  ordinal = -1;
+  count = 0;
+  bufs: Uint8Array[] = [];
+  starts = new Int32Array(16);
+  ends = new Int32Array(16);
+
+  set(k: number, buf: Uint8Array, start: number, end: number): void {
+    if (k >= this.starts.length) {
+      const starts = new Int32Array(this.starts.length * 2);
+      const ends = new Int32Array(this.ends.length * 2);
+      starts.set(this.starts);
+      ends.set(this.ends);
+      this.starts = starts;
+      this.ends = ends;
+    }
+    this.bufs[k] = buf;
+    this.starts[k] = start;
+    this.ends[k] = end;
+  }
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+export class RowRestorer {
+  readonly rm: RowMasker;
+  private readonly nDerived: number;
+  private readonly original = new ScratchBuffer();
+  private readonly remasked = new ScratchBuffer();
+  private candidateStarts = new Int32Array(0);
+  private candidateEnds = new Int32Array(0);
+  private readonly record = new RecordFields();
+  private readonly cursor = { pos: 0 };
+
+  constructor(rm: RowMasker) {
+    this.rm = rm;
+    this.nDerived = derivedColumns(rm.plan).length;
+  }
+
+  /**
+   * Writes the original of the masked row `buf[start..end)` (fields set in rm) to `out`,
+   * from the vault record `rec` (undefined: the vault had none). Returns whether masking changed it.
+   */
+  restore(buf: Buffer, start: number, end: number, ordinal: number, rec: RecordFields | undefined, at: SourcePosition, out: ByteWriter): boolean {
+    const rm = this.rm;
+    const plan = rm.plan;
+    const where = { table: plan.table, line: at.line, offset: at.offset };
+    if (!rec || rec.tableIndex !== plan.index || rec.ordinal !== ordinal) {
+      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where);
+    }
+    const nKey = plan.keyIndexes.length;
+    if (rec.count !== nKey + plan.masked.length + this.nDerived) {
+      throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where);
+    }
+    for (let k = 0; k < nKey; k++) {
+      const i = plan.keyIndexes[k]!;
+      if (!sameBytes(rec.bufs[k]!, rec.starts[k]!, rec.ends[k]!, buf, rm.starts[i]!, rm.ends[i]!)) {
+        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where);
+      }
+    }
+    // The candidate original: the masked row with the vault's fields put back. Field
+    // ranges move by the difference in length of each field put back before them.
+    const orig = this.original;
+    orig.reset();
+    const n = plan.columnNames.length;
+    const starts = this.candidateStarts.length >= n ? this.candidateStarts : (this.candidateStarts = new Int32Array(n));
+    const ends = this.candidateEnds.length >= n ? this.candidateEnds : (this.candidateEnds = new Int32Array(n));
+    let pos = start;
+    let shift = -start;
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const s = rm.starts[i]!;
+      const e = rm.ends[i]!;
+      const m = plan.masked[j];
+      if (m?.index === i) {
+        const k = nKey + j;
+        const fs = rec.starts[k]!;
+        const fe = rec.ends[k]!;
+        orig.write(buf, pos, s);
+        orig.write(rec.bufs[k]!, fs, fe);
+        pos = e;
+        starts[i] = s + shift;
+        shift += fe - fs - (e - s);
+        ends[i] = e + shift;
+        j++;
+      } else {
+        starts[i] = s + shift;
+        ends[i] = e + shift;
+      }
+    }
+    orig.write(buf, pos, end);
+    const candidate = orig.view();
+    // Masking it again must give the row we read.
+    rm.starts.set(starts.subarray(0, n));
+    rm.ends.set(ends.subarray(0, n));
+    rm.beginRow(candidate, ordinal);
+    this.remasked.reset();
+    const changed = rm.writeMasked(0, candidate.length, this.remasked, at);
+    const again = this.remasked.view();
+    if (buf.compare(again, 0, again.length, start, end) !== 0) {
+      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where);
+    }
+    out.write(candidate, 0, candidate.length, true);
+    return changed;
+  }
+
+  /**
+   * A batch of whole COPY text rows `buf[start..end)` and their vault records (`records`,
+   * as the vault holds them, fewer when the vault had no more row records): their
+   * originals to `out`. Returns how many rows masking had changed.
+   */
+  restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteWriter): number {
+    let changed = 0;
+    let pos = start;
+    this.cursor.pos = 0;
+    while (pos < end) {
+      let nl = buf.indexOf(NL, pos);
+      if (nl === -1 || nl >= end) nl = end;
+      const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+      const at = { line, offset: offset + (pos - start) };
+      this.rm.splitCopyRow(buf, pos, rowEnd, at);
+      const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
+      if (this.restore(buf, pos, rowEnd, ++ordinal, rec, at, out)) changed++;
+      out.write(buf, rowEnd, Math.min(nl + 1, end));
+      pos = nl + 1;
+      line++;
+    }
+    return changed;
+  }
+
+  /** The next row record of `records` (checked whole by the vault reader that gave them). */
+  private nextRecord(records: Uint8Array): RecordFields {
+    const c = this.cursor;
+    const end = records.length;
+    const rec = this.record;
+    if (readVarint(records, c, end) !== RECORD_ROW) throw new Error('not a row record');
+    rec.tableIndex = readVarint(records, c, end);
+    rec.ordinal = readVarint(records, c, end);
+    rec.count = readVarint(records, c, end);
+    for (let k = 0; k < rec.count; k++) {
+      const length = readVarint(records, c, end);
+      rec.set(k, records, c.pos, c.pos + length);
+      c.pos += length;
+    }
+    return rec;
+  }
+}
+
+/** `a[as..ae)` equals `b[bs..be)`. */
+function sameBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
+  if (ae - as !== be - bs) return false;
+  for (let i = 0; i < ae - as; i++) if (a[as + i] !== b[bs + i]) return false;
+  return true;
+}
