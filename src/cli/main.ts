@@ -51,6 +51,13 @@ const ioOptions = {
   json: { type: 'boolean', describe: 'print the summary as JSON on stderr' },
 } as const;
 
+function threadsOption(verb: string) {
+  return {
+    type: 'number',
+    describe: `threads that ${verb} rows (default: the CPU count; 1: all on the main thread); the output is the same byte for byte`,
+  } as const;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await yargs(argv)
@@ -71,10 +78,7 @@ export async function main(argv: string[]): Promise<number> {
               },
               'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
               'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
-              threads: {
-                type: 'number',
-                describe: 'threads that mask rows (default: the CPU count; 1: all on the main thread); the output is the same byte for byte',
-              },
+              threads: threadsOption('mask'),
               ...rawCopyOptions,
               ...keyOptions,
               ...pseudonymKeyOption,
@@ -115,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         (y) =>
           y.options({
             vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
+            threads: threadsOption('restore'),
             ...keyOptions,
             ...pseudonymKeyOption,
             ...restoreOptions,
@@ -133,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
             recipient: a.recipient,
             identity: a.identity,
             pseudonymKey: a['pseudonym-key'],
+            threads: a.threads,
           });
         },
       )

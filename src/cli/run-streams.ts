@@ -2,7 +2,9 @@
 // line while the core runs, the output renamed into place only on success, and the
 // summary printed at the end.
 
+import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
+import { PgcloakError } from '../errors.js';
 import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
 import { openInputSource, openOutput } from './io.js';
 import type { Input } from '../mask/drive.js';
@@ -51,4 +53,11 @@ export async function runStreams<T extends RunSummary>(
     output.abort();
     throw err;
   }
+}
+
+/** --threads, checked; default: the CPU count. */
+export function threadCount(threads: number | undefined): number {
+  const n = threads ?? availableParallelism();
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new PgcloakError('USAGE', '--threads must be a whole number from 1 to 64');
+  return n;
 }

@@ -2,7 +2,7 @@
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
-import { OrderedOutput } from './parallel/ordered-output.js';
+import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
 import { RecordBuffer } from './parallel/record-buffer.js';
 import { ScratchBuffer, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
@@ -67,19 +67,7 @@ export class DumpMasker extends DumpProcessor {
    */
   constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, onWarning?: (message: string) => void, workers?: MaskWorkers) {
     const ordered = new OrderedOutput();
-    super(
-      rules,
-      (chunk, release) => {
-        if (ordered.idle) push(chunk, release);
-        else if (release) ordered.then(() => push(chunk, release));
-        else {
-          // A view of the input, which may be reused before the batches ahead of it are back.
-          const copy = Buffer.from(chunk);
-          ordered.then(() => push(copy));
-        }
-      },
-      onWarning,
-    );
+    super(rules, orderedPush(ordered, push), onWarning);
     this.ordered = ordered;
     this.downstream = push;
     this.vault = vault;
@@ -165,10 +153,10 @@ export class DumpMasker extends DumpProcessor {
 }
 
 /** Batches queued per worker before this thread masks the next one itself. */
-const QUEUED_PER_WORKER = 6;
+export const QUEUED_PER_WORKER = 6;
 
 /** The plan as plain data, for the workers. */
-function planSpec(plan: TablePlan, encoding: string): PlanSpec {
+export function planSpec(plan: TablePlan, encoding: string): PlanSpec {
   return {
     index: plan.index,
     table: plan.table,

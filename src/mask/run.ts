@@ -141,20 +141,25 @@ export interface UnmaskOptions {
   /** The pseudonym key masking was given, if it was given one. */
   pseudonymKey?: Buffer | undefined;
   onStart?: (processor: DumpProcessor) => void;
+  /** Threads that restore rows, as for MaskOptions.threads (default 1). */
+  threads?: number;
 }
 
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   await loadSqlParser();
   const reader = VaultReader.open(options.vault.path, options.vault.keySource);
+  let workers: MaskWorkers | undefined;
   try {
     const rulesText = reader.metadata['rules'];
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
     const secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
     const digest = streamDigest(reader.metadata['outputDigest']);
+    const raw = reader.metadata['raw'];
+    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret) : undefined;
     let unmasker: DumpUnmasker | undefined;
     const driver = drive(options.input, options.output, {
-      maxPending: 0,
+      maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER,
       digest: { stream: digest, of: 'input' },
       finish: async () => {
         unmasker!.checkVaultExhausted();
@@ -163,14 +168,14 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
         }
       },
     });
-    unmasker = new DumpUnmasker(rules, driver.push, reader);
+    unmasker = new DumpUnmasker(rules, driver.push, reader, workers);
     unmasker.useStrategySecret(secret);
-    const raw = reader.metadata['raw'];
     if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
     options.onStart?.(unmasker);
     await driver.run(unmasker);
     return unmasker.summary();
   } finally {
     reader.close();
+    await workers?.close();
   }
 }

@@ -4,12 +4,14 @@
 // that is not the one the vault was made for is refused at its first differing row.
 
 import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import type { Push } from '../mask/byte-sink.js';
+import { ScratchBuffer, type Push } from '../mask/byte-sink.js';
 import { RecordFields, RowRestorer } from './row-restorer.js';
 import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
-import { tableDeclaration } from '../mask/dump-masker.js';
+import { planSpec, QUEUED_PER_WORKER, tableDeclaration } from '../mask/dump-masker.js';
+import { OrderedOutput, orderedPush } from '../mask/parallel/ordered-output.js';
+import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
 import type { TablePlan } from '../mask/table-plans.js';
 import type { FieldEncoding } from '../mask/field-codecs.js';
 
@@ -20,6 +22,8 @@ export type VaultRecord =
 /** Where the originals come from: the vault reader, or anything with its shape. */
 export interface VaultSource {
   next(): VaultRecord | null;
+  /** The next `count` row records as the vault holds them (fewer if other records come first); needed for worker threads. */
+  rowRecords?(count: number): Buffer;
 }
 
 export class DumpUnmasker extends DumpProcessor {
@@ -27,13 +31,63 @@ export class DumpUnmasker extends DumpProcessor {
   /** Per plan index. */
   private readonly restorers: RowRestorer[] = [];
   private readonly record = new RecordFields();
+  private readonly workers: MaskWorkers | undefined;
+  private readonly ordered: OrderedOutput;
+  private readonly downstream: Push;
+  /** Rows restored here while batches are pending. */
+  private readonly local = new ScratchBuffer();
 
-  constructor(rules: RuleSet, push: Push, vault: VaultSource) {
-    super(rules, push);
+  /** `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords). */
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers) {
+    const ordered = new OrderedOutput();
+    super(rules, orderedPush(ordered, push));
+    this.ordered = ordered;
+    this.downstream = push;
     this.vault = vault;
+    this.workers = workers && vault.rowRecords ? workers : undefined;
+  }
+
+  protected override copyRowsMode(): CopyDataMode {
+    return this.workers ? 'batch' : 'rows';
+  }
+
+  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+    const first = t.counter.rows;
+    t.counter.rows += count;
+    // In order on this thread: the vault is read here, and a batch takes its rows' records.
+    const records = this.vault.rowRecords!(count);
+    const workers = this.workers!;
+    const restorer = this.restorer(t);
+    if (workers.outstanding >= workers.size * QUEUED_PER_WORKER) {
+      if (this.ordered.idle) {
+        t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, this.out);
+        return;
+      }
+      this.out.flush();
+      this.local.reset();
+      t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, this.local);
+      const out = Buffer.from(this.local.view());
+      this.ordered.then(() => {
+        this.bytesOut += out.length;
+        this.downstream(out);
+      });
+      return;
+    }
+    this.out.flush();
+    const result = workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset });
+    this.ordered.job(result, (done) => {
+      this.bytesOut += done.out.length;
+      this.downstream(done.out, done.release);
+      t.stats.changedRows += done.changed;
+    });
+  }
+
+  override settle(max: number): Promise<void> {
+    return this.ordered.waitUntil(max);
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
+    this.workers?.declarePlan(planSpec(plan, this.encodingName));
     const rec = this.vault.next();
     const expected = tableDeclaration(plan, encoding);
     if (!rec || rec.type !== 'table' || JSON.stringify(rec.decl) !== JSON.stringify(expected)) {

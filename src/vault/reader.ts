@@ -28,6 +28,7 @@ import {
 import { closeQuietly, ioError } from './io.js';
 import { deriveVaultKey, type KeySource } from './key.js';
 import { sodium } from './sodium.js';
+import { ScratchBuffer } from '../mask/byte-sink.js';
 import { readVarint, type Cursor } from './varint.js';
 
 /**
@@ -72,6 +73,8 @@ export class VaultReader {
   /** Plaintext of the records frame being handed out, from `cursor.pos` on. */
   private records: Buffer | null = null;
   private readonly cursor: Cursor = { pos: 0 };
+  /** Row records handed out by rowRecords(). */
+  private readonly raw = new ScratchBuffer();
   private readonly declared = new Set<number>();
   private failure: unknown = undefined;
 
@@ -146,6 +149,38 @@ export class VaultReader {
     }
   }
 
+  /**
+   * The next `count` records as the vault holds them, when they are row records (checked
+   * as next() checks them): fewer when another kind of record or the end comes first (left
+   * for next()). A view, valid until the next call.
+   */
+  rowRecords(count: number): Buffer {
+    if (this.failure !== undefined) throw this.failure;
+    const out = this.raw;
+    out.reset();
+    try {
+      for (let n = 0; n < count; n++) {
+        let records = this.records;
+        while (records === null || this.cursor.pos >= records.length) {
+          this.records = null;
+          if (this.trailer !== undefined) return out.view();
+          if (this.fd === null) throw new Error(`vault reader for ${this.path} is closed`);
+          this.readFrame();
+          records = this.records;
+        }
+        const start = this.cursor.pos;
+        if (records[start] !== RECORD_ROW) return out.view();
+        this.skipRowRecord(records);
+        out.write(records, start, this.cursor.pos);
+      }
+      return out.view();
+    } catch (error) {
+      this.failure = error;
+      this.close();
+      throw error;
+    }
+  }
+
   close(): void {
     if (this.fd !== null) closeQuietly(this.fd);
     this.fd = null;
@@ -210,6 +245,23 @@ export class VaultReader {
       this.io = smaller;
     }
     return plaintext;
+  }
+
+  /** Checks the row record at the cursor as parseRecord does, and moves past it (no allocation). */
+  private skipRowRecord(records: Buffer): void {
+    const cursor = this.cursor;
+    const end = records.length;
+    readVarint(records, cursor, end); // RECORD_ROW, seen by the caller
+    const tableIndex = readVarint(records, cursor, end);
+    const ordinal = readVarint(records, cursor, end);
+    const count = readVarint(records, cursor, end);
+    if (tableIndex < 0 || ordinal < 0 || count < 0 || count > end - cursor.pos) throw this.tampered('malformed row record');
+    if (!this.declared.has(tableIndex)) throw this.tampered(`row for undeclared table index ${tableIndex}`);
+    for (let i = 0; i < count; i++) {
+      const length = readVarint(records, cursor, end);
+      if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed row record');
+      cursor.pos += length;
+    }
   }
 
   private parseRecord(records: Buffer): VaultRecord {

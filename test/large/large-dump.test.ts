@@ -10,9 +10,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-large-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Peak RSS allowed for one masking thread, and for each worker thread on top (a V8 isolate of its own). */
+/**
+ * Peak RSS allowed for one thread, and for each worker thread on top: a V8 isolate of its
+ * own, and the memory its optimizing compiler mallocs at its peak (measured up to 50 MB in
+ * a worker), which glibc keeps in that thread's arena.
+ */
 const RSS_LIMIT_MB = 150;
-const RSS_PER_WORKER_MB = 30;
+const RSS_PER_WORKER_MB = 45;
 
 interface Measured {
   code: number;
@@ -87,7 +91,7 @@ describe('a 200 MB dump', () => {
       const back = join(dir, `back-${t}.sql`);
       const mask = await measured(['mask', '--rules', rules, '--vault', vault, '--key-file', key, '--threads', String(t)], dump, masked);
       expect(mask.code).toBe(0);
-      const unmask = await measured(['unmask', '--vault', vault, '--key-file', key], masked, back);
+      const unmask = await measured(['unmask', '--vault', vault, '--key-file', key, '--threads', String(t)], masked, back);
       expect(unmask.code).toBe(0);
       expect(await sameFiles(back, dump)).toBe(true);
       if (t > 1) expect(await sameFiles(masked, join(dir, 'masked-1.sql'))).toBe(true);
@@ -95,7 +99,7 @@ describe('a 200 MB dump', () => {
       const limit = RSS_LIMIT_MB + (t - 1) * RSS_PER_WORKER_MB;
       report.push(`--threads ${t}: mask ${mask.maxRssMB.toFixed(0)} MB, unmask ${unmask.maxRssMB.toFixed(0)} MB peak RSS (limit ${limit} MB)`);
       expect(mask.maxRssMB).toBeLessThan(limit);
-      expect(unmask.maxRssMB).toBeLessThan(RSS_LIMIT_MB);
+      expect(unmask.maxRssMB).toBeLessThan(limit);
     }
     process.stderr.write(`large dump: ${report.join('; ')}\n`);
   }, 600_000);

@@ -90,9 +90,9 @@ function recordText(r: VaultRecord): string {
   return `R${r.tableIndex},${r.ordinal},${r.fields.map((f) => f.toString('hex')).join(',')}\n`;
 }
 
-async function unmask(masked: Buffer, vault: string): Promise<Buffer> {
+async function unmask(masked: Buffer | Buffer[], vault: string, threads = 1): Promise<Buffer> {
   const out = collector();
-  await unmaskDump({ input: Readable.from([masked]), output: out.stream, vault: { path: vault, keySource }, pseudonymKey: Buffer.alloc(32, 9) });
+  await unmaskDump({ input: Readable.from(Array.isArray(masked) ? masked : [masked]), output: out.stream, vault: { path: vault, keySource }, pseudonymKey: Buffer.alloc(32, 9), threads });
   return out.bytes();
 }
 
@@ -121,6 +121,29 @@ describe('mask --threads', () => {
       expect(many.changed).toEqual(one.changed);
       expect(many.warnings).toEqual(one.warnings);
       expect((await unmask(many.output, many.vault)).equals(dump)).toBe(true);
+    }
+  });
+
+  it('unmasks byte for byte on 2 and 3 threads, however the masked dump is cut', async () => {
+    const one = await mask([dump], rules, 1);
+    for (const threads of [2, 3]) {
+      expect((await unmask(chunksOf(one.output, [1024 * 1024]), one.vault, threads)).equals(dump)).toBe(true);
+      expect((await unmask(chunksOf(one.output, [4093]), one.vault, threads)).equals(dump)).toBe(true);
+    }
+  });
+
+  it('refuses, on worker threads too, a masked dump with one changed row, at that row', async () => {
+    const one = await mask([dump], rules, 1);
+    const text = one.output.toString('utf8');
+    const at = text.indexOf('\n', text.indexOf('\n', text.indexOf('COPY public.account_move_line')) + 50_000) + 1;
+    const edited = Buffer.from(text.slice(0, at) + text.slice(at).replace(/\t2011-11-11\n/, '\t2011-11-12\n'));
+    const line = text.slice(0, at).split('\n').length;
+    const single = await errorOf(() => unmask(edited, one.vault, 1));
+    expect(single.code).toBe('VAULT_MISMATCH');
+    expect(single.position.line).toBe(line);
+    for (const threads of [2, 3]) {
+      const many = await errorOf(() => unmask(chunksOf(edited, [65536]), one.vault, threads));
+      expect(many.message).toBe(single.message);
     }
   });
 

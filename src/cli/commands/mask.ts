@@ -1,6 +1,5 @@
 // `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { PgcloakError } from '../../errors.js';
 import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
@@ -8,7 +7,7 @@ import type { RawCopyInput } from '../../mask/dump-processor.js';
 import { parseRules } from '../../rules/rules-file.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
-import { runStreams, type StreamArgs } from '../run-streams.js';
+import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 
 export interface MaskArgs extends KeyOptions, StreamArgs {
   rules: string;
@@ -70,8 +69,7 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
   }
   const rules = parseRules(rulesText);
   const raw = rawCopyInput(args);
-  const threads = args.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new PgcloakError('USAGE', '--threads must be a whole number from 1 to 64');
+  const threads = threadCount(args.threads);
   if ((args.leakCheck || args.requireCoverage) && raw) {
     throw new PgcloakError('USAGE', '--leak-check and --require-coverage read a dump\'s DDL and SQL: not for raw COPY input (--format copy-text/copy-csv)');
   }

@@ -11,16 +11,18 @@ import { prepareMask } from '../mask-spec.js';
 import { maskBatch, RecordShape } from '../masked-row.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
-import type { FromWorker, PlanSpec, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import { RowRestorer } from '../../unmask/row-restorer.js';
 import { RecordBuffer } from './record-buffer.js';
 
 const init = workerData as WorkerInit;
 const secret = init.secret ? Buffer.from(init.secret) : undefined;
-const tables: { row: RowMasker; shape: RecordShape }[] = [];
+const tables: { row: RowMasker; shape: RecordShape; restorer?: RowRestorer }[] = [];
 const out = new ScratchBuffer();
 const records = new RecordBuffer();
 let warnings: string[] = [];
 let input = Buffer.allocUnsafe(0);
+let recordsCopy = Buffer.allocUnsafe(0);
 const warn = (message: string): void => {
   warnings.push(message);
 };
@@ -37,11 +39,7 @@ function preparePlan(spec: PlanSpec): void {
 
 function maskRows(job: RowsJob): FromWorker {
   const { row, shape } = tables[job.plan]!;
-  // Read from a private copy: V8 optimizes access to shared memory less well (measured:
-  // masking straight from the shared buffer was about 20% slower).
-  if (input.length < job.inputLength) input = Buffer.allocUnsafe(Math.max(job.inputLength, input.length * 2));
-  input.set(new Uint8Array(job.input, 0, job.inputLength));
-  const buf = input.subarray(0, job.inputLength);
+  const buf = privateCopy(job.input, job.inputLength);
   out.reset();
   records.reset();
   // The message's fields read once: a deserialized message is a slow object to read in a loop.
@@ -60,11 +58,34 @@ function maskRows(job: RowsJob): FromWorker {
   return done;
 }
 
+/**
+ * The job's rows in a private buffer: V8 optimizes access to shared memory less well
+ * (measured: masking straight from the shared buffer was about 20% slower).
+ */
+function privateCopy(shared: SharedArrayBuffer, length: number): Buffer {
+  if (input.length < length) input = Buffer.allocUnsafe(Math.max(length, input.length * 2));
+  input.set(new Uint8Array(shared, 0, length));
+  return input.subarray(0, length);
+}
+
 /** `bytes` copied into `shared`, or into a larger shared buffer when they do not fit. */
 function into(shared: SharedArrayBuffer, bytes: Uint8Array): SharedArrayBuffer {
   const target = bytes.length <= shared.byteLength ? shared : new SharedArrayBuffer(Math.ceil(bytes.length * 1.25));
   new Uint8Array(target, 0, bytes.length).set(bytes);
   return target;
+}
+
+/** Unmask: the original rows of a batch, checked against the vault's records. */
+function restoreRows(job: RestoreJob): FromWorker {
+  const table = tables[job.plan]!;
+  const restorer = (table.restorer ??= new RowRestorer(table.row));
+  const buf = privateCopy(job.input, job.inputLength);
+  if (recordsCopy.length < job.recordsLength) recordsCopy = Buffer.allocUnsafe(Math.max(job.recordsLength, recordsCopy.length * 2));
+  recordsCopy.set(new Uint8Array(job.records, 0, job.recordsLength));
+  const records = recordsCopy.subarray(0, job.recordsLength);
+  out.reset();
+  const changed = restorer.restoreBatch(buf, 0, buf.length, records, job.ordinal, job.line, job.offset, out);
+  return { type: 'done', seq: job.seq, out: into(job.out, out.view()), outLength: out.length, records: job.records, recordsLength: 0, changed, warnings: [] };
 }
 
 parentPort!.on('message', (message: ToWorker) => {
@@ -74,7 +95,7 @@ parentPort!.on('message', (message: ToWorker) => {
   }
   let reply: FromWorker;
   try {
-    reply = maskRows(message);
+    reply = message.type === 'rows' ? maskRows(message) : restoreRows(message);
   } catch (err) {
     reply = {
       type: 'failed',

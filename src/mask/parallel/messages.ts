@@ -46,7 +46,25 @@ export interface RowsJob {
   record: boolean;
 }
 
-export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob;
+/**
+ * Unmask: whole masked COPY text rows in `input`, their vault row records (as the vault
+ * holds them) in `records[0..recordsLength)`; the original rows go to `out`.
+ */
+export interface RestoreJob {
+  type: 'restore';
+  seq: number;
+  plan: number;
+  input: SharedArrayBuffer;
+  inputLength: number;
+  records: SharedArrayBuffer;
+  recordsLength: number;
+  out: SharedArrayBuffer;
+  ordinal: number;
+  line: number;
+  offset: number;
+}
+
+export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob;
 
 export interface JobDone {
   type: 'done';

@@ -3,6 +3,8 @@
 // follows it (bytes, vault records, declarations) waits in a queue behind it and is
 // released in order as batches come back.
 
+import type { Push } from '../byte-sink.js';
+
 interface Step {
   /** Runs once everything before it has run. */
   run?: () => void;
@@ -98,4 +100,20 @@ export class OrderedOutput {
     this.wake = undefined;
     wake?.();
   }
+}
+
+/**
+ * `push` behind `ordered`: at once while nothing is pending, else queued in turn. A chunk
+ * without a release callback is a view of the input, which may be reused before the
+ * batches ahead of it are back: it is copied.
+ */
+export function orderedPush(ordered: OrderedOutput, push: Push): Push {
+  return (chunk, release) => {
+    if (ordered.idle) push(chunk, release);
+    else if (release) ordered.then(() => push(chunk, release));
+    else {
+      const copy = Buffer.from(chunk);
+      ordered.then(() => push(copy));
+    }
+  };
 }

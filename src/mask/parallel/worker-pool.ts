@@ -4,7 +4,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
-import type { FromWorker, JobDone, PlanSpec, RowsJob, WorkerInit } from './messages.js';
+import type { FromWorker, JobDone, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 
 interface Waiting {
   resolve(done: JobDone): void;
@@ -47,7 +47,7 @@ export class MaskWorkers {
   constructor(count: number, secret: Buffer | undefined) {
     const init: WorkerInit = { secret: secret ? new Uint8Array(secret) : undefined };
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(workerScript(), { workerData: init, resourceLimits: process.env.PGCLOAK_YG ? { maxYoungGenerationSizeMb: Number(process.env.PGCLOAK_YG) } : {} });
+      const worker = new Worker(workerScript(), { workerData: init });
       worker.on('message', (m: FromWorker) => this.settle(i, m));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
@@ -74,21 +74,45 @@ export class MaskWorkers {
 
   /** Masks a batch of rows of plan `plan` (copied: `rows` may be reused at once). */
   submit(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
-    if (this.failure) return Promise.reject(this.failure);
+    const slot = this.takeSlot(rows.length, 0);
+    new Uint8Array(slot.input, 0, rows.length).set(rows);
+    return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where }));
+  }
+
+  /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
+  submitRestore(plan: number, rows: Uint8Array, records: Uint8Array, where: Pick<RestoreJob, 'ordinal' | 'line' | 'offset'>): Promise<BatchResult> {
+    const slot = this.takeSlot(rows.length, records.length);
+    new Uint8Array(slot.input, 0, rows.length).set(rows);
+    new Uint8Array(slot.records, 0, records.length).set(records);
+    return this.send(slot, rows.length, (seq) => ({
+      type: 'restore',
+      seq,
+      plan,
+      input: slot.input,
+      inputLength: rows.length,
+      records: slot.records,
+      recordsLength: records.length,
+      out: slot.out,
+      ...where,
+    }));
+  }
+
+  private send(slot: Slot, bytes: number, message: (seq: number) => ToWorker): Promise<BatchResult> {
+    if (this.failure) {
+      this.spare.push(slot);
+      return Promise.reject(this.failure);
+    }
     const seq = this.seq++;
     let w = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[w]!) w = i;
-    const slot = this.takeSlot(rows.length);
-    new Uint8Array(slot.input, 0, rows.length).set(rows);
-    this.load[w]! += rows.length;
-    const message: RowsJob = { type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where };
+    this.load[w]! += bytes;
     const done = new Promise<JobDone>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, worker: w });
-      this.workers[w]!.postMessage(message);
+      this.workers[w]!.postMessage(message(seq));
     });
     return done.then(
       (d) => {
-        this.load[w]! -= rows.length;
+        this.load[w]! -= bytes;
         // The worker may have needed larger buffers: the slot keeps them.
         slot.out = d.out;
         slot.records = d.records;
@@ -104,15 +128,16 @@ export class MaskWorkers {
         };
       },
       (err: unknown) => {
-        this.load[w]! -= rows.length;
+        this.load[w]! -= bytes;
         throw err;
       },
     );
   }
 
-  private takeSlot(inputBytes: number): Slot {
+  private takeSlot(inputBytes: number, recordBytes: number): Slot {
     const slot = this.spare.pop() ?? { input: new SharedArrayBuffer(SLOT_BYTES), out: new SharedArrayBuffer(SLOT_BYTES), records: new SharedArrayBuffer(SLOT_BYTES) };
     if (slot.input.byteLength < inputBytes) slot.input = new SharedArrayBuffer(Math.ceil(inputBytes * 1.25));
+    if (slot.records.byteLength < recordBytes) slot.records = new SharedArrayBuffer(Math.ceil(recordBytes * 1.25));
     return slot;
   }
 
