@@ -325,6 +325,17 @@ export class SqlScanner {
           if (this.pendingBackslash) this.pendingBackslash = false;
           else if (b === BACKSLASH && this.backslashEscapes) this.pendingBackslash = true;
           else if (b === SQUOTE) this.state = State.Normal;
+          else if (!this.backslashEscapes) {
+            // Inside a standard string only a quote matters: jump to the next one (most of
+            // an INSERT dump is string contents), counting the lines in between.
+            let q = buf.indexOf(SQUOTE, pos);
+            if (q === -1) q = len;
+            for (let nl = b === NL ? at : buf.indexOf(NL, pos); nl !== -1 && nl < q; nl = buf.indexOf(NL, nl + 1)) this.line++;
+            this.prev2 = q - 2 >= at ? buf[q - 2]! : this.prev1;
+            this.prev1 = buf[q - 1]!;
+            pos = q;
+            continue;
+          }
           break;
         case State.DoubleQuote:
           if (b === DQUOTE) this.state = State.Normal;

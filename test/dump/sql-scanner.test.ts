@@ -49,6 +49,7 @@ const DUMP = Buffer.from(
     'CREATE FUNCTION f() RETURNS text AS $fn$ BEGIN RETURN $$;$$ || \'$fn\'; END; $fn$ LANGUAGE plpgsql;',
     'CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));',
     'select $1, a$b from x; -- a comment; with semicolon',
+    "INSERT INTO t VALUES ('two", 'lines; and', "three', 'it''s', E'back\\\\slash\\'s;');",
     'COPY public.plain (id, t) FROM stdin;',
     '1\tone',
     '2\t\\\\.not the end',
@@ -86,6 +87,7 @@ describe('SqlScanner', () => {
       'CREATE FUNCTION f() RETURNS text AS $fn$',
       'CREATE RULE r AS ON INSERT TO t DO INSTE',
       'select $1, a$b from x;',
+      "INSERT INTO t VALUES ('two\nlines; and\nth",
       'COPY public.plain (id, t) FROM stdin;',
       'COPY public.rows_me (id, t) FROM stdin;',
       'COPY public.empty_rows_me (id) FROM stdi',
@@ -93,6 +95,7 @@ describe('SqlScanner', () => {
     ]);
     expect(whole.statements[2]).toContain("E'\\';');");
     expect(whole.statements[3]!.endsWith('LANGUAGE plpgsql;')).toBe(true);
+    expect(whole.statements[6]!.endsWith("E'back\\\\slash\\'s;');")).toBe(true);
   });
 
   it('reports positions of statements and rows (line, byte offset)', () => {
