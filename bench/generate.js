@@ -5,6 +5,7 @@
 //   node bench/generate.js --size 1GiB --output bench/data/erp-1g.sql [--inserts]
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { flag, option } from './options.js';
 
 function parseSize(s) {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(s);
@@ -13,14 +14,9 @@ function parseSize(s) {
   return Math.round(Number(m[1]) * unit);
 }
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const target = parseSize(opt('size', '64MiB'));
-const output = opt('output', 'bench/data/erp.sql');
-const inserts = args.includes('--inserts');
+const target = parseSize(option('size', '64MiB'));
+const output = option('output', 'bench/data/erp.sql');
+const inserts = flag('inserts');
 
 /** A COPY text row as the VALUES list pg_dump --inserts would write (numbers bare, the rest quoted). */
 function copyRowToValues(line) {

@@ -9,15 +9,11 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from './pg-cluster.js';
+import { option } from './options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const size = opt('size', '256MiB');
-const runs = Number(opt('runs', '3'));
+const size = option('size', '256MiB');
+const runs = Number(option('runs', '3'));
 const dump = join(root, 'bench', 'data', `erp-${size}.sql`);
 if (!existsSync(dump)) execFileSync(process.execPath, [join(root, 'bench', 'generate.js'), '--size', size, '--output', dump], { stdio: 'inherit' });
 

@@ -13,14 +13,10 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from './pg-cluster.js';
+import { flag, option } from './options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const N = Number(opt('rows', '1000000'));
+const N = Number(option('rows', '1000000'));
 const work = join(root, 'bench', 'data', 'restore');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -145,7 +141,7 @@ try {
   );
 } finally {
   pg.stop();
-  if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
+  if (!flag('keep')) rmSync(work, { recursive: true, force: true });
 }
 
 function writeFileSyncText(file, text) {

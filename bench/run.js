@@ -3,18 +3,14 @@
 // baseline measured in the same run, on a generated ERP-shaped dump.
 //   npm run bench -- --size 1GiB
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option } from './options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const size = opt('size', '256MiB');
+const size = option('size', '256MiB');
 const data = join(root, 'bench', 'data');
 mkdirSync(data, { recursive: true });
 const dump = join(data, `erp-${size}.sql`);
@@ -29,24 +25,11 @@ const bytes = statSync(dump).size;
 const rows = countRows(dump);
 const insertRows = countRows(insertsDump);
 
+// The rules of each case: bench/rules/*.yaml (heavy is also test/large's), and none.
 const rules = {
   none: 'tables: {}\n',
-  odoo: `tables:
-  res_partner:
-    columns: {name: placeholder, email: placeholder, phone: placeholder, street: placeholder, city: placeholder, zip: placeholder}
-  account_invoice:
-    columns: {amount_untaxed: placeholder, amount_tax: placeholder, amount_total: placeholder, residual: placeholder}
-`,
-  heavy: `tables:
-  res_partner:
-    columns: {name: placeholder, email: placeholder, phone: placeholder, street: placeholder, comment: placeholder, display_name: placeholder}
-  account_invoice:
-    columns: {number: placeholder, date_invoice: placeholder, amount_untaxed: placeholder, amount_tax: placeholder, amount_total: placeholder, residual: placeholder}
-  account_move_line:
-    columns: {name: placeholder, ref: placeholder, debit: placeholder, credit: placeholder, amount_currency: placeholder, date: placeholder}
-  ir_logging:
-    columns: {create_date: placeholder, level: placeholder, message: placeholder}
-`,
+  odoo: readFileSync(join(root, 'bench', 'rules', 'odoo.yaml'), 'utf8'),
+  heavy: readFileSync(join(root, 'bench', 'rules', 'heavy.yaml'), 'utf8'),
 };
 const work = join(data, 'run');
 rmSync(work, { recursive: true, force: true });

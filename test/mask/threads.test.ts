@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PgcloakError } from '../../src/errors.js';
 import { maskDump, unmaskDump } from '../../src/mask/run.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
-import { chunksOf, goldenCase } from './run-in-memory.js';
+import { chunksOf, errorOf, goldenCase } from './run-in-memory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,16 +93,6 @@ async function unmask(masked: Buffer | Buffer[], vault: string, threads = 1): Pr
   const out = collector();
   await unmaskDump({ input: Readable.from(Array.isArray(masked) ? masked : [masked]), output: out.stream, vault: { path: vault, keySource }, pseudonymKey: Buffer.alloc(32, 9), threads });
   return out.bytes();
-}
-
-async function errorOf(run: () => Promise<unknown>): Promise<PgcloakError> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof PgcloakError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgcloakError');
 }
 
 describe('mask --threads', () => {

@@ -2,18 +2,11 @@
 // data (structured clone); row bytes travel as transferred ArrayBuffers, not copies.
 
 import type { ErrorCode, Position } from '../../errors.js';
-import type { ResolvedType } from '../../schema/types.js';
-import type { MaskSpec } from '../mask-spec.js';
+import type { MaskedField, TablePlan } from '../table-plans.js';
 
-/** A TablePlan without its masks: the worker prepares them from their specs. */
-export interface PlanSpec {
-  index: number;
-  table: string;
-  ruleTable: string;
-  columnNames: readonly string[];
-  keyIndexes: readonly number[];
-  keyNames: readonly string[];
-  masked: readonly { name: string; strategy: string; type: ResolvedType; index: number; spec: MaskSpec }[];
+/** A TablePlan without its masks (the worker prepares them from their specs), and the dump's encoding. */
+export interface PlanSpec extends Omit<TablePlan, 'masked'> {
+  masked: readonly Omit<MaskedField, 'mask'>[];
   /** The dump's client_encoding when the COPY began (UTF8, LATIN1, …). */
   encoding: string;
 }
