@@ -92,6 +92,11 @@ export class ScratchBuffer implements ByteWriter {
     this.length += n;
   }
 
+  /** The buffer holding the contents, `[0..length)`: valid until the next write or reset (no view allocated). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
   /** A view of the contents; valid until the next write or reset. */
   view(): Buffer {
     return this.buf.subarray(0, this.length);

@@ -91,11 +91,14 @@ export function maskBatch(
 ): number {
   let changed = 0;
   let pos = start;
+  // One position object for the batch: errors copy its fields when they are made.
+  const at = { line, offset };
   while (pos < end) {
     let nl = buf.indexOf(NL, pos);
     if (nl === -1 || nl >= end) nl = end;
     const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    const at = { line, offset: offset + (pos - start) };
+    at.line = line;
+    at.offset = offset + (pos - start);
     rm.splitCopyRow(buf, pos, rowEnd, at);
     if (maskRow(rm, shape, ++ordinal, buf, pos, rowEnd, at, out, vault)) changed++;
     out.write(buf, rowEnd, Math.min(nl + 1, end));

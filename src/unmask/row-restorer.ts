@@ -59,18 +59,18 @@ export class RowRestorer {
   restore(buf: Buffer, start: number, end: number, ordinal: number, rec: RecordFields | undefined, at: SourcePosition, out: ByteWriter): boolean {
     const rm = this.rm;
     const plan = rm.plan;
-    const where = { table: plan.table, line: at.line, offset: at.offset };
+    const where = (): { table: string; line: number; offset: number } => ({ table: plan.table, line: at.line, offset: at.offset });
     if (!rec || rec.tableIndex !== plan.index || rec.ordinal !== ordinal) {
-      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where);
+      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where());
     }
     const nKey = plan.keyIndexes.length;
     if (rec.count !== nKey + plan.masked.length + this.nDerived) {
-      throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where);
+      throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where());
     }
     for (let k = 0; k < nKey; k++) {
       const i = plan.keyIndexes[k]!;
       if (!sameBytes(rec.bufs[k]!, rec.starts[k]!, rec.ends[k]!, buf, rm.starts[i]!, rm.ends[i]!)) {
-        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where);
+        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where());
       }
     }
     // The candidate original: the masked row with the vault's fields put back. Field
@@ -104,18 +104,20 @@ export class RowRestorer {
       }
     }
     orig.write(buf, pos, end);
-    const candidate = orig.view();
+    const candidate = orig.bytes;
+    const length = orig.length;
     // Masking it again must give the row we read.
-    rm.starts.set(starts.subarray(0, n));
-    rm.ends.set(ends.subarray(0, n));
+    for (let i = 0; i < n; i++) {
+      rm.starts[i] = starts[i]!;
+      rm.ends[i] = ends[i]!;
+    }
     rm.beginRow(candidate, ordinal);
     this.remasked.reset();
-    const changed = rm.writeMasked(0, candidate.length, this.remasked, at);
-    const again = this.remasked.view();
-    if (buf.compare(again, 0, again.length, start, end) !== 0) {
-      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where);
+    const changed = rm.writeMasked(0, length, this.remasked, at);
+    if (buf.compare(this.remasked.bytes, 0, this.remasked.length, start, end) !== 0) {
+      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where());
     }
-    out.write(candidate, 0, candidate.length, true);
+    out.write(candidate, 0, length, true);
     return changed;
   }
 
@@ -128,11 +130,14 @@ export class RowRestorer {
     let changed = 0;
     let pos = start;
     this.cursor.pos = 0;
+    // One position object for the batch: errors copy its fields when they are made.
+    const at = { line, offset };
     while (pos < end) {
       let nl = buf.indexOf(NL, pos);
       if (nl === -1 || nl >= end) nl = end;
       const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-      const at = { line, offset: offset + (pos - start) };
+      at.line = line;
+      at.offset = offset + (pos - start);
       this.rm.splitCopyRow(buf, pos, rowEnd, at);
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
       if (this.restore(buf, pos, rowEnd, ++ordinal, rec, at, out)) changed++;
