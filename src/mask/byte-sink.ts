@@ -35,6 +35,8 @@ export class ByteSink implements ByteWriter {
   private used = 0;
   private readonly push: Push;
   private readonly spare: Buffer[] = [];
+  /** While set, everything written goes here instead (a batch of INSERT statements for a worker). */
+  capture: ByteWriter | undefined = undefined;
 
   constructor(push: Push) {
     this.push = push;
@@ -47,6 +49,10 @@ export class ByteSink implements ByteWriter {
   write(src: Uint8Array, start: number, end: number, transient = false): void {
     const n = end - start;
     if (n <= 0) return;
+    if (this.capture) {
+      this.capture.write(src, start, end);
+      return;
+    }
     if (n >= DIRECT) {
       this.flush();
       const view = Buffer.from(src.buffer, src.byteOffset + start, n);

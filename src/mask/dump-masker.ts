@@ -6,7 +6,7 @@ import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
 import { RecordBuffer } from './parallel/record-buffer.js';
 import { ScratchBuffer, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
-import type { MaskWorkers } from './parallel/worker-pool.js';
+import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
@@ -60,6 +60,11 @@ export class DumpMasker extends DumpProcessor {
   private readonly deferred = new RecordBuffer();
   /** Rows masked here while batches are pending. */
   private readonly local = new ScratchBuffer();
+  /** The open run of INSERT statements for a worker (batchInsertRow). */
+  private readonly runBytes = new ScratchBuffer();
+  /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
+  private runRows = new Int32Array(4096);
+  private inserts: { table: ActiveTable; first: number; rowInts: number; bytes: ScratchBuffer; standardStrings: boolean; encoding: string } | undefined;
 
   /**
    * `workers`: mask the rows of COPY blocks on these threads (the vault, if any, must take
@@ -77,12 +82,14 @@ export class DumpMasker extends DumpProcessor {
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
     const vault = this.vault;
+    // A batch of INSERTs of another plan goes first: its rows' records come before this declaration.
+    this.closeInserts();
     if (vault) {
       const decl = tableDeclaration(plan, encoding);
       this.ordered.then(() => vault.declareTable(decl));
     }
     this.shapes[plan.index] = new RecordShape(plan);
-    this.workers?.declarePlan(planSpec(plan, this.encodingName));
+    this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.literalOptions.standardStrings));
   }
 
   protected override copyRowsMode(): CopyDataMode {
@@ -90,6 +97,10 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+    if (this.workers && t.row.codecs[0]?.encoding === 'sql-literal') {
+      this.batchInsertRow(t, buf, start, end, at);
+      return;
+    }
     const ordinal = ++t.counter.rows;
     const shape = this.shapes[t.plan.index]!;
     if (this.ordered.idle || !this.vault) {
@@ -104,7 +115,80 @@ export class DumpMasker extends DumpProcessor {
     this.ordered.then(() => vault.appendRecords!(records));
   }
 
+  /**
+   * With workers, the rows of INSERT statements are masked there in runs: while a run is
+   * open, everything written goes into it as it is (the statements around the rows, what
+   * lies between statements), and each row is noted with its fields; the worker writes the
+   * run back with the rows masked.
+   */
+  private batchInsertRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+    let run = this.inserts;
+    // A run shares its table and the string settings its rows were read with.
+    if (run && (run.table !== t || run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName)) {
+      this.closeInserts();
+      run = undefined;
+    }
+    if (!run) {
+      this.out.flush();
+      // The run's buffers are reused: closeInserts() copies them out.
+      this.runBytes.reset();
+      run = { table: t, first: t.counter.rows, rowInts: 0, bytes: this.runBytes, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+      this.inserts = run;
+      this.out.capture = run.bytes;
+    }
+    t.counter.rows++;
+    const shift = run.bytes.length - start;
+    run.bytes.write(buf, start, end);
+    const rm = t.row;
+    const n = rm.starts.length;
+    let rows = this.runRows;
+    if (run.rowInts + 4 + 2 * n > rows.length) {
+      rows = new Int32Array(Math.max(rows.length * 2, 4 + 2 * n));
+      rows.set(this.runRows.subarray(0, run.rowInts));
+      this.runRows = rows;
+    }
+    let k = run.rowInts;
+    rows[k++] = start + shift;
+    rows[k++] = end + shift;
+    rows[k++] = at.line;
+    rows[k++] = at.offset;
+    for (let i = 0; i < n; i++) rows[k++] = rm.starts[i]! + shift;
+    for (let i = 0; i < n; i++) rows[k++] = rm.ends[i]! + shift;
+    run.rowInts = k;
+    if (run.bytes.length >= INSERT_RUN_BYTES) this.closeInserts();
+  }
+
+  /** Sends the open run of INSERT statements, if any, to a worker. */
+  private closeInserts(): void {
+    const run = this.inserts;
+    if (!run) return;
+    this.inserts = undefined;
+    this.out.capture = undefined;
+    const t = run.table;
+    const result = this.workers!.submitInserts(t.plan.index, run.bytes.view(), this.runRows.slice(0, run.rowInts), {
+      ordinal: run.first,
+      standardStrings: run.standardStrings,
+      encoding: run.encoding,
+      record: this.vault !== undefined,
+    });
+    this.ordered.job(result, (done) => this.applyBatch(t, done));
+  }
+
+  override end(): void {
+    super.end();
+    this.closeInserts();
+  }
+
+  private applyBatch(t: ActiveTable, done: BatchResult): void {
+    this.bytesOut += done.out.length;
+    this.vault?.appendRecords!(done.records);
+    this.downstream(done.out, done.release);
+    t.stats.changedRows += done.changed;
+    for (const w of done.warnings) if (!this.warnings.includes(w)) this.warn(w);
+  }
+
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+    this.closeInserts();
     const first = t.counter.rows;
     t.counter.rows += count;
     const workers = this.workers!;
@@ -116,13 +200,7 @@ export class DumpMasker extends DumpProcessor {
     // What was written before these rows goes out before them.
     this.out.flush();
     const result = workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined });
-    this.ordered.job(result, (done) => {
-      this.bytesOut += done.out.length;
-      this.vault?.appendRecords!(done.records);
-      this.downstream(done.out, done.release);
-      t.stats.changedRows += done.changed;
-      for (const w of done.warnings) if (!this.warnings.includes(w)) this.warn(w);
-    });
+    this.ordered.job(result, (done) => this.applyBatch(t, done));
   }
 
   /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
@@ -154,10 +232,15 @@ export class DumpMasker extends DumpProcessor {
 
 /** Batches queued per worker before this thread masks the next one itself. */
 export const QUEUED_PER_WORKER = 6;
+/** Runs of INSERT statements go to a worker at about this size. */
+const INSERT_RUN_BYTES = 256 * 1024;
 
 /** The plan as plain data, for the workers. */
-export function planSpec(plan: TablePlan, encoding: string): PlanSpec {
+export function planSpec(plan: TablePlan, encoding: string, fields: FieldEncoding = 'copy-text', standardStrings = true): PlanSpec {
+  if (fields !== 'copy-text' && fields !== 'sql-literal') throw new Error(`no worker plan for ${fields} fields`);
   return {
+    fields,
+    standardStrings,
     index: plan.index,
     table: plan.table,
     ruleTable: plan.ruleTable,

@@ -5,7 +5,7 @@
 
 import { PgcloakError } from '../errors.js';
 import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
-import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
+import { InsertRowReader, parseInsertHeader, type InsertHeader } from '../dump/insert-statement.js';
 import { insertTarget } from '../dump/insert-target.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
@@ -62,6 +62,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** INSERT plans by statement header; stats and row counters by table. */
   private readonly insertPlans = new Map<string, ActiveTable | null>();
   private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
+  private lastHeader: { bytes: Buffer; header: InsertHeader; schema: string; standardStrings: boolean; encoding: DumpEncoding } | undefined;
   /** The dump's text encoding and string syntax, changed by SET statements as they stream by. */
   private textEncoding: DumpEncoding = UTF8_ENCODING;
   /** Set when client_encoding names a multi-byte encoding other than UTF-8. */
@@ -236,7 +237,7 @@ export abstract class DumpProcessor implements ScannerHandler {
    * other tables: their rows are never parsed.
    */
   private insertStatement(text: Buffer, at: SourcePosition): void {
-    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literalOptions.standardStrings, this.textEncoding.decodeText);
+    const header = this.insertHeader(text);
     let active = header ? this.insertPlans.get(header.key) : null;
     if (header && active === undefined) {
       active = this.planInsert(header.target, header.columns, at);
@@ -273,6 +274,24 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.write(text, pos, text.length);
     active.stats.rows = active.counter.rows;
+  }
+
+  /**
+   * The statement's INSERT header. A dump repeats the same header statement after
+   * statement: when the bytes up to the last one's VALUES are the same (and the settings
+   * that read them), so is the header.
+   */
+  private insertHeader(text: Buffer): InsertHeader | undefined {
+    const last = this.lastHeader;
+    const schema = this.catalog.defaultSchema;
+    const standardStrings = this.literalOptions.standardStrings;
+    if (last && last.schema === schema && last.standardStrings === standardStrings && last.encoding === this.textEncoding) {
+      const n = last.bytes.length;
+      if (text.length > n && text.compare(last.bytes, 0, n, 0, n) === 0 && !isWordByte(text[n]!)) return last.header;
+    }
+    const header = parseInsertHeader(text, schema, standardStrings, this.textEncoding.decodeText);
+    this.lastHeader = header ? { bytes: Buffer.from(text.subarray(0, header.valuesEnd)), header, schema, standardStrings, encoding: this.textEncoding } : undefined;
+    return header;
   }
 
   /** A plan for the rows of INSERTs with this target and column list, or null when no rule applies. */
@@ -540,6 +559,11 @@ function newStats(table: string, plan: TablePlan | undefined): TableStats {
     maskedColumns: plan ? plan.masked.map((m) => m.name) : [],
     keyedByPosition: plan !== undefined && plan.keyIndexes.length === 0,
   };
+}
+
+/** A byte that continues an identifier or keyword. */
+function isWordByte(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x24 || b >= 0x80;
 }
 
 /** The position of `text[to]`, given the position `at` of `text[from]` (from <= to). */

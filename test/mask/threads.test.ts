@@ -21,9 +21,9 @@ const keySource: KeySource = { kind: 'key', key: Buffer.alloc(32, 7) };
 let runs = 0;
 
 /** A generated ERP-shaped dump (bench/generate.js): every table, tabs, backslashes, UTF-8, jsonb. */
-function generated(size: string): Buffer {
-  const file = join(dir, `erp-${size}.sql`);
-  const r = spawnSync(process.execPath, ['bench/generate.js', '--size', size, '--output', file], { encoding: 'utf8' });
+function generated(size: string, inserts = false): Buffer {
+  const file = join(dir, `erp-${size}${inserts ? '-inserts' : ''}.sql`);
+  const r = spawnSync(process.execPath, ['bench/generate.js', '--size', size, '--output', file, ...(inserts ? ['--inserts'] : [])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return readFileSync(file);
 }
@@ -111,6 +111,28 @@ describe('mask --threads', () => {
       expect(many.warnings).toEqual(one.warnings);
       expect((await unmask(many.output, many.vault)).equals(dump)).toBe(true);
     }
+  });
+
+  it('masks INSERT statements on workers with the same bytes and records, and unmasks them', async () => {
+    const inserts = generated('2MiB', true);
+    const one = await mask([inserts], rules, 1);
+    expect(one.recordCount).toBeGreaterThan(5_000);
+    for (const threads of [2, 3]) {
+      for (const size of [inserts.length, 65536, 777]) {
+        const many = await mask(chunksOf(inserts, [size]), rules, threads);
+        expect(many.output.equals(one.output)).toBe(true);
+        expect(many.records).toBe(one.records);
+        expect(many.changed).toEqual(one.changed);
+      }
+    }
+    expect((await unmask(one.output, one.vault, 2)).equals(inserts)).toBe(true);
+    // A dump with both forms: COPY blocks, then INSERTs of the same tables.
+    const both = Buffer.concat([dump, Buffer.from('\n'), inserts.subarray(inserts.indexOf('INSERT INTO'))]);
+    const b1 = await mask([both], rules, 1);
+    const b2 = await mask(chunksOf(both, [300_000]), rules, 2);
+    expect(b2.output.equals(b1.output)).toBe(true);
+    expect(b2.records).toBe(b1.records);
+    expect((await unmask(b2.output, b2.vault, 2)).equals(both)).toBe(true);
   });
 
   it('unmasks byte for byte on 2 and 3 threads, however the masked dump is cut', async () => {

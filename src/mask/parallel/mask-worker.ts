@@ -6,12 +6,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
 import { dumpEncoding, UTF8_ENCODING } from '../../dump/encoding.js';
 import { ScratchBuffer } from '../byte-sink.js';
-import { copyTextCodec } from '../field-codecs.js';
+import { copyTextCodec, sqlLiteralCodec, type TextOptions } from '../field-codecs.js';
+import type { LiteralOptions } from '../../dump/sql-literal.js';
 import { prepareMask } from '../mask-spec.js';
-import { maskBatch, RecordShape } from '../masked-row.js';
+import { maskBatch, maskRow, RecordShape } from '../masked-row.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
-import type { FromWorker, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 import { RowRestorer } from '../../unmask/row-restorer.js';
 import { RecordBuffer } from './record-buffer.js';
 
@@ -22,6 +23,8 @@ const out = new ScratchBuffer();
 const records = new RecordBuffer();
 let warnings: string[] = [];
 let input = Buffer.allocUnsafe(0);
+/** SQL literal options of INSERT plans: standard_conforming_strings is set per job. */
+const literalOptions: LiteralOptions & TextOptions = { standardStrings: true, encoding: 'utf8', fromUnicode: (t) => t };
 let recordsCopy = Buffer.allocUnsafe(0);
 const warn = (message: string): void => {
   warnings.push(message);
@@ -33,7 +36,10 @@ function preparePlan(spec: PlanSpec): void {
   warnings = [];
   const plan: TablePlan = { ...spec, masked };
   const encoding = dumpEncoding(spec.encoding) ?? UTF8_ENCODING;
-  const codec = copyTextCodec({ encoding: encoding.fields, fromUnicode: (text) => encoding.fromUnicode(text) });
+  const text = { encoding: encoding.fields, fromUnicode: (t: string) => encoding.fromUnicode(t) };
+  // SQL literal constants are encoded now, with the settings the main thread had for this plan.
+  Object.assign(literalOptions, text, { standardStrings: spec.standardStrings });
+  const codec = spec.fields === 'sql-literal' ? sqlLiteralCodec(literalOptions) : copyTextCodec(text);
   tables[spec.index] = { row: new RowMasker(plan, codec), shape: new RecordShape(plan) };
 }
 
@@ -75,6 +81,52 @@ function into(shared: SharedArrayBuffer, bytes: Uint8Array): SharedArrayBuffer {
   return target;
 }
 
+/** INSERT statements with the rows of one plan masked in place. */
+function maskInserts(job: InsertsJob): FromWorker {
+  const { row, shape } = tables[job.plan]!;
+  const encoding = dumpEncoding(job.encoding) ?? UTF8_ENCODING;
+  literalOptions.standardStrings = job.standardStrings;
+  literalOptions.encoding = encoding.fields;
+  literalOptions.fromUnicode = (t) => encoding.fromUnicode(t);
+  const buf = privateCopy(job.input, job.inputLength);
+  const rows = job.rows;
+  const n = row.starts.length;
+  const stride = 4 + 2 * n;
+  const recorder = job.record ? records : undefined;
+  out.reset();
+  records.reset();
+  let changed = 0;
+  let ordinal: number = job.ordinal;
+  let pos = 0;
+  const at = { line: 0, offset: 0 };
+  for (let r = 0; r < rows.length; r += stride) {
+    const rowStart = rows[r]!;
+    const rowEnd = rows[r + 1]!;
+    at.line = rows[r + 2]!;
+    at.offset = rows[r + 3]!;
+    for (let i = 0; i < n; i++) {
+      row.starts[i] = rows[r + 4 + i]!;
+      row.ends[i] = rows[r + 4 + n + i]!;
+    }
+    out.write(buf, pos, rowStart);
+    if (maskRow(row, shape, ++ordinal, buf, rowStart, rowEnd, at, out, recorder)) changed++;
+    pos = rowEnd;
+  }
+  out.write(buf, pos, buf.length);
+  const done: FromWorker = {
+    type: 'done',
+    seq: job.seq,
+    out: into(job.out, out.view()),
+    outLength: out.length,
+    records: into(job.records, records.view()),
+    recordsLength: records.length,
+    changed,
+    warnings,
+  };
+  warnings = [];
+  return done;
+}
+
 /** Unmask: the original rows of a batch, checked against the vault's records. */
 function restoreRows(job: RestoreJob): FromWorker {
   const table = tables[job.plan]!;
@@ -95,7 +147,7 @@ parentPort!.on('message', (message: ToWorker) => {
   }
   let reply: FromWorker;
   try {
-    reply = message.type === 'rows' ? maskRows(message) : restoreRows(message);
+    reply = message.type === 'rows' ? maskRows(message) : message.type === 'inserts' ? maskInserts(message) : restoreRows(message);
   } catch (err) {
     reply = {
       type: 'failed',

@@ -9,6 +9,10 @@ export interface PlanSpec extends Omit<TablePlan, 'masked'> {
   masked: readonly Omit<MaskedField, 'mask'>[];
   /** The dump's client_encoding when the COPY began (UTF8, LATIN1, …). */
   encoding: string;
+  /** How its fields are written: COPY text, or SQL literals (INSERT). */
+  fields: 'copy-text' | 'sql-literal';
+  /** standard_conforming_strings when the plan was made (constants are encoded with it). */
+  standardStrings: boolean;
 }
 
 export interface WorkerInit {
@@ -57,7 +61,28 @@ export interface RestoreJob {
   offset: number;
 }
 
-export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob;
+/**
+ * INSERT statements as they stand in the dump, `input[0..inputLength)`, with the rows of
+ * one plan to mask in them: per row `rowStart, rowEnd, line, offset`, then the start and
+ * end of each field (offsets in the input). Everything else is written as it is.
+ */
+export interface InsertsJob {
+  type: 'inserts';
+  seq: number;
+  plan: number;
+  input: SharedArrayBuffer;
+  inputLength: number;
+  rows: Int32Array;
+  out: SharedArrayBuffer;
+  records: SharedArrayBuffer;
+  ordinal: number;
+  /** The string settings the rows were read with: standard_conforming_strings, client_encoding. */
+  standardStrings: boolean;
+  encoding: string;
+  record: boolean;
+}
+
+export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob | InsertsJob;
 
 export interface JobDone {
   type: 'done';

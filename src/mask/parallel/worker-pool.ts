@@ -4,7 +4,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
-import type { FromWorker, JobDone, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, InsertsJob, JobDone, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 
 interface Waiting {
   resolve(done: JobDone): void;
@@ -77,6 +77,13 @@ export class MaskWorkers {
     const slot = this.takeSlot(rows.length, 0);
     new Uint8Array(slot.input, 0, rows.length).set(rows);
     return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where }));
+  }
+
+  /** Masks the rows of plan `plan` in a run of INSERT statements (`input` copied; `rows` as InsertsJob says). */
+  submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
+    const slot = this.takeSlot(input.length, 0);
+    new Uint8Array(slot.input, 0, input.length).set(input);
+    return this.send(slot, input.length, (seq) => ({ type: 'inserts', seq, plan, input: slot.input, inputLength: input.length, rows, out: slot.out, records: slot.records, ...where }));
   }
 
   /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
