@@ -50,6 +50,11 @@ function maskRows(job: RowsJob): FromWorker {
   records.reset();
   // The message's fields read once: a deserialized message is a slow object to read in a loop.
   const changed = maskBatch(row, shape, buf, 0, buf.length, job.ordinal, job.line, job.offset, out, job.record ? records : undefined);
+  return masked(job, changed);
+}
+
+/** The reply to a masking job: its output and records into the slot, and the warnings since the last. */
+function masked(job: RowsJob | InsertsJob, changed: number): FromWorker {
   const done: FromWorker = {
     type: 'done',
     seq: job.seq,
@@ -113,18 +118,7 @@ function maskInserts(job: InsertsJob): FromWorker {
     pos = rowEnd;
   }
   out.write(buf, pos, buf.length);
-  const done: FromWorker = {
-    type: 'done',
-    seq: job.seq,
-    out: into(job.out, out.view()),
-    outLength: out.length,
-    records: into(job.records, records.view()),
-    recordsLength: records.length,
-    changed,
-    warnings,
-  };
-  warnings = [];
-  return done;
+  return masked(job, changed);
 }
 
 /** Unmask: the original rows of a batch, checked against the vault's records. */
