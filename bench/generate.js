@@ -6,6 +6,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { flag, option } from './options.js';
+import { random } from './random.js';
 
 function parseSize(s) {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(s);
@@ -31,16 +32,8 @@ function copyRowToValues(line) {
     .join(', ');
 }
 
-// mulberry32: a small deterministic PRNG, so the same size gives the same file.
-let seed = 0x9e3779b9;
-function rand() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rand() * a.length)];
+// Deterministic: the same arguments give the same file.
+const { rand, pick } = random(0x9e3779b9);
 const FIRST = ['Alice', 'Bob', 'Chloé', 'Dmitri', 'Eva', 'François', 'Günter', 'Hélène', 'Ivan', 'Jürgen', 'Kenji', 'Lucía', 'Zoë'];
 const LAST = ['Martin', 'Dupont', "O'Brien", 'Müller', 'García', 'Rossi', 'Nakamura', 'van der Berg', 'Smith'];
 const STREETS = ['Rue de la Paix', 'Hauptstraße', 'Main Street', 'Calle Mayor', 'Via Roma', 'Kerkstraat'];

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from './pg-cluster.js';
 import { flag, option } from './options.js';
+import { random } from './random.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(option('rows', '1000000'));
@@ -26,16 +27,8 @@ const vault = join(work, 'v');
 const key = join(work, 'k');
 const rules = join(work, 'rules.yaml');
 
-// mulberry32, as in generate.js: the same N gives the same file.
-let seed = 0x2545f491;
-function rand() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rand() * a.length)];
+// Deterministic: the same arguments give the same file.
+const { rand, pick } = random(0x2545f491);
 const FIRST = ['Alice', 'Bob', 'Chloé', 'Dmitri', 'Eva', 'François', 'Günter', 'Hélène', 'Ivan', 'Zoë'];
 const LAST = ['Martin', 'Dupont', "O'Brien", 'Müller', 'García', 'Rossi', 'Nakamura', 'van der Berg'];
 const STREETS = ['Rue de la Paix', 'Hauptstraße', 'Main Street', 'Calle Mayor', 'Via Roma'];
