@@ -4,17 +4,16 @@
 // is safe to reuse because everything taken from a chunk is written (or copied) before
 // the chunk after next is read.
 
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { ChunkSink } from '../io/chunk-sink.js';
 import { StreamSource, type ChunkSource } from '../io/chunk-source.js';
-import type { Writable } from 'node:stream';
 import type { Push } from './byte-sink.js';
 import type { DumpProcessor } from './dump-processor.js';
 import type { StreamDigest } from '../vault/digest.js';
 
 export type Input = Readable | ChunkSource;
 
-function sourceOf(input: Input): ChunkSource & { close?: () => Promise<void> } {
+function sourceOf(input: Input): ChunkSource {
   return 'next' in input && typeof input.next === 'function' ? input : new StreamSource(input as Readable);
 }
 
@@ -25,8 +24,8 @@ export interface Drive {
   run(core: DumpProcessor): Promise<void>;
 }
 
-/** `maxPending`: batches of rows out on workers before reading waits. */
 export interface DriveOptions {
+  /** Batches of rows out on workers before reading waits. */
   maxPending: number;
   /** Fed every output chunk (mask) or every input chunk (unmask), in order; waited on each turn. */
   digest?: { stream: StreamDigest; of: 'output' | 'input' };

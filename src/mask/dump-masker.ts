@@ -64,11 +64,11 @@ export class DumpMasker extends DumpProcessor {
   private readonly runBytes = new ScratchBuffer();
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
   private runRows = new Int32Array(4096);
-  private inserts: { table: ActiveTable; first: number; rowInts: number; bytes: ScratchBuffer; standardStrings: boolean; encoding: string } | undefined;
+  private inserts: { table: ActiveTable; first: number; rowInts: number; standardStrings: boolean; encoding: string } | undefined;
 
   /**
-   * `workers`: mask the rows of COPY blocks on these threads (the vault, if any, must take
-   * appendRecords). Without them every row is masked on this thread.
+   * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
+   * vault, if any, must take appendRecords). Without them every row is masked on this thread.
    */
   constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, onWarning?: (message: string) => void, workers?: MaskWorkers) {
     const ordered = new OrderedOutput();
@@ -132,13 +132,13 @@ export class DumpMasker extends DumpProcessor {
       this.out.flush();
       // The run's buffers are reused: closeInserts() copies them out.
       this.runBytes.reset();
-      run = { table: t, first: t.counter.rows, rowInts: 0, bytes: this.runBytes, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+      run = { table: t, first: t.counter.rows, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
       this.inserts = run;
-      this.out.capture = run.bytes;
+      this.out.capture = this.runBytes;
     }
     t.counter.rows++;
-    const shift = run.bytes.length - start;
-    run.bytes.write(buf, start, end);
+    const shift = this.runBytes.length - start;
+    this.runBytes.write(buf, start, end);
     const rm = t.row;
     const n = rm.starts.length;
     let rows = this.runRows;
@@ -155,7 +155,7 @@ export class DumpMasker extends DumpProcessor {
     for (let i = 0; i < n; i++) rows[k++] = rm.starts[i]! + shift;
     for (let i = 0; i < n; i++) rows[k++] = rm.ends[i]! + shift;
     run.rowInts = k;
-    if (run.bytes.length >= INSERT_RUN_BYTES) this.closeInserts();
+    if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
   }
 
   /** Sends the open run of INSERT statements, if any, to a worker. */
@@ -165,7 +165,7 @@ export class DumpMasker extends DumpProcessor {
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
-    const result = this.workers!.submitInserts(t.plan.index, run.bytes.view(), this.runRows.slice(0, run.rowInts), {
+    const result = this.workers!.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.slice(0, run.rowInts), {
       ordinal: run.first,
       standardStrings: run.standardStrings,
       encoding: run.encoding,
