@@ -4,6 +4,7 @@
 
 import { WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { PgcloakError } from '../errors.js';
 
 export class ChunkSink {
   private readonly stream: Writable;
@@ -27,12 +28,20 @@ export class ChunkSink {
       return;
     }
     this.outstanding++;
-    this.stream.write(chunk, (err) => {
+    try {
+      this.stream.write(chunk, (err) => {
+        this.outstanding--;
+        if (err) this.fail(err);
+        release?.();
+        this.signal();
+      });
+    } catch (err) {
+      // A synchronous stream (a file as stdout) throws where others call back.
       this.outstanding--;
-      if (err) this.fail(err);
+      this.fail(err as Error);
       release?.();
-      this.signal();
-    });
+      throw this.failure;
+    }
   }
 
   /** Resolves once every chunk written so far is out. */
@@ -55,7 +64,7 @@ export class ChunkSink {
   }
 
   private fail(err: Error): void {
-    this.failure ??= err;
+    this.failure ??= writeError(err);
     this.signal();
   }
 
@@ -69,4 +78,14 @@ export class ChunkSink {
 /** Destinations that are done with a chunk once its write callback runs: files, standard output. */
 function releasesOnWrite(stream: Writable): boolean {
   return stream instanceof WriteStream || stream === process.stdout || stream === process.stderr;
+}
+
+/**
+ * A failed write as the CLI reports it: IO with the system's reason (disk full, ...). EPIPE
+ * stays as it is: the reader went away (`| head`), which the CLI ends quietly.
+ */
+function writeError(err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err instanceof PgcloakError || code === 'EPIPE' || code === undefined) return err;
+  return new PgcloakError('IO', `cannot write the output (${code}: ${err.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')})`);
 }

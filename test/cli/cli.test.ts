@@ -1,4 +1,5 @@
 // The command line as a user meets it: streams, exit codes, messages, files left behind.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,5 +132,15 @@ describe('pgcloak CLI', () => {
     const r = runPgcloak(['mask', '--rules', RULES, '--vault', join(dir, 'b.vault'), '--key-file', key], { input: bad });
     expect(r.status).toBe(4);
     expect(r.stderr).toMatch(/COPY_FIELD_COUNT: expected 3 fields, got 2 \(public\.pair, line \d+, byte \d+\)/);
+  });
+
+  it('exits with IO and a reason when the output cannot be written, leaving no vault', () => {
+    if (!existsSync('/dev/full')) return;
+    const vault = join(dir, 'full.vault');
+    const r = spawnSync('sh', ['-c', `node bin/pgcloak.js mask --rules ${RULES} --vault ${vault} --key-file ${key} --quiet < ${INPUT} > /dev/full`], { encoding: 'utf8' });
+    expect(r.status).toBe(EXIT_CODES.IO);
+    expect(r.stderr).toMatch(/IO: cannot write the output \(ENOSPC/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(existsSync(vault)).toBe(false);
   });
 });
