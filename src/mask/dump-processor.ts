@@ -59,7 +59,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   protected readonly out: ByteSink;
   protected active: ActiveTable | undefined;
   private copyStats: TableStats | undefined;
-  /** INSERT plans by statement header; stats and row counters by table. */
+  /** INSERT plans by search_path, encoding and statement header; stats and row counters by table. */
   private readonly insertPlans = new Map<string, ActiveTable | null>();
   private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
   private lastHeader: { bytes: Buffer; header: InsertHeader; schema: string; standardStrings: boolean; encoding: DumpEncoding } | undefined;
@@ -238,10 +238,12 @@ export abstract class DumpProcessor implements ScannerHandler {
    */
   private insertStatement(text: Buffer, at: SourcePosition): void {
     const header = this.insertHeader(text);
-    let active = header ? this.insertPlans.get(header.key) : null;
+    // What an unqualified name means depends on the search_path in force (and names' bytes on the encoding).
+    const planKey = header ? `${this.catalog.defaultSchema}\0${this.textEncoding.name}\0${header.key}` : '';
+    let active = header ? this.insertPlans.get(planKey) : null;
     if (header && active === undefined) {
       active = this.planInsert(header.target, header.columns, at);
-      this.insertPlans.set(header.key, active);
+      this.insertPlans.set(planKey, active);
     }
     if (!header || active === null || active === undefined) {
       if (!header && this.statementTargetsRule(text)) {

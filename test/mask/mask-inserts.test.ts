@@ -29,6 +29,24 @@ describe('masking INSERT statements (golden: pg_dump forms and hand-written SQL)
     expect(e.position.offset).toBe(bad.indexOf("(43, N'n@example.com')"));
   });
 
+  it('reads an unqualified INSERT with the search_path in force, not the first one it met', async () => {
+    const dump = Buffer.from(
+      [
+        'CREATE SCHEMA other;',
+        'CREATE TABLE public.t (id int, a text);',
+        'CREATE TABLE other.t (id int, a text);',
+        "INSERT INTO t VALUES (1, 'public row');",
+        "SELECT pg_catalog.set_config('search_path', 'other', false);",
+        "INSERT INTO t VALUES (2, 'secret of other');",
+        '',
+      ].join('\n'),
+    );
+    const { output } = await maskInMemory([dump], 'tables:\n  other.t:\n    columns:\n      a: placeholder\n');
+    expect(output.toString()).toContain("INSERT INTO t VALUES (1, 'public row');");
+    expect(output.toString()).not.toContain('secret of other');
+    expect(output.toString()).toContain("INSERT INTO t VALUES (2, 'xxx2');");
+  });
+
   it('refuses unbalanced parentheses and unterminated strings', async () => {
     const extra = Buffer.from("CREATE TABLE t (id int, a text);\nINSERT INTO t VALUES (1, 'x'));\n");
     const e = await errorOf(() => maskInMemory([extra], 'tables:\n  t:\n    columns:\n      a: placeholder\n'));
