@@ -173,6 +173,26 @@ export class RowMasker implements RowContext {
   }
 
   /**
+   * Unmask's check: masking the begun row (a candidate original) must give, field by
+   * masked field, exactly `masked[maskedStarts[j]..maskedEnds[j])`; its other fields are the
+   * masked row's by construction. Returns -1 when a field differs, else 1 when masking
+   * changes the row and 0 when it does not.
+   */
+  matchesMasked(masked: Buffer, maskedStarts: Int32Array, maskedEnds: Int32Array, at: SourcePosition): number {
+    const list = this.plan.masked;
+    let changed = 0;
+    for (let j = 0; j < list.length; j++) {
+      const m = list[j]!;
+      this.replace(m, j, at);
+      const rep = this.writtenBuf[j]!;
+      const n = this.writtenLen[j]!;
+      if (!sameBytes(rep, n, masked, maskedStarts[j]!, maskedEnds[j]!)) return -1;
+      if (changed === 0 && !sameBytes(rep, n, this.buf, this.starts[m.index]!, this.ends[m.index]!)) changed = 1;
+    }
+    return changed;
+  }
+
+  /**
    * Writes the masked row `buf[start..end)` to `out`, for the row whose fields are set
    * and begun. Returns whether any field changed.
    */
@@ -196,6 +216,14 @@ export class RowMasker implements RowContext {
     out.write(buf, pos, end);
     return changed;
   }
+}
+
+/** `rep[0..n)` equals `buf[s..e)`. */
+function sameBytes(rep: Buffer, n: number, buf: Buffer, s: number, e: number): boolean {
+  if (n !== e - s) return false;
+  if (n > 32) return buf.compare(rep, 0, n, s, e) === 0;
+  for (let i = 0; i < n; i++) if (rep[i] !== buf[s + i]) return false;
+  return true;
 }
 
 function countTabs(buf: Buffer, start: number, end: number): number {

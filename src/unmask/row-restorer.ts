@@ -41,7 +41,9 @@ export class RowRestorer {
   readonly rm: RowMasker;
   private readonly nDerived: number;
   private readonly original = new ScratchBuffer();
-  private readonly remasked = new ScratchBuffer();
+  /** Where the masked fields are in the row read, by position in plan.masked. */
+  private readonly maskedStarts: Int32Array;
+  private readonly maskedEnds: Int32Array;
   private candidateStarts = new Int32Array(0);
   private candidateEnds = new Int32Array(0);
   private readonly record = new RecordFields();
@@ -50,6 +52,8 @@ export class RowRestorer {
   constructor(rm: RowMasker) {
     this.rm = rm;
     this.nDerived = derivedColumns(rm.plan).length;
+    this.maskedStarts = new Int32Array(rm.plan.masked.length);
+    this.maskedEnds = new Int32Array(rm.plan.masked.length);
   }
 
   /**
@@ -80,6 +84,8 @@ export class RowRestorer {
     const n = plan.columnNames.length;
     const starts = this.candidateStarts.length >= n ? this.candidateStarts : (this.candidateStarts = new Int32Array(n));
     const ends = this.candidateEnds.length >= n ? this.candidateEnds : (this.candidateEnds = new Int32Array(n));
+    const maskedStarts = this.maskedStarts;
+    const maskedEnds = this.maskedEnds;
     let pos = start;
     let shift = -start;
     let j = 0;
@@ -94,6 +100,8 @@ export class RowRestorer {
         orig.write(buf, pos, s);
         orig.write(rec.bufs[k]!, fs, fe);
         pos = e;
+        maskedStarts[j] = s;
+        maskedEnds[j] = e;
         starts[i] = s + shift;
         shift += fe - fs - (e - s);
         ends[i] = e + shift;
@@ -106,19 +114,18 @@ export class RowRestorer {
     orig.write(buf, pos, end);
     const candidate = orig.bytes;
     const length = orig.length;
-    // Masking it again must give the row we read.
+    // Masking it again must give the row we read: its masked fields, since the rest is the row's own.
     for (let i = 0; i < n; i++) {
       rm.starts[i] = starts[i]!;
       rm.ends[i] = ends[i]!;
     }
     rm.beginRow(candidate, ordinal);
-    this.remasked.reset();
-    const changed = rm.writeMasked(0, length, this.remasked, at);
-    if (buf.compare(this.remasked.bytes, 0, this.remasked.length, start, end) !== 0) {
+    const changed = rm.matchesMasked(buf, maskedStarts, maskedEnds, at);
+    if (changed < 0) {
       throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where());
     }
     out.write(candidate, 0, length, true);
-    return changed;
+    return changed === 1;
   }
 
   /**
