@@ -46,8 +46,6 @@ export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Reco
   };
 }
 
-export { derivedColumns } from './masked-row.js';
-
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
   /** Per plan index: reusable field references of its vault records. */
