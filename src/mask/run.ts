@@ -147,7 +147,8 @@ export interface UnmaskOptions {
 
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   await loadSqlParser();
-  const reader = VaultReader.open(options.vault.path, options.vault.keySource);
+  // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
+  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true });
   let workers: MaskWorkers | undefined;
   try {
     const rulesText = reader.metadata['rules'];

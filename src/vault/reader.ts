@@ -73,6 +73,9 @@ export class VaultReader {
   /** Plaintext of the records frame being handed out, from `cursor.pos` on. */
   private records: Buffer | null = null;
   private readonly cursor: Cursor = { pos: 0 };
+  private reuseFrames = false;
+  /** The records frame before this one, used up: the next one may be decrypted into it (reuseFrames). */
+  private spareFrame: Buffer | null = null;
   /** Row records handed out by rowRecords(). */
   private readonly raw = new ScratchBuffer();
   private readonly declared = new Set<number>();
@@ -113,7 +116,13 @@ export class VaultReader {
     }
   }
 
-  static open(path: string, keySource: KeySource): VaultReader {
+  /**
+   * `reuseFrames`: decrypt each records frame into the memory of the one before, once that
+   * is used up. A record's fields are then valid only until the next call of next() or
+   * rowRecords(): for readers that use each record at once (unmask), which then make no
+   * garbage per frame.
+   */
+  static open(path: string, keySource: KeySource, options: { reuseFrames?: boolean } = {}): VaultReader {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -121,7 +130,9 @@ export class VaultReader {
       throw ioError('open vault', path, cause);
     }
     try {
-      return new VaultReader(path, fd, keySource);
+      const reader = new VaultReader(path, fd, keySource);
+      reader.reuseFrames = options.reuseFrames ?? false;
+      return reader;
     } catch (error) {
       closeQuietly(fd);
       throw error;
@@ -189,11 +200,13 @@ export class VaultReader {
   }
 
   private readFrame(): void {
-    const plaintext = this.pullFrame(null);
+    const plaintext = this.pullFrame(null, this.spareFrame);
     const type = plaintext[0];
     const tag = this.tag[0];
     if (type === FRAME_RECORDS && tag === TAG_MESSAGE) {
       this.records = plaintext;
+      // Read only when this frame is used up: its memory can take the next one.
+      if (this.reuseFrames) this.spareFrame = Buffer.from(plaintext.buffer, plaintext.byteOffset, Math.max(plaintext.length, this.spareFrame?.length ?? 0));
       this.cursor.pos = 1;
       return;
     }
@@ -212,7 +225,8 @@ export class VaultReader {
   }
 
   /** Reads, checks and decrypts the next frame; leaves its tag in this.tag. */
-  private pullFrame(ad: Buffer | null): Buffer {
+  /** `into`: memory to decrypt into, when large enough (else a new buffer). */
+  private pullFrame(ad: Buffer | null, into: Buffer | null = null): Buffer {
     this.frameNumber = this.framesPulled;
     this.frameOffset = this.offset();
     if (!this.fill(FRAME_LENGTH_BYTES)) throw this.truncated();
@@ -226,7 +240,7 @@ export class VaultReader {
     if (!this.fill(frameBytes)) throw this.truncated();
 
     const cipher = this.io.subarray(this.ioStart + FRAME_LENGTH_BYTES, this.ioStart + frameBytes);
-    const plaintext = Buffer.allocUnsafe(cipherBytes - ABYTES);
+    const plaintext = into && into.length >= cipherBytes - ABYTES ? into.subarray(0, cipherBytes - ABYTES) : Buffer.allocUnsafe(cipherBytes - ABYTES);
     try {
       sodium.crypto_secretstream_xchacha20poly1305_pull(this.stream, plaintext, this.tag, cipher, ad);
     } catch {
