@@ -1,6 +1,7 @@
 // A mask worker thread: prepares the same table plans as the main thread (from their
-// specs) and masks batches of whole COPY text rows into output bytes and vault records,
-// with the same code the main thread uses for a single row (../masked-row.ts).
+// specs), masks batches of whole COPY text rows and runs of INSERT statements into output
+// bytes and vault records, and restores batches for unmask, with the same per-row code the
+// main thread uses (../masked-row.ts, ../../unmask/row-restorer.ts).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
