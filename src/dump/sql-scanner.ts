@@ -79,7 +79,8 @@ const enum State {
   CopyData,
 }
 
-function isIdentByte(b: number): boolean {
+/** A byte that continues an identifier or keyword (any byte of a multi-byte character too). */
+export function isIdentByte(b: number): boolean {
   return (
     (b >= 0x61 && b <= 0x7a) || // a-z
     (b >= 0x41 && b <= 0x5a) || // A-Z

@@ -15,6 +15,15 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Buffer, at:
 }
 const DIRECT = 16 * 1024;
 
+/** `a[as..ae)` equals `b[bs..be)`: a loop for short ranges (no native call), compare() beyond. */
+export function sameBytes(a: Uint8Array, as: number, ae: number, b: Buffer, bs: number, be: number): boolean {
+  const n = ae - as;
+  if (n !== be - bs) return false;
+  if (n > 32) return b.compare(a, as, ae, bs, be) === 0;
+  for (let i = 0; i < n; i++) if (a[as + i] !== b[bs + i]) return false;
+  return true;
+}
+
 export interface ByteWriter {
   /** `transient`: `src` is a scratch buffer that will be overwritten (a writer that keeps views must copy). */
   write(src: Uint8Array, start: number, end: number, transient?: boolean): void;
@@ -89,13 +98,17 @@ export class ScratchBuffer implements ByteWriter {
   write(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     if (n <= 0) return;
-    if (this.length + n > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    this.reserve(n);
     copyBytes(src, start, end, this.buf, this.length);
     this.length += n;
+  }
+
+  /** Makes room for `n` more bytes after `length` (in `bytes`, which may be a new buffer). */
+  reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
   }
 
   /** The buffer holding the contents, `[0..length)`: valid until the next write or reset (no view allocated). */

@@ -2,7 +2,6 @@
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
-import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
 import { RecordBuffer } from './parallel/record-buffer.js';
 import { ScratchBuffer, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
@@ -52,12 +51,8 @@ export class DumpMasker extends DumpProcessor {
   private readonly shapes: RecordShape[] = [];
   private readonly workers: MaskWorkers | undefined;
   /** Output and vault in input order while batches are out on the workers. */
-  private readonly ordered: OrderedOutput;
-  private readonly downstream: Push;
   /** Main-thread rows' records while batches are pending (appended in their turn). */
   private readonly deferred = new RecordBuffer();
-  /** Rows masked here while batches are pending. */
-  private readonly local = new ScratchBuffer();
   /** The open run of INSERT statements for a worker (batchInsertRow). */
   private readonly runBytes = new ScratchBuffer();
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
@@ -69,10 +64,7 @@ export class DumpMasker extends DumpProcessor {
    * vault, if any, must take appendRecords). Without them every row is masked on this thread.
    */
   constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, onWarning?: (message: string) => void, workers?: MaskWorkers) {
-    const ordered = new OrderedOutput();
-    super(rules, orderedPush(ordered, push), onWarning);
-    this.ordered = ordered;
-    this.downstream = push;
+    super(rules, push, onWarning);
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
@@ -169,7 +161,7 @@ export class DumpMasker extends DumpProcessor {
       encoding: run.encoding,
       record: this.vault !== undefined,
     });
-    this.ordered.job(result, (done) => this.applyBatch(t, done));
+    this.sendBatch(t, result);
   }
 
   override end(): void {
@@ -177,12 +169,9 @@ export class DumpMasker extends DumpProcessor {
     this.closeInserts();
   }
 
-  private applyBatch(t: ActiveTable, done: BatchResult): void {
-    this.bytesOut += done.out.length;
+  protected override applyBatch(t: ActiveTable, done: BatchResult): void {
     this.vault?.appendRecords!(done.records);
-    this.downstream(done.out, done.release);
-    t.stats.changedRows += done.changed;
-    for (const w of done.warnings) if (!this.warnings.includes(w)) this.warn(w);
+    super.applyBatch(t, done);
   }
 
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
@@ -190,15 +179,12 @@ export class DumpMasker extends DumpProcessor {
     const first = t.counter.rows;
     t.counter.rows += count;
     const workers = this.workers!;
-    if (workers.outstanding >= workers.size * QUEUED_PER_WORKER) {
+    if (workers.busy) {
       // The workers have enough to do: this thread masks the batch itself.
       this.maskHere(t, buf, start, end, at, first);
       return;
     }
-    // What was written before these rows goes out before them.
-    this.out.flush();
-    const result = workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined });
-    this.ordered.job(result, (done) => this.applyBatch(t, done));
+    this.sendBatch(t, workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined }));
   }
 
   /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
@@ -208,28 +194,19 @@ export class DumpMasker extends DumpProcessor {
       t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, this.vault);
       return;
     }
-    // What was written before these rows goes out before them.
-    this.out.flush();
-    this.local.reset();
-    this.deferred.reset();
-    t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.local, this.vault ? this.deferred : undefined);
-    const out = Buffer.from(this.local.view());
-    const records = this.deferred.copy();
+    let records: Uint8Array | undefined;
     const vault = this.vault;
-    this.ordered.then(() => {
-      this.bytesOut += out.length;
-      vault?.appendRecords!(records);
-      this.downstream(out);
-    });
-  }
-
-  override settle(max: number): Promise<void> {
-    return this.ordered.waitUntil(max);
+    this.writeInTurn(
+      (out) => {
+        this.deferred.reset();
+        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, vault ? this.deferred : undefined);
+        records = this.deferred.copy();
+      },
+      () => vault?.appendRecords!(records!),
+    );
   }
 }
 
-/** Batches queued per worker before this thread masks the next one itself. */
-export const QUEUED_PER_WORKER = 6;
 /** Runs of INSERT statements go to a worker at about this size. */
 const INSERT_RUN_BYTES = 256 * 1024;
 

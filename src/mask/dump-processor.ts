@@ -4,14 +4,16 @@
 // what happens to each such row (maskedRow).
 
 import { PgcloakError } from '../errors.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { isIdentByte, SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
 import { InsertRowReader, parseInsertHeader, type InsertHeader } from '../dump/insert-statement.js';
 import { insertTarget } from '../dump/insert-target.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { ByteSink, type Push } from './byte-sink.js';
+import { ByteSink, ScratchBuffer, type ByteWriter, type Push } from './byte-sink.js';
+import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
+import type { BatchResult } from './parallel/worker-pool.js';
 import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
 import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
 import { parseQualifiedName, quoteIdent } from '../schema/names.js';
@@ -91,13 +93,22 @@ export abstract class DumpProcessor implements ScannerHandler {
   private tail: Buffer = Buffer.alloc(0);
   private readonly onWarning: ((message: string) => void) | undefined;
 
+  /** Output (and, in subclasses, vault records) in input order while batches are out on workers. */
+  protected readonly ordered = new OrderedOutput();
+  /** Where output goes once its turn has come. */
+  protected readonly downstream: Push;
+  /** Rows done on this thread while batches are pending: they wait their turn here. */
+  private readonly local = new ScratchBuffer();
+
   constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
     this.scanner = new SqlScanner(this);
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
+    this.downstream = push;
+    const inOrder = orderedPush(this.ordered, push);
     this.out = new ByteSink((chunk, release) => {
       this.bytesOut += chunk.length;
-      push(chunk, release);
+      inOrder(chunk, release);
     });
   }
 
@@ -227,8 +238,40 @@ export abstract class DumpProcessor implements ScannerHandler {
   }
 
   /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
-  settle(_max: number): Promise<void> {
-    return Promise.resolve();
+  settle(max: number): Promise<void> {
+    return this.ordered.waitUntil(max);
+  }
+
+  /**
+   * Output made on this thread while batches are out: `write` writes it into a scratch
+   * buffer, which goes out in its turn, after `before` (vault records that wait with it).
+   */
+  protected writeInTurn(write: (out: ByteWriter) => void, before?: () => void): void {
+    // What was written before goes out before it.
+    this.out.flush();
+    this.local.reset();
+    write(this.local);
+    const out = Buffer.from(this.local.view());
+    this.ordered.then(() => {
+      before?.();
+      this.bytesOut += out.length;
+      this.downstream(out);
+    });
+  }
+
+  /** A batch of rows handed to a worker: its result goes out in its turn (applyBatch). */
+  protected sendBatch(t: ActiveTable, result: Promise<BatchResult>): void {
+    // What was written before these rows goes out before them.
+    this.out.flush();
+    this.ordered.job(result, (done) => this.applyBatch(t, done));
+  }
+
+  /** A batch's result, in its turn: its output, stats and warnings. */
+  protected applyBatch(t: ActiveTable, done: BatchResult): void {
+    this.bytesOut += done.out.length;
+    this.downstream(done.out, done.release);
+    t.stats.changedRows += done.changed;
+    for (const w of done.warnings) if (!this.warnings.includes(w)) this.warn(w);
   }
 
   /**
@@ -289,7 +332,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     const standardStrings = this.literalOptions.standardStrings;
     if (last && last.schema === schema && last.standardStrings === standardStrings && last.encoding === this.textEncoding) {
       const n = last.bytes.length;
-      if (text.length > n && text.compare(last.bytes, 0, n, 0, n) === 0 && !isWordByte(text[n]!)) return last.header;
+      if (text.length > n && text.compare(last.bytes, 0, n, 0, n) === 0 && !isIdentByte(text[n]!)) return last.header;
     }
     const header = parseInsertHeader(text, schema, standardStrings, this.textEncoding.decodeText);
     this.lastHeader = header ? { bytes: Buffer.from(text.subarray(0, header.valuesEnd)), header, schema, standardStrings, encoding: this.textEncoding } : undefined;
@@ -561,11 +604,6 @@ function newStats(table: string, plan: TablePlan | undefined): TableStats {
     maskedColumns: plan ? plan.masked.map((m) => m.name) : [],
     keyedByPosition: plan !== undefined && plan.keyIndexes.length === 0,
   };
-}
-
-/** A byte that continues an identifier or keyword. */
-function isWordByte(b: number): boolean {
-  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x24 || b >= 0x80;
 }
 
 /** The position of `text[to]`, given the position `at` of `text[from]` (from <= to). */

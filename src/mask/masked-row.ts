@@ -73,9 +73,43 @@ const NL = 0x0a;
 const CR = 0x0d;
 
 /**
- * Masks a batch of whole COPY text rows `buf[start..end)` (each with its line end; the
- * last may lack it), the first being row `ordinal + 1` at `line`/`offset` of the input.
- * Returns how many rows changed.
+ * Each row of a batch of whole COPY text rows `buf[start..end)` (each with its line end;
+ * the last may lack it), the first at `line`/`offset` of the input: its fields are split
+ * into `rm`, `row` writes it (and says whether masking changed it), and its line end
+ * follows. Returns how many rows changed.
+ */
+export function eachCopyRow(
+  rm: RowMasker,
+  buf: Buffer,
+  start: number,
+  end: number,
+  line: number,
+  offset: number,
+  out: ByteWriter,
+  row: (rowStart: number, rowEnd: number, at: SourcePosition) => boolean,
+): number {
+  let changed = 0;
+  let pos = start;
+  // One position object for the batch: errors copy its fields when they are made.
+  const at = { line, offset };
+  while (pos < end) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl >= end) nl = end;
+    const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    at.line = line;
+    at.offset = offset + (pos - start);
+    rm.splitCopyRow(buf, pos, rowEnd, at);
+    if (row(pos, rowEnd, at)) changed++;
+    out.write(buf, rowEnd, Math.min(nl + 1, end));
+    pos = nl + 1;
+    line++;
+  }
+  return changed;
+}
+
+/**
+ * Masks a batch of whole COPY text rows (see eachCopyRow), the first being row
+ * `ordinal + 1`. Returns how many rows changed.
  */
 export function maskBatch(
   rm: RowMasker,
@@ -89,21 +123,5 @@ export function maskBatch(
   out: ByteWriter,
   vault: RowRecorder | undefined,
 ): number {
-  let changed = 0;
-  let pos = start;
-  // One position object for the batch: errors copy its fields when they are made.
-  const at = { line, offset };
-  while (pos < end) {
-    let nl = buf.indexOf(NL, pos);
-    if (nl === -1 || nl >= end) nl = end;
-    const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    at.line = line;
-    at.offset = offset + (pos - start);
-    rm.splitCopyRow(buf, pos, rowEnd, at);
-    if (maskRow(rm, shape, ++ordinal, buf, pos, rowEnd, at, out, vault)) changed++;
-    out.write(buf, rowEnd, Math.min(nl + 1, end));
-    pos = nl + 1;
-    line++;
-  }
-  return changed;
+  return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
 }

@@ -6,7 +6,7 @@
 import { PgcloakError } from '../errors.js';
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import type { RowContext } from '../strategies/strategy.js';
-import type { ByteWriter } from './byte-sink.js';
+import { sameBytes, type ByteWriter } from './byte-sink.js';
 import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
 
@@ -186,8 +186,8 @@ export class RowMasker implements RowContext {
       this.replace(m, j, at);
       const rep = this.writtenBuf[j]!;
       const n = this.writtenLen[j]!;
-      if (!sameBytes(rep, n, masked, maskedStarts[j]!, maskedEnds[j]!)) return -1;
-      if (changed === 0 && !sameBytes(rep, n, this.buf, this.starts[m.index]!, this.ends[m.index]!)) changed = 1;
+      if (!sameBytes(rep, 0, n, masked, maskedStarts[j]!, maskedEnds[j]!)) return -1;
+      if (changed === 0 && !sameBytes(rep, 0, n, this.buf, this.starts[m.index]!, this.ends[m.index]!)) changed = 1;
     }
     return changed;
   }
@@ -211,19 +211,11 @@ export class RowMasker implements RowContext {
       out.write(buf, pos, s);
       out.write(rep, 0, n);
       pos = e;
-      if (!changed && (n !== e - s || buf.compare(rep, 0, n, s, e) !== 0)) changed = true;
+      if (!changed && !sameBytes(rep, 0, n, buf, s, e)) changed = true;
     }
     out.write(buf, pos, end);
     return changed;
   }
-}
-
-/** `rep[0..n)` equals `buf[s..e)`. */
-function sameBytes(rep: Buffer, n: number, buf: Buffer, s: number, e: number): boolean {
-  if (n !== e - s) return false;
-  if (n > 32) return buf.compare(rep, 0, n, s, e) === 0;
-  for (let i = 0; i < n; i++) if (rep[i] !== buf[s + i]) return false;
-  return true;
 }
 
 function countTabs(buf: Buffer, start: number, end: number): number {

@@ -6,11 +6,10 @@
 import { PgcloakError } from '../errors.js';
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { ScratchBuffer, type Push } from '../mask/byte-sink.js';
+import type { ByteWriter, Push } from '../mask/byte-sink.js';
 import { RecordFields, RowRestorer } from './row-restorer.js';
 import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
-import { planSpec, QUEUED_PER_WORKER, tableDeclaration } from '../mask/dump-masker.js';
-import { OrderedOutput, orderedPush } from '../mask/parallel/ordered-output.js';
+import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
 import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
 import type { TablePlan } from '../mask/table-plans.js';
 import type { FieldEncoding } from '../mask/field-codecs.js';
@@ -32,17 +31,10 @@ export class DumpUnmasker extends DumpProcessor {
   private readonly restorers: RowRestorer[] = [];
   private readonly record = new RecordFields();
   private readonly workers: MaskWorkers | undefined;
-  private readonly ordered: OrderedOutput;
-  private readonly downstream: Push;
-  /** Rows restored here while batches are pending. */
-  private readonly local = new ScratchBuffer();
 
   /** `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords). */
   constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers) {
-    const ordered = new OrderedOutput();
-    super(rules, orderedPush(ordered, push));
-    this.ordered = ordered;
-    this.downstream = push;
+    super(rules, push);
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
   }
@@ -58,32 +50,16 @@ export class DumpUnmasker extends DumpProcessor {
     const records = this.vault.rowRecords!(count);
     const workers = this.workers!;
     const restorer = this.restorer(t);
-    if (workers.outstanding >= workers.size * QUEUED_PER_WORKER) {
-      if (this.ordered.idle) {
-        t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, this.out);
-        return;
-      }
-      this.out.flush();
-      this.local.reset();
-      t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, this.local);
-      const out = Buffer.from(this.local.view());
-      this.ordered.then(() => {
-        this.bytesOut += out.length;
-        this.downstream(out);
-      });
+    if (!workers.busy) {
+      this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
-    this.out.flush();
-    const result = workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset });
-    this.ordered.job(result, (done) => {
-      this.bytesOut += done.out.length;
-      this.downstream(done.out, done.release);
-      t.stats.changedRows += done.changed;
-    });
-  }
-
-  override settle(max: number): Promise<void> {
-    return this.ordered.waitUntil(max);
+    // The workers have enough to do: this thread restores the batch itself.
+    const restore = (out: ByteWriter): void => {
+      t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
+    };
+    if (this.ordered.idle) restore(this.out);
+    else this.writeInTurn(restore);
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {

@@ -4,8 +4,8 @@
 
 import { PgcloakError } from '../errors.js';
 import type { SourcePosition } from '../dump/sql-scanner.js';
-import { ScratchBuffer, type ByteWriter } from '../mask/byte-sink.js';
-import { derivedColumns } from '../mask/masked-row.js';
+import { sameBytes, ScratchBuffer, type ByteWriter } from '../mask/byte-sink.js';
+import { derivedColumns, eachCopyRow } from '../mask/masked-row.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { readVarint } from '../vault/varint.js';
@@ -33,9 +33,6 @@ export class RecordFields {
     this.ends[k] = end;
   }
 }
-
-const NL = 0x0a;
-const CR = 0x0d;
 
 export class RowRestorer {
   readonly rm: RowMasker;
@@ -134,25 +131,11 @@ export class RowRestorer {
    * originals to `out`. Returns how many rows masking had changed.
    */
   restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteWriter): number {
-    let changed = 0;
-    let pos = start;
     this.cursor.pos = 0;
-    // One position object for the batch: errors copy its fields when they are made.
-    const at = { line, offset };
-    while (pos < end) {
-      let nl = buf.indexOf(NL, pos);
-      if (nl === -1 || nl >= end) nl = end;
-      const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-      at.line = line;
-      at.offset = offset + (pos - start);
-      this.rm.splitCopyRow(buf, pos, rowEnd, at);
+    return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => {
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-      if (this.restore(buf, pos, rowEnd, ++ordinal, rec, at, out)) changed++;
-      out.write(buf, rowEnd, Math.min(nl + 1, end));
-      pos = nl + 1;
-      line++;
-    }
-    return changed;
+      return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
+    });
   }
 
   /** The next row record of `records` (checked whole by the vault reader that gave them). */
@@ -171,11 +154,4 @@ export class RowRestorer {
     }
     return rec;
   }
-}
-
-/** `a[as..ae)` equals `b[bs..be)`. */
-function sameBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
-  if (ae - as !== be - bs) return false;
-  for (let i = 0; i < ae - as; i++) if (a[as + i] !== b[bs + i]) return false;
-  return true;
 }

@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maskDump, unmaskDump } from '../../src/mask/run.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
+import { collector } from '../strategies/helpers.js';
 import { chunksOf, errorOf, goldenCase } from './run-in-memory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-threads-'));
@@ -36,19 +37,6 @@ const HEAVY = `tables:
   account_move_line:
     columns: {name: pseudonym, ref: hash, debit: placeholder, date: placeholder}
 `;
-
-function collector(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(Buffer.from(chunk));
-        callback();
-      },
-    }),
-    bytes: () => Buffer.concat(chunks),
-  };
-}
 
 interface Masked {
   output: Buffer;

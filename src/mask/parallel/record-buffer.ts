@@ -3,35 +3,33 @@
 // rows are still out on workers).
 
 import { rowRecordSize, writeRowRecord, type FieldRef } from '../../vault/row-record.js';
+import { ScratchBuffer } from '../byte-sink.js';
 import type { RowRecorder } from '../masked-row.js';
 
 export class RecordBuffer implements RowRecorder {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  length = 0;
+  private readonly records = new ScratchBuffer();
+
+  get length(): number {
+    return this.records.length;
+  }
 
   reset(): void {
-    this.length = 0;
+    this.records.reset();
   }
 
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
-    const size = rowRecordSize(tableIndex, ordinal, fields);
-    if (this.length + size > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + size));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
-    this.length = writeRowRecord(this.buf, this.length, tableIndex, ordinal, fields);
+    const r = this.records;
+    r.reserve(rowRecordSize(tableIndex, ordinal, fields));
+    r.length = writeRowRecord(r.bytes, r.length, tableIndex, ordinal, fields);
   }
 
   /** A view of the records so far; valid until the next row or reset. */
   view(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return this.records.view();
   }
 
   /** The records so far, in a buffer of their own. */
   copy(): Uint8Array {
-    const c = new Uint8Array(this.length);
-    c.set(this.buf.subarray(0, this.length));
-    return c;
+    return Uint8Array.from(this.records.view());
   }
 }

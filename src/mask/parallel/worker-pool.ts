@@ -28,6 +28,8 @@ export interface BatchResult {
 }
 
 const SLOT_BYTES = 320 * 1024;
+/** Batches queued per worker before `busy`. */
+const QUEUED_PER_WORKER = 6;
 
 /** The compiled worker script; under the test runner (TypeScript sources) the build's copy. */
 function workerScript(): URL {
@@ -62,9 +64,9 @@ export class MaskWorkers {
     return this.workers.length;
   }
 
-  /** Batches submitted and not yet back. */
-  get outstanding(): number {
-    return this.waiting.size;
+  /** The workers have enough queued: the caller does the next batch itself. */
+  get busy(): boolean {
+    return this.waiting.size >= this.workers.length * QUEUED_PER_WORKER;
   }
 
   /** Every worker learns the plan before any batch of its rows. */
