@@ -2,17 +2,9 @@
 // downstream would cost more than the masking. Small pieces are copied into a
 // 64 KiB block; large untouched stretches go out as they are, without a copy.
 
-const BLOCK = 64 * 1024;
-/** Below this many bytes a JS loop beats subarray() + set(), which allocate a view each call. */
-const SMALL_COPY = 48;
+import { copyBytes } from '../io/bytes.js';
 
-function copyBytes(src: Uint8Array, start: number, end: number, dst: Buffer, at: number): void {
-  if (end - start <= SMALL_COPY) {
-    for (let i = start; i < end; i++) dst[at++] = src[i]!;
-  } else {
-    dst.set(src.subarray(start, end), at);
-  }
-}
+const BLOCK = 64 * 1024;
 const DIRECT = 16 * 1024;
 
 /** `a[as..ae)` equals `b[bs..be)`: a loop for short ranges (no native call), compare() beyond. */

@@ -170,7 +170,8 @@ export class VaultReader {
     const out = this.raw;
     out.reset();
     try {
-      for (let n = 0; n < count; n++) {
+      let n = 0;
+      while (n < count) {
         let records = this.records;
         while (records === null || this.cursor.pos >= records.length) {
           this.records = null;
@@ -179,10 +180,15 @@ export class VaultReader {
           this.readFrame();
           records = this.records;
         }
+        // The frame's row records up to the count are copied in one piece.
         const start = this.cursor.pos;
-        if (records[start] !== RECORD_ROW) return out.view();
-        this.skipRowRecord(records);
+        const end = records.length;
+        while (n < count && this.cursor.pos < end && records[this.cursor.pos] === RECORD_ROW) {
+          this.skipRowRecord(records);
+          n++;
+        }
         out.write(records, start, this.cursor.pos);
+        if (n < count && this.cursor.pos < end) return out.view();
       }
       return out.view();
     } catch (error) {

@@ -3,6 +3,7 @@
 // appends as they are.
 
 import { PgcloakError } from '../errors.js';
+import { copyBytes } from '../io/bytes.js';
 import { MAX_FRAME_PLAINTEXT_BYTES, RECORD_ROW } from './format.js';
 import { varintLength, writeVarint } from './varint.js';
 
@@ -13,8 +14,6 @@ export interface FieldRef {
   end: number;
 }
 
-// Under this many bytes a JS loop copies faster than subarray() + set() (measured on Node 20).
-const SMALL_COPY_BYTES = 24;
 // Type byte of the frame, then the record.
 export const MAX_RECORD_BYTES = MAX_FRAME_PLAINTEXT_BYTES - 1;
 
@@ -32,14 +31,15 @@ export function rowRecordSize(tableIndex: number, ordinal: number, fields: Reado
     }
     size += varintLength(end - start) + end - start;
   }
-  if (size > MAX_RECORD_BYTES) {
-    throw new PgcloakError(
-      'VAULT_FORMAT',
-      `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; ` +
-        `a vault record holds at most ${MAX_RECORD_BYTES}`,
-    );
-  }
+  if (size > MAX_RECORD_BYTES) throw recordTooLarge(tableIndex, ordinal, size);
   return size;
+}
+
+export function recordTooLarge(tableIndex: number, ordinal: number, size: number): PgcloakError {
+  return new PgcloakError(
+    'VAULT_FORMAT',
+    `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; ` + `a vault record holds at most ${MAX_RECORD_BYTES}`,
+  );
 }
 
 /** Writes the row record at `records[pos]` (room checked by the caller); returns the end. */
@@ -52,12 +52,8 @@ export function writeRowRecord(records: Uint8Array, pos: number, tableIndex: num
   for (let i = 0; i < count; i++) {
     const { buf, start, end } = fields[i]!;
     pos = writeVarint(records, pos, end - start);
-    if (end - start < SMALL_COPY_BYTES) {
-      for (let j = start; j < end; j++) records[pos++] = buf[j]!;
-    } else {
-      records.set(buf.subarray(start, end), pos);
-      pos += end - start;
-    }
+    copyBytes(buf, start, end, records, pos);
+    pos += end - start;
   }
   return pos;
 }
