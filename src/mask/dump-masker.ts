@@ -82,8 +82,9 @@ export class DumpMasker extends DumpProcessor {
     this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.literalOptions.standardStrings));
   }
 
+  /** Batches also without workers: a call per batch instead of per row. */
   protected override copyRowsMode(): CopyDataMode {
-    return this.workers ? 'batch' : 'rows';
+    return 'batch';
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
@@ -93,15 +94,20 @@ export class DumpMasker extends DumpProcessor {
     }
     const ordinal = ++t.counter.rows;
     const shape = this.shapes[t.plan.index]!;
-    if (this.ordered.idle || !this.vault) {
-      if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, this.vault)) t.stats.changedRows++;
+    const vault = this.vault;
+    if (!vault?.appendRecords) {
+      if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, vault)) t.stats.changedRows++;
+      return;
+    }
+    // The record is serialized here, then appended: cheaper than the vault's row() per field.
+    this.deferred.reset();
+    if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, this.deferred)) t.stats.changedRows++;
+    if (this.ordered.idle) {
+      vault.appendRecords(this.deferred.view());
       return;
     }
     // Batches before this row are still out: its record waits for theirs.
-    this.deferred.reset();
-    if (maskRow(t.row, shape, ordinal, buf, start, end, at, this.out, this.deferred)) t.stats.changedRows++;
     const records = this.deferred.copy();
-    const vault = this.vault;
     this.ordered.then(() => vault.appendRecords!(records));
   }
 
@@ -178,8 +184,8 @@ export class DumpMasker extends DumpProcessor {
     this.closeInserts();
     const first = t.counter.rows;
     t.counter.rows += count;
-    const workers = this.workers!;
-    if (workers.busy) {
+    const workers = this.workers;
+    if (!workers || workers.busy) {
       // The workers have enough to do: this thread masks the batch itself.
       this.maskHere(t, buf, start, end, at, first);
       return;
@@ -191,7 +197,14 @@ export class DumpMasker extends DumpProcessor {
   private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
     const shape = this.shapes[t.plan.index]!;
     if (this.ordered.idle) {
-      t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, this.vault);
+      const vault = this.vault;
+      if (!vault?.appendRecords) {
+        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, vault);
+        return;
+      }
+      this.deferred.reset();
+      t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, this.deferred);
+      vault.appendRecords(this.deferred.view());
       return;
     }
     let records: Uint8Array | undefined;

@@ -3,12 +3,18 @@
 // the main thread and on worker threads, so the output cannot depend on the thread count.
 
 import type { SourcePosition } from '../dump/sql-scanner.js';
-import type { ByteWriter } from './byte-sink.js';
+import { copyBytes } from '../io/bytes.js';
+import { RECORD_ROW } from '../vault/format.js';
+import { recordTooLarge, MAX_RECORD_BYTES } from '../vault/row-record.js';
+import { varintLength, writeVarint } from '../vault/varint.js';
+import type { ByteWriter, ScratchBuffer } from './byte-sink.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 
 export interface RowRecorder {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
+  /** Where records can be serialized directly (a RecordBuffer's): saves a FieldRef per field. */
+  readonly serialized?: ScratchBuffer;
 }
 
 /** Positions in plan.masked of the columns whose masked value depends on the row. */
@@ -20,16 +26,70 @@ export function derivedColumns(plan: TablePlan): number[] {
   return out;
 }
 
-/** Reusable field references of one table's vault records. */
+/** What one table's vault records hold: key fields, original masked fields, derived values. */
 export class RecordShape {
   readonly refs: FieldRef[] = [];
-  readonly derived: number[];
+  readonly derived: Int32Array;
+  /** Field positions of the key columns, then of the masked columns. */
+  readonly columns: Int32Array;
+  readonly tableIndex: number;
+  /** Bytes of a record besides its ordinal and fields: type, table index, field count. */
+  readonly fixedBytes: number;
 
   constructor(plan: TablePlan) {
-    this.derived = derivedColumns(plan);
-    const n = plan.keyIndexes.length + plan.masked.length + this.derived.length;
+    this.derived = Int32Array.from(derivedColumns(plan));
+    this.columns = Int32Array.from([...plan.keyIndexes, ...plan.masked.map((m) => m.index)]);
+    this.tableIndex = plan.index;
+    const n = this.columns.length + this.derived.length;
+    this.fixedBytes = 1 + varintLength(plan.index) + varintLength(n);
     for (let i = 0; i < n; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
   }
+}
+
+/**
+ * Appends the vault record of the row masked last in `rm` (fields in `buf`) to `records`:
+ * the bytes writeRowRecord writes for the same fields.
+ */
+export function serializeRecord(records: ScratchBuffer, rm: RowMasker, shape: RecordShape, ordinal: number, buf: Uint8Array): void {
+  const columns = shape.columns;
+  const derived = shape.derived;
+  const starts = rm.starts;
+  const ends = rm.ends;
+  const writtenLen = rm.writtenLen;
+  let size = shape.fixedBytes + varintLength(ordinal);
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    const n = ends[c]! - starts[c]!;
+    size += n + (n < 0x80 ? 1 : varintLength(n));
+  }
+  for (let i = 0; i < derived.length; i++) {
+    const n = writtenLen[derived[i]!]!;
+    size += n + (n < 0x80 ? 1 : varintLength(n));
+  }
+  if (size > MAX_RECORD_BYTES) throw recordTooLarge(shape.tableIndex, ordinal, size);
+  records.reserve(size);
+  const out = records.bytes;
+  let pos = records.length;
+  out[pos++] = RECORD_ROW;
+  pos = writeVarint(out, pos, shape.tableIndex);
+  pos = writeVarint(out, pos, ordinal);
+  pos = writeVarint(out, pos, columns.length + derived.length);
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    const s = starts[c]!;
+    const e = ends[c]!;
+    pos = e - s < 0x80 ? ((out[pos] = e - s), pos + 1) : writeVarint(out, pos, e - s);
+    copyBytes(buf, s, e, out, pos);
+    pos += e - s;
+  }
+  for (let i = 0; i < derived.length; i++) {
+    const j = derived[i]!;
+    const n = writtenLen[j]!;
+    pos = n < 0x80 ? ((out[pos] = n), pos + 1) : writeVarint(out, pos, n);
+    copyBytes(rm.writtenBuf[j]!, 0, n, out, pos);
+    pos += n;
+  }
+  records.length = pos;
 }
 
 /**
@@ -49,15 +109,15 @@ export function maskRow(
 ): boolean {
   rm.beginRow(buf, ordinal);
   const changed = rm.writeMasked(start, end, out, at);
-  if (vault) {
+  if (vault?.serialized) {
+    serializeRecord(vault.serialized, rm, shape, ordinal, buf);
+  } else if (vault) {
     const plan = rm.plan;
     const refs = shape.refs;
     let r = 0;
     for (const i of plan.keyIndexes) setRef(refs[r++]!, buf, rm.starts[i]!, rm.ends[i]!);
     for (const m of plan.masked) setRef(refs[r++]!, buf, rm.starts[m.index]!, rm.ends[m.index]!);
-    for (const j of shape.derived) {
-      setRef(refs[r++]!, rm.writtenBuf[j]!, 0, rm.writtenLen[j]!);
-    }
+    for (const j of shape.derived) setRef(refs[r++]!, rm.writtenBuf[j]!, 0, rm.writtenLen[j]!);
     vault.row(plan.index, ordinal, refs);
   }
   return changed;

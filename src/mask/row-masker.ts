@@ -11,6 +11,15 @@ import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
 
 const TAB = 0x09;
+const BACKSLASH = 0x5c;
+const LOWER_X = 0x78;
+
+/** How replace() writes a masked field: the general way, or from bytes without strings. */
+const GENERAL = 0;
+/** A constant of a COPY text column: `\\N` stays NULL, anything else becomes the constant. */
+const COPY_CONSTANT = 1;
+/** `xxx` + the row key in a COPY text column, built from the key field's bytes when they are plain. */
+const COPY_KEY_TEXT = 2;
 
 export interface FieldRef {
   buf: Uint8Array;
@@ -39,6 +48,12 @@ export class RowMasker implements RowContext {
   private buf: Buffer;
   private ordinal = 0;
   private cachedKey: string | undefined;
+  /** Per masked column: GENERAL, COPY_CONSTANT or COPY_KEY_TEXT. */
+  private readonly fastKind: Uint8Array;
+  /** Per masked column of kind COPY_KEY_TEXT: its maximum length in characters, or -1. */
+  private readonly maxLength: Int32Array;
+  /** Whether this row's key field is plain ASCII (its bytes are its text and their own COPY text): -1 not yet known. */
+  private keyPlain = -1;
 
   constructor(plan: TablePlan, codec: FieldCodec | readonly FieldCodec[]) {
     this.plan = plan;
@@ -51,6 +66,17 @@ export class RowMasker implements RowContext {
     this.writtenBuf = [...this.nulls];
     this.writtenLen = Int32Array.from(this.nulls, (b) => b.length);
     this.scratch = plan.masked.map(() => Buffer.allocUnsafe(64));
+    this.fastKind = new Uint8Array(plan.masked.length);
+    this.maxLength = new Int32Array(plan.masked.length).fill(-1);
+    const copyText = (i: number): boolean => this.codecs[i]!.encoding === 'copy-text';
+    plan.masked.forEach((m, j) => {
+      if (!copyText(m.index)) return;
+      if (m.mask.kind === 'constant') this.fastKind[j] = COPY_CONSTANT;
+      else if (m.mask.kind === 'row' && m.mask.keyText && plan.keyIndexes.length === 1 && copyText(plan.keyIndexes[0]!)) {
+        this.fastKind[j] = COPY_KEY_TEXT;
+        this.maxLength[j] = m.mask.keyText.maxLength ?? -1;
+      }
+    });
   }
 
   /** COPY text: finds the field boundaries of `buf[start..end)`, exactly one field per column. */
@@ -92,6 +118,7 @@ export class RowMasker implements RowContext {
     this.buf = buf;
     this.ordinal = ordinal;
     this.cachedKey = undefined;
+    this.keyPlain = -1;
   }
 
   key(): string {
@@ -118,6 +145,19 @@ export class RowMasker implements RowContext {
   private replace(m: MaskedField, j: number, at: SourcePosition): void {
     const s = this.starts[m.index]!;
     const e = this.ends[m.index]!;
+    const fast = this.fastKind[j]!;
+    if (fast !== GENERAL) {
+      const buf = this.buf;
+      if (e - s === 2 && buf[s] === BACKSLASH && buf[s + 1] === 0x4e) {
+        this.written(j, this.nulls[j]!);
+        return;
+      }
+      if (fast === COPY_CONSTANT) {
+        this.written(j, this.constants[j]!);
+        return;
+      }
+      if (this.keyTextInto(j)) return;
+    }
     const codec = this.codecs[m.index]!;
     if (codec.isNull(this.buf, s, e)) {
       this.written(j, this.nulls[j]!);
@@ -150,6 +190,42 @@ export class RowMasker implements RowContext {
       }
       throw err;
     }
+  }
+
+  /**
+   * COPY_KEY_TEXT: `xxx` + key written as fitPlaceholderText would, straight from the key
+   * field's bytes when they are printable ASCII other than backslash (then they are the
+   * key's text, and its COPY text too) and fit. Returns false to leave it to the general way.
+   */
+  private keyTextInto(j: number): boolean {
+    const buf = this.buf;
+    const k = this.plan.keyIndexes[0]!;
+    const ks = this.starts[k]!;
+    const ke = this.ends[k]!;
+    if (this.keyPlain === -1) {
+      this.keyPlain = 1;
+      for (let i = ks; i < ke; i++) {
+        const c = buf[i]!;
+        if (c < 0x20 || c > 0x7e || c === BACKSLASH) {
+          this.keyPlain = 0;
+          break;
+        }
+      }
+    }
+    if (this.keyPlain === 0) return false;
+    const keyLength = ke - ks;
+    const max = this.maxLength[j]!;
+    // A key longer than the column is cut, with a warning: the general way does that.
+    if (max >= 0 && keyLength > max) return false;
+    const prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+    let target = this.scratch[j]!;
+    if (target.length < prefix + keyLength) target = this.scratch[j] = Buffer.allocUnsafe(2 * (prefix + keyLength));
+    let n = 0;
+    while (n < prefix) target[n++] = LOWER_X;
+    for (let i = ks; i < ke; i++) target[n++] = buf[i]!;
+    this.writtenBuf[j] = target;
+    this.writtenLen[j] = n;
+    return true;
   }
 
   private written(j: number, b: Buffer): void {

@@ -47,7 +47,7 @@ export function placeholderMask(column: ColumnContext, type: ResolvedType): Valu
         warned = true;
         column.warn(`${column.path}: row keys are longer than ${type.display}: placeholders cut to fit may repeat`);
       };
-      return { kind: 'row', derive: (row: RowContext) => fitPlaceholderText(row.key(), type.maxLength, cut) };
+      return { kind: 'row', derive: (row: RowContext) => fitPlaceholderText(row.key(), type.maxLength, cut), keyText: { maxLength: type.maxLength } };
     }
     case 'enum': {
       const first = type.labels?.[0];

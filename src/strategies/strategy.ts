@@ -18,7 +18,15 @@ export type ValueMask =
   /** The same replacement for every non-NULL value; `null` writes NULL. */
   | { kind: 'constant'; value: string | null }
   /** Depends on the row (its key, other columns), not on this column's original: it need not be decoded. */
-  | { kind: 'row'; derive: (row: RowContext) => string }
+  | {
+      kind: 'row';
+      derive: (row: RowContext) => string;
+      /**
+       * Set when derive(row) is fitPlaceholderText(row.key(), maxLength): a row masker may
+       * then build the value from the key field's bytes, without strings.
+       */
+      keyText?: { maxLength: number | undefined };
+    }
   /** Depends on the original value (json shape, array elements). */
   | { kind: 'value'; derive: (value: string, row: RowContext) => string };
 

@@ -8,6 +8,7 @@ import type { RowRecorder } from '../masked-row.js';
 
 export class RecordBuffer implements RowRecorder {
   private readonly records = new ScratchBuffer();
+  readonly serialized = this.records;
 
   get length(): number {
     return this.records.length;
