@@ -5,7 +5,7 @@
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import { copyBytes } from '../io/bytes.js';
 import { RECORD_ROW } from '../vault/format.js';
-import { recordTooLarge, MAX_RECORD_BYTES } from '../vault/row-record.js';
+import { MAX_RECORD_BYTES, recordTooLarge } from '../vault/row-record.js';
 import { varintLength, writeVarint } from '../vault/varint.js';
 import type { ByteWriter, ScratchBuffer } from './byte-sink.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
@@ -47,29 +47,23 @@ export class RecordShape {
 }
 
 /**
- * Appends the vault record of the row masked last in `rm` (fields in `buf`) to `records`:
- * the bytes writeRowRecord writes for the same fields.
+ * Appends the vault record of the row `buf[rowStart..rowEnd)` masked last in `rm` to
+ * `records`: the bytes writeRowRecord writes for the same fields, in one pass.
  */
-export function serializeRecord(records: ScratchBuffer, rm: RowMasker, shape: RecordShape, ordinal: number, buf: Uint8Array): void {
+export function serializeRecord(records: ScratchBuffer, rm: RowMasker, shape: RecordShape, ordinal: number, buf: Uint8Array, rowStart: number, rowEnd: number): void {
   const columns = shape.columns;
   const derived = shape.derived;
   const starts = rm.starts;
   const ends = rm.ends;
   const writtenLen = rm.writtenLen;
-  let size = shape.fixedBytes + varintLength(ordinal);
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i]!;
-    const n = ends[c]! - starts[c]!;
-    size += n + (n < 0x80 ? 1 : varintLength(n));
-  }
-  for (let i = 0; i < derived.length; i++) {
-    const n = writtenLen[derived[i]!]!;
-    size += n + (n < 0x80 ? 1 : varintLength(n));
-  }
-  if (size > MAX_RECORD_BYTES) throw recordTooLarge(shape.tableIndex, ordinal, size);
-  records.reserve(size);
+  // Room enough: every field lies in the row (a column both key and masked counts twice),
+  // each with a length of at most 3 bytes (a record is under 2 MiB), then the derived values.
+  let room = shape.fixedBytes + 8 + 2 * (rowEnd - rowStart) + 3 * (columns.length + derived.length);
+  for (let i = 0; i < derived.length; i++) room += writtenLen[derived[i]!]!;
+  records.reserve(room);
   const out = records.bytes;
-  let pos = records.length;
+  const first = records.length;
+  let pos = first;
   out[pos++] = RECORD_ROW;
   pos = writeVarint(out, pos, shape.tableIndex);
   pos = writeVarint(out, pos, ordinal);
@@ -89,6 +83,7 @@ export function serializeRecord(records: ScratchBuffer, rm: RowMasker, shape: Re
     copyBytes(rm.writtenBuf[j]!, 0, n, out, pos);
     pos += n;
   }
+  if (pos - first > MAX_RECORD_BYTES) throw recordTooLarge(shape.tableIndex, ordinal, pos - first);
   records.length = pos;
 }
 
@@ -110,7 +105,7 @@ export function maskRow(
   rm.beginRow(buf, ordinal);
   const changed = rm.writeMasked(start, end, out, at);
   if (vault?.serialized) {
-    serializeRecord(vault.serialized, rm, shape, ordinal, buf);
+    serializeRecord(vault.serialized, rm, shape, ordinal, buf, start, end);
   } else if (vault) {
     const plan = rm.plan;
     const refs = shape.refs;

@@ -39,8 +39,9 @@ export class DumpUnmasker extends DumpProcessor {
     this.workers = workers && vault.rowRecords ? workers : undefined;
   }
 
+  /** Batches whenever the vault gives raw row records: a call per batch, no record object per row. */
   protected override copyRowsMode(): CopyDataMode {
-    return this.workers ? 'batch' : 'rows';
+    return this.vault.rowRecords ? 'batch' : 'rows';
   }
 
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
@@ -48,13 +49,13 @@ export class DumpUnmasker extends DumpProcessor {
     t.counter.rows += count;
     // In order on this thread: the vault is read here, and a batch takes its rows' records.
     const records = this.vault.rowRecords!(count);
-    const workers = this.workers!;
+    const workers = this.workers;
     const restorer = this.restorer(t);
-    if (!workers.busy) {
+    if (workers && !workers.busy) {
       this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
-    // The workers have enough to do: this thread restores the batch itself.
+    // No workers, or they have enough to do: this thread restores the batch itself.
     const restore = (out: ByteWriter): void => {
       t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
     };

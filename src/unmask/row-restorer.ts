@@ -34,6 +34,10 @@ export class RecordFields {
   }
 }
 
+function where(table: string, at: SourcePosition): { table: string; line: number; offset: number } {
+  return { table, line: at.line, offset: at.offset };
+}
+
 export class RowRestorer {
   readonly rm: RowMasker;
   private readonly nDerived: number;
@@ -60,18 +64,17 @@ export class RowRestorer {
   restore(buf: Buffer, start: number, end: number, ordinal: number, rec: RecordFields | undefined, at: SourcePosition, out: ByteWriter): boolean {
     const rm = this.rm;
     const plan = rm.plan;
-    const where = (): { table: string; line: number; offset: number } => ({ table: plan.table, line: at.line, offset: at.offset });
     if (!rec || rec.tableIndex !== plan.index || rec.ordinal !== ordinal) {
-      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where());
+      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where(plan.table, at));
     }
     const nKey = plan.keyIndexes.length;
     if (rec.count !== nKey + plan.masked.length + this.nDerived) {
-      throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where());
+      throw new PgcloakError('VAULT_MISMATCH', 'the vault row does not match the table plan', where(plan.table, at));
     }
     for (let k = 0; k < nKey; k++) {
       const i = plan.keyIndexes[k]!;
       if (!sameBytes(rec.bufs[k]!, rec.starts[k]!, rec.ends[k]!, buf, rm.starts[i]!, rm.ends[i]!)) {
-        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where());
+        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where(plan.table, at));
       }
     }
     // The candidate original: the masked row with the vault's fields put back. Field
@@ -119,7 +122,7 @@ export class RowRestorer {
     rm.beginRow(candidate, ordinal);
     const changed = rm.matchesMasked(buf, maskedStarts, maskedEnds, at);
     if (changed < 0) {
-      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where());
+      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where(plan.table, at));
     }
     out.write(candidate, 0, length, true);
     return changed === 1;

@@ -37,7 +37,12 @@ export function chunksOf(input: Buffer, sizes: number[]): Buffer[] {
   return out;
 }
 
-export async function maskInMemory(chunks: Buffer[], rulesText: string, vault = new MemoryVault(), warnings: string[] = []): Promise<{ output: Buffer; vault: MemoryVault; summary: RunSummary }> {
+export async function maskInMemory<V extends VaultSink = MemoryVault>(
+  chunks: Buffer[],
+  rulesText: string,
+  vault: V = new MemoryVault() as VaultSink as V,
+  warnings: string[] = [],
+): Promise<{ output: Buffer; vault: V; summary: RunSummary }> {
   await loadSqlParser();
   const out: Buffer[] = [];
   const masker = new DumpMasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault, (w) => warnings.push(w));

@@ -1,0 +1,86 @@
+// The row masker's byte-level shortcuts against the general way they stand in for:
+// `xxx<key>` built from the key field's bytes (RowMasker's COPY_KEY_TEXT) must equal
+// fitPlaceholderText of the decoded key, COPY-encoded; records serialized in one pass
+// (serializeRecord, what the vault writer and worker threads append) must equal the
+// vault's row() of the same fields (writeRowRecord).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeCopyField } from '../../src/copy/text-field.js';
+import type { VaultSink } from '../../src/mask/dump-masker.js';
+import type { FieldRef } from '../../src/mask/row-masker.js';
+import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
+import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
+import { maskInMemory } from './run-in-memory.js';
+
+/** Records as the vault's row() serializes them. */
+class RowVault implements VaultSink {
+  readonly viaRow: Buffer[] = [];
+  declareTable(): void {}
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
+    const bytes = Buffer.alloc(rowRecordSize(tableIndex, ordinal, fields));
+    writeRowRecord(bytes, 0, tableIndex, ordinal, fields);
+    this.viaRow.push(bytes);
+  }
+}
+
+/** Records as the masker serializes them for appendRecords (as it does for the vault writer). */
+class AppendVault extends RowVault {
+  readonly appended: Buffer[] = [];
+  appendRecords(bytes: Uint8Array): void {
+    this.appended.push(Buffer.from(bytes));
+  }
+}
+
+const HEADER = "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\n";
+
+function dump(maxLength: number, rows: readonly (readonly [string | null, string | null, string | null, string])[]): Buffer {
+  const lines = rows.map((r) => r.map((v) => encodeCopyField(v).toString('utf8')).join('\t'));
+  return Buffer.from(
+    `${HEADER}CREATE TABLE public.t (\n    id text,\n    name character varying(${maxLength}),\n    note text,\n    tag text\n);\n\n` +
+      `COPY public.t (id, name, note, tag) FROM stdin;\n${lines.map((l) => `${l}\n`).join('')}\\.\n\n`,
+  );
+}
+
+const RULES = 'tables:\n  t:\n    columns:\n      name: placeholder\n      note: placeholder\n';
+
+// Keys of every kind: plain ASCII (the shortcut), and backslashes, tabs, newlines,
+// control bytes and non-ASCII (the general way), some longer than the column.
+const keyChars = fc.constantFrom('1', '7', 'a', 'Z', ' ', '-', '~', '\\', '\t', '\n', '\r', '\x01', '\x7f', 'é', '🎉', '"');
+const key = fc.oneof(fc.string({ unit: keyChars, maxLength: 14 }), fc.nat().map(String), fc.constant(null));
+const value = fc.oneof(fc.constant(null), fc.string({ maxLength: 4 }), fc.string({ minLength: 120, maxLength: 300 }));
+const row = fc.tuple(key, value, value, fc.string({ maxLength: 6 }));
+
+describe('row masker shortcuts', () => {
+  it('writes xxx<key> from the key bytes exactly as the general way would, for any key and column length', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(row, { minLength: 1, maxLength: 12 }), async (maxLength, rows) => {
+        const { output } = await maskInMemory([dump(maxLength, rows)], RULES);
+        const expected = rows.map(([id, name, note, tag]) => {
+          const k = id ?? '';
+          const masked = [id, name === null ? null : fitPlaceholderText(k, maxLength), note === null ? null : `xxx${k}`, tag];
+          return masked.map((v) => encodeCopyField(v).toString('utf8')).join('\t');
+        });
+        const copy = output.toString('utf8').split('FROM stdin;\n')[1]!.split('\\.\n')[0]!;
+        expect(copy).toBe(expected.map((l) => `${l}\n`).join(''));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('serializes vault records in one pass to the bytes the vault writer makes of the same fields', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(row, { minLength: 1, maxLength: 12 }), async (maxLength, rows) => {
+        const input = dump(maxLength, rows);
+        const byRow = new RowVault();
+        const appended = new AppendVault();
+        const a = await maskInMemory([input], RULES, byRow);
+        const b = await maskInMemory([input], RULES, appended);
+        expect(b.output.equals(a.output)).toBe(true);
+        expect(appended.viaRow).toEqual([]);
+        expect(byRow.viaRow.length).toBe(rows.length);
+        expect(Buffer.concat(appended.appended).equals(Buffer.concat(byRow.viaRow))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
