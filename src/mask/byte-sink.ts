@@ -22,6 +22,16 @@ export interface ByteWriter {
 }
 
 /**
+ * A writer that can also be written in place: after reserve(n), `bytes[length..length + n)`
+ * may be filled and `length` advanced over what was written.
+ */
+export interface ByteArea extends ByteWriter {
+  readonly bytes: Uint8Array;
+  length: number;
+  reserve(n: number): void;
+}
+
+/**
  * Receives output. `release`, when given, says the chunk's memory is recycled once
  * released (after it is written); a chunk without it is valid only until the input chunk
  * being processed is written out, so whoever holds it longer copies it.
@@ -31,9 +41,10 @@ export type Push = (chunk: Buffer, release?: () => void) => void;
 /** Written blocks come back for reuse, up to this many. */
 const SPARE_BLOCKS = 32;
 
-export class ByteSink implements ByteWriter {
+export class ByteSink implements ByteArea {
   private block: Buffer = Buffer.allocUnsafe(BLOCK);
-  private used = 0;
+  /** Bytes of the block in use. */
+  length = 0;
   private readonly push: Push;
   private readonly spare: Buffer[] = [];
   /** While set, everything written goes here instead (a batch of INSERT statements for a worker). */
@@ -60,26 +71,39 @@ export class ByteSink implements ByteWriter {
       this.push(transient ? Buffer.from(view) : view);
       return;
     }
-    if (this.used + n > BLOCK) this.flush();
-    copyBytes(src, start, end, this.block, this.used);
-    this.used += n;
+    if (this.length + n > BLOCK) this.flush();
+    copyBytes(src, start, end, this.block, this.length);
+    this.length += n;
+  }
+
+  /** The block being filled: see ByteArea. (Not while capturing.) */
+  get bytes(): Buffer {
+    return this.block;
+  }
+
+  /** Room for `n` more bytes in the block, pushing out what it holds if need be. */
+  reserve(n: number): void {
+    if (this.length + n <= this.block.length) return;
+    this.flush();
+    // A block grown for one large row is not kept for reuse (see flush).
+    if (n > this.block.length) this.block = Buffer.allocUnsafe(n);
   }
 
   flush(): void {
-    const used = this.used;
+    const used = this.length;
     if (used === 0) return;
     const block = this.block;
     // The pushed block belongs downstream until it is released.
     this.block = this.spare.pop() ?? Buffer.allocUnsafe(BLOCK);
-    this.used = 0;
+    this.length = 0;
     this.push(block.subarray(0, used), () => {
-      if (this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+      if (this.spare.length < SPARE_BLOCKS && block.length === BLOCK) this.spare.push(block);
     });
   }
 }
 
 /** A reusable growable buffer, for building one row at a time. */
-export class ScratchBuffer implements ByteWriter {
+export class ScratchBuffer implements ByteArea {
   private buf = Buffer.allocUnsafe(4096);
   length = 0;
 

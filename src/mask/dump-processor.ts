@@ -11,7 +11,7 @@ import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { ByteSink, ScratchBuffer, type ByteWriter, type Push } from './byte-sink.js';
+import { ByteSink, ScratchBuffer, type ByteArea, type ByteWriter, type Push } from './byte-sink.js';
 import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
 import type { BatchResult } from './parallel/worker-pool.js';
 import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
@@ -246,7 +246,7 @@ export abstract class DumpProcessor implements ScannerHandler {
    * Output made on this thread while batches are out: `write` writes it into a scratch
    * buffer, which goes out in its turn, after `before` (vault records that wait with it).
    */
-  protected writeInTurn(write: (out: ByteWriter) => void, before?: () => void): void {
+  protected writeInTurn(write: (out: ByteArea) => void, before?: () => void): void {
     // What was written before goes out before it.
     this.out.flush();
     this.local.reset();

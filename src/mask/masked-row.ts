@@ -7,7 +7,8 @@ import { copyBytes } from '../io/bytes.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { MAX_RECORD_BYTES, recordTooLarge } from '../vault/row-record.js';
 import { varintLength, writeVarint } from '../vault/varint.js';
-import type { ByteWriter, ScratchBuffer } from './byte-sink.js';
+import type { ByteArea, ByteWriter, ScratchBuffer } from './byte-sink.js';
+import { CopyKernel } from './copy-kernel.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 
@@ -162,9 +163,13 @@ export function eachCopyRow(
   return changed;
 }
 
+/** Per row masker: its one-pass kernel, or null when its masks need the general path. */
+const kernels = new WeakMap<RowMasker, CopyKernel | null>();
+
 /**
  * Masks a batch of whole COPY text rows (see eachCopyRow), the first being row
- * `ordinal + 1`. Returns how many rows changed.
+ * `ordinal + 1`: with the one-pass kernel when the plan allows (./copy-kernel.ts),
+ * else row by row. Returns how many rows changed.
  */
 export function maskBatch(
   rm: RowMasker,
@@ -175,8 +180,19 @@ export function maskBatch(
   ordinal: number,
   line: number,
   offset: number,
-  out: ByteWriter,
+  out: ByteArea,
   vault: RowRecorder | undefined,
 ): number {
+  let kernel = kernels.get(rm);
+  if (kernel === undefined) kernels.set(rm, (kernel = CopyKernel.for(rm) ?? null));
+  // The kernel serializes records itself: a recorder that takes only row() gets the general path.
+  if (kernel && (vault === undefined || vault.serialized)) {
+    return kernel.maskBatch(shape, buf, start, end, ordinal, line, offset, out, vault?.serialized, (rowStart, rowEnd, lineEnd, n, at) => {
+      rm.splitCopyRow(buf, rowStart, rowEnd, at);
+      const changed = maskRow(rm, shape, n, buf, rowStart, rowEnd, at, out, vault);
+      out.write(buf, rowEnd, lineEnd);
+      return changed;
+    });
+  }
   return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
 }

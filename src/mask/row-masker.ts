@@ -15,11 +15,11 @@ const BACKSLASH = 0x5c;
 const LOWER_X = 0x78;
 
 /** How replace() writes a masked field: the general way, or from bytes without strings. */
-const GENERAL = 0;
+export const GENERAL = 0;
 /** A constant of a COPY text column: `\\N` stays NULL, anything else becomes the constant. */
-const COPY_CONSTANT = 1;
+export const COPY_CONSTANT = 1;
 /** `xxx` + the row key in a COPY text column, built from the key field's bytes when they are plain. */
-const COPY_KEY_TEXT = 2;
+export const COPY_KEY_TEXT = 2;
 
 export interface FieldRef {
   buf: Uint8Array;
@@ -34,9 +34,9 @@ export class RowMasker implements RowContext {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   /** Pre-encoded replacements of constant masks, by position in plan.masked. */
-  private readonly constants: (Buffer | undefined)[];
+  readonly constants: (Buffer | undefined)[];
   /** How each masked column writes NULL, by position in plan.masked. */
-  private readonly nulls: Buffer[];
+  readonly nulls: Buffer[];
   /**
    * The replacement written for the last row, by position in plan.masked:
    * `writtenBuf[j][0..writtenLen[j])`, valid until the next row.
@@ -49,9 +49,9 @@ export class RowMasker implements RowContext {
   private ordinal = 0;
   private cachedKey: string | undefined;
   /** Per masked column: GENERAL, COPY_CONSTANT or COPY_KEY_TEXT. */
-  private readonly fastKind: Uint8Array;
+  readonly fastKind: Uint8Array;
   /** Per masked column of kind COPY_KEY_TEXT: its maximum length in characters, or -1. */
-  private readonly maxLength: Int32Array;
+  readonly maxLength: Int32Array;
   /** Whether this row's key field is plain ASCII (its bytes are its text and their own COPY text): -1 not yet known. */
   private keyPlain = -1;
 
@@ -142,7 +142,7 @@ export class RowMasker implements RowContext {
   }
 
   /** Sets writtenBuf[j]/writtenLen[j] to the encoded replacement for masked field `m` (the `j`-th of plan.masked). */
-  private replace(m: MaskedField, j: number, at: SourcePosition): void {
+  replace(m: MaskedField, j: number, at: SourcePosition): void {
     const s = this.starts[m.index]!;
     const e = this.ends[m.index]!;
     const fast = this.fastKind[j]!;
@@ -197,21 +197,12 @@ export class RowMasker implements RowContext {
    * field's bytes when they are printable ASCII other than backslash (then they are the
    * key's text, and its COPY text too) and fit. Returns false to leave it to the general way.
    */
-  private keyTextInto(j: number): boolean {
+  keyTextInto(j: number): boolean {
     const buf = this.buf;
     const k = this.plan.keyIndexes[0]!;
     const ks = this.starts[k]!;
     const ke = this.ends[k]!;
-    if (this.keyPlain === -1) {
-      this.keyPlain = 1;
-      for (let i = ks; i < ke; i++) {
-        const c = buf[i]!;
-        if (c < 0x20 || c > 0x7e || c === BACKSLASH) {
-          this.keyPlain = 0;
-          break;
-        }
-      }
-    }
+    if (this.keyPlain === -1) this.keyPlain = isPlainAscii(buf, ks, ke) ? 1 : 0;
     if (this.keyPlain === 0) return false;
     const keyLength = ke - ks;
     const max = this.maxLength[j]!;
@@ -292,6 +283,15 @@ export class RowMasker implements RowContext {
     out.write(buf, pos, end);
     return changed;
   }
+}
+
+/** Printable ASCII other than backslash: bytes that are their own text, and their own COPY text. */
+export function isPlainAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 0x20 || c > 0x7e || c === BACKSLASH) return false;
+  }
+  return true;
 }
 
 function countTabs(buf: Buffer, start: number, end: number): number {

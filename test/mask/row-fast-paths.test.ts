@@ -1,8 +1,9 @@
 // The row masker's byte-level shortcuts against the general way they stand in for:
 // `xxx<key>` built from the key field's bytes (RowMasker's COPY_KEY_TEXT) must equal
-// fitPlaceholderText of the decoded key, COPY-encoded; records serialized in one pass
-// (serializeRecord, what the vault writer and worker threads append) must equal the
-// vault's row() of the same fields (writeRowRecord).
+// fitPlaceholderText of the decoded key, COPY-encoded; batches masked by the kernel
+// (mask/copy-kernel.ts, used when records are appended whole, as for the vault writer
+// and worker threads) must give the bytes and records of the general path (row by row,
+// records through the vault's row() and writeRowRecord).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCopyField } from '../../src/copy/text-field.js';
@@ -10,7 +11,7 @@ import type { VaultSink } from '../../src/mask/dump-masker.js';
 import type { FieldRef } from '../../src/mask/row-masker.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
-import { maskInMemory } from './run-in-memory.js';
+import { errorOf, maskInMemory } from './run-in-memory.js';
 
 /** Records as the vault's row() serializes them. */
 class RowVault implements VaultSink {
@@ -54,7 +55,10 @@ describe('row masker shortcuts', () => {
   it('writes xxx<key> from the key bytes exactly as the general way would, for any key and column length', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(row, { minLength: 1, maxLength: 12 }), async (maxLength, rows) => {
-        const { output } = await maskInMemory([dump(maxLength, rows)], RULES);
+        // The batch kernel (records appended whole) and the general path (records by row()).
+        const { output } = await maskInMemory([dump(maxLength, rows)], RULES, new AppendVault());
+        const general = await maskInMemory([dump(maxLength, rows)], RULES, new RowVault());
+        expect(general.output.equals(output)).toBe(true);
         const expected = rows.map(([id, name, note, tag]) => {
           const k = id ?? '';
           const masked = [id, name === null ? null : fitPlaceholderText(k, maxLength), note === null ? null : `xxx${k}`, tag];
@@ -81,6 +85,41 @@ describe('row masker shortcuts', () => {
         expect(Buffer.concat(appended.appended).equals(Buffer.concat(byRow.viaRow))).toBe(true);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('gives the general path\'s bytes, records or error for any row: field counts, CR line ends, json that grows, a last line without its end', async () => {
+    const json = fc.oneof(
+      fc.constant('\\N'),
+      fc.array(fc.tuple(fc.constantFrom('a', 'b', 'name'), fc.string({ maxLength: 3 })), { maxLength: 40 }).map((kv) => JSON.stringify(Object.fromEntries(kv)).replaceAll('\\', '\\\\')),
+    );
+    const field = fc.oneof(fc.constant('\\N'), fc.stringMatching(/^[a-z0-9 ]{0,5}$/), fc.string({ minLength: 100, maxLength: 200, unit: fc.constantFrom('a', 'é', ' ') }));
+    // Mostly 5 fields (id, name, note, tag, doc); sometimes one more or one less.
+    const line = fc.tuple(fc.nat(999).map(String), field, field, field, json, fc.constantFrom(5, 5, 5, 5, 4, 6), fc.constantFrom('\n', '\n', '\r\n'))
+      .map(([id, a, b, c, doc, count, eol]) => [id, a, b, c, doc, 'extra'].slice(0, count).join('\t') + eol);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(line, { minLength: 1, maxLength: 10 }), fc.boolean(), async (maxLength, lines, cutLast) => {
+        const body = lines.join('');
+        const data = cutLast ? body.replace(/\r?\n$/, '') : body;
+        const input = Buffer.from(
+          `${HEADER}CREATE TABLE public.t (\n    id text,\n    name character varying(${maxLength}),\n    note text,\n    tag text,\n    doc jsonb\n);\n\n` +
+            `COPY public.t (id, name, note, tag, doc) FROM stdin;\n${data}${cutLast ? '\n' : ''}\\.\n\n`,
+        );
+        const rules = 'tables:\n  t:\n    columns:\n      name: placeholder\n      note: placeholder\n      doc: placeholder\n';
+        const run = async (vault: RowVault): Promise<{ output?: Buffer; records?: Buffer; error?: unknown }> => {
+          try {
+            const r = await maskInMemory([input], rules, vault);
+            return { output: r.output, records: Buffer.concat(vault instanceof AppendVault ? vault.appended : vault.viaRow) };
+          } catch {
+            const e = await errorOf(() => maskInMemory([input], rules, vault instanceof AppendVault ? new AppendVault() : new RowVault()));
+            return { error: [e.code, e.message] };
+          }
+        };
+        const kernel = await run(new AppendVault());
+        const general = await run(new RowVault());
+        expect(kernel).toEqual(general);
+      }),
+      { numRuns: 150 },
     );
   });
 });

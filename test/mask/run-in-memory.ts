@@ -6,6 +6,8 @@ import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
 import type { FieldRef } from '../../src/mask/row-masker.js';
 import { DumpUnmasker, type VaultRecord } from '../../src/unmask/dump-unmasker.js';
 import { parseRules } from '../../src/rules/rules-file.js';
+import { RECORD_ROW } from '../../src/vault/format.js';
+import { readVarint } from '../../src/vault/varint.js';
 import type { RunSummary } from '../../src/mask/dump-processor.js';
 
 export class MemoryVault implements VaultSink {
@@ -16,6 +18,27 @@ export class MemoryVault implements VaultSink {
   }
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
     this.records.push({ type: 'row', tableIndex, ordinal, fields: fields.map((f) => Buffer.from(f.buf.subarray(f.start, f.end))) });
+  }
+  /** Records serialized by the masker (as for the vault writer): read back into row records. */
+  appendRecords(bytes: Uint8Array): void {
+    const cursor = { pos: 0 };
+    const read = (): number => {
+      const v = readVarint(bytes, cursor, bytes.length);
+      if (v < 0) throw new Error('malformed record');
+      return v;
+    };
+    while (cursor.pos < bytes.length) {
+      if (read() !== RECORD_ROW) throw new Error('not a row record');
+      const tableIndex = read();
+      const ordinal = read();
+      const fields: Buffer[] = [];
+      for (let n = read(); n > 0; n--) {
+        const length = read();
+        fields.push(Buffer.from(bytes.subarray(cursor.pos, cursor.pos + length)));
+        cursor.pos += length;
+      }
+      this.records.push({ type: 'row', tableIndex, ordinal, fields });
+    }
   }
   next(): VaultRecord | null {
     return this.records[this.read++] ?? null;
