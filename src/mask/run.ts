@@ -99,6 +99,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
     }
     await options.beforeFinish?.();
     const outputDigest = await digest.hex();
+    await vault?.settle();
     vault?.finish({
       finishedAt: new Date().toISOString(),
       maskedDigest: outputDigest,
@@ -112,6 +113,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
     });
     return { ...summary, outputDigest, vaultBytes: vault?.bytesWritten ?? 0 };
   } catch (err) {
+    await vault?.settle();
     vault?.abort();
     throw err;
   } finally {

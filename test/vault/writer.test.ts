@@ -74,6 +74,31 @@ describe('VaultWriter lifecycle', () => {
   });
 });
 
+describe('VaultWriter background sync', () => {
+  it('syncs a large vault while it is written and still finishes or aborts cleanly', async () => {
+    // Past SYNC_EVERY_BYTES (32 MiB), fdatasync runs on libuv's pool while rows keep coming.
+    const value = Buffer.alloc(60_000, 0x61);
+    const dir = makeTempDir();
+    const key = randomKey();
+    const writer = openWriter(dir, key);
+    for (let i = 0; i < 1200; i++) writer.row(0, i, [{ buf: value, start: 0, end: value.length }]);
+    expect(writer.bytesWritten).toBeGreaterThan(64 * 2 ** 20);
+    expect(writer.backgroundSyncs).toBeGreaterThanOrEqual(1);
+    await writer.settle();
+    writer.finish({ done: true });
+    const { records, trailer } = readWholeVault(join(dir, 'dump.vault'), keySource(key));
+    expect(records.filter((r) => r.type === 'row').length).toBe(1200);
+    expect(trailer).toEqual({ done: true });
+
+    const other = makeTempDir();
+    const aborted = openWriter(other);
+    for (let i = 0; i < 700; i++) aborted.row(0, i, [{ buf: value, start: 0, end: value.length }]);
+    await aborted.settle();
+    aborted.abort();
+    expect(readdirSync(other)).toEqual([]);
+  });
+});
+
 describe('VaultWriter checks', () => {
   it('rejects a key of the wrong size before creating anything', () => {
     const dir = makeTempDir();
