@@ -226,7 +226,8 @@ export async function main(argv: string[]): Promise<number> {
       .version(VERSION)
       .help()
       .alias('h', 'help')
-      .wrap(Math.min(110, process.stdout.columns || 100))
+      // Help text is laid out on every run (yargs caches it before a command runs): wrapped only when asked for.
+      .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, process.stdout.columns || 100) : null)
       .fail((message, err) => {
         if (err) throw err;
         throw new PgcloakError('USAGE', message);
