@@ -26,7 +26,7 @@ export interface ByteWriter {
  * may be filled and `length` advanced over what was written.
  */
 export interface ByteArea extends ByteWriter {
-  readonly bytes: Uint8Array;
+  readonly bytes: Buffer;
   length: number;
   reserve(n: number): void;
 }

@@ -9,6 +9,7 @@ import type { RowContext } from '../strategies/strategy.js';
 import { sameBytes, type ByteWriter } from './byte-sink.js';
 import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
+import { tabOrEnd, Words } from '../io/words.js';
 
 const TAB = 0x09;
 const BACKSLASH = 0x5c;
@@ -54,6 +55,7 @@ export class RowMasker implements RowContext {
   readonly maxLength: Int32Array;
   /** Whether this row's key field is plain ASCII (its bytes are its text and their own COPY text): -1 not yet known. */
   private keyPlain = -1;
+  private readonly words = new Words();
 
   constructor(plan: TablePlan, codec: FieldCodec | readonly FieldCodec[]) {
     this.plan = plan;
@@ -81,19 +83,22 @@ export class RowMasker implements RowContext {
 
   /** COPY text: finds the field boundaries of `buf[start..end)`, exactly one field per column. */
   splitCopyRow(buf: Buffer, start: number, end: number, at: SourcePosition): void {
+    if (!this.trySplitCopyRow(buf, start, end)) throw this.fieldCountError(countTabs(buf, start, end) + 1, at);
+  }
+
+  /** splitCopyRow, but false instead of an error when the row has too few or too many fields. */
+  trySplitCopyRow(buf: Buffer, start: number, end: number): boolean {
+    const sv = this.words.of(buf);
     const n = this.starts.length;
     let p = start;
-    for (let i = 0; i < n - 1; i++) {
-      const t = buf.indexOf(TAB, p);
-      if (t === -1 || t >= end) throw this.fieldCountError(countTabs(buf, start, end) + 1, at);
+    for (let i = 0; i < n; i++) {
+      const e = tabOrEnd(buf, sv, p, end);
+      if (e === end ? i < n - 1 : i === n - 1) return false;
       this.starts[i] = p;
-      this.ends[i] = t;
-      p = t + 1;
+      this.ends[i] = e;
+      p = e + 1;
     }
-    const extra = buf.indexOf(TAB, p);
-    if (extra !== -1 && extra < end) throw this.fieldCountError(countTabs(buf, start, end) + 1, at);
-    this.starts[n - 1] = p;
-    this.ends[n - 1] = end;
+    return true;
   }
 
   /** Field ranges found by another reader (INSERT values). */

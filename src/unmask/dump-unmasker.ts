@@ -6,7 +6,7 @@
 import { PgcloakError } from '../errors.js';
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import type { ByteWriter, Push } from '../mask/byte-sink.js';
+import type { ByteArea, Push } from '../mask/byte-sink.js';
 import { RecordFields, RowRestorer } from './row-restorer.js';
 import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
 import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
@@ -56,7 +56,7 @@ export class DumpUnmasker extends DumpProcessor {
       return;
     }
     // No workers, or they have enough to do: this thread restores the batch itself.
-    const restore = (out: ByteWriter): void => {
+    const restore = (out: ByteArea): void => {
       t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
     };
     if (this.ordered.idle) restore(this.out);

@@ -4,7 +4,9 @@
 
 import { PgcloakError } from '../errors.js';
 import type { SourcePosition } from '../dump/sql-scanner.js';
-import { sameBytes, ScratchBuffer, type ByteWriter } from '../mask/byte-sink.js';
+import { sameBytes, type ByteArea } from '../mask/byte-sink.js';
+import { copyBytes } from '../io/bytes.js';
+import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, eachCopyRow } from '../mask/masked-row.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
@@ -41,7 +43,8 @@ function where(table: string, at: SourcePosition): { table: string; line: number
 export class RowRestorer {
   readonly rm: RowMasker;
   private readonly nDerived: number;
-  private readonly original = new ScratchBuffer();
+  private readonly inWords = new Words();
+  private readonly outWords = new Words();
   /** Where the masked fields are in the row read, by position in plan.masked. */
   private readonly maskedStarts: Int32Array;
   private readonly maskedEnds: Int32Array;
@@ -61,7 +64,7 @@ export class RowRestorer {
    * Writes the original of the masked row `buf[start..end)` (fields set in rm) to `out`,
    * from the vault record `rec` (undefined: the vault had none). Returns whether masking changed it.
    */
-  restore(buf: Buffer, start: number, end: number, ordinal: number, rec: RecordFields | undefined, at: SourcePosition, out: ByteWriter): boolean {
+  restore(buf: Buffer, start: number, end: number, ordinal: number, rec: RecordFields | undefined, at: SourcePosition, out: ByteArea): boolean {
     const rm = this.rm;
     const plan = rm.plan;
     if (!rec || rec.tableIndex !== plan.index || rec.ordinal !== ordinal) {
@@ -77,28 +80,40 @@ export class RowRestorer {
         throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where(plan.table, at));
       }
     }
-    // The candidate original: the masked row with the vault's fields put back. Field
-    // ranges move by the difference in length of each field put back before them.
-    const orig = this.original;
-    orig.reset();
+    // The candidate original, written straight into the output (committed only once it
+    // checks): the masked row with the vault's fields put back. Field ranges move by the
+    // difference in length of each field put back before them.
+    const masked = plan.masked;
+    let size = end - start;
+    for (let j = 0; j < masked.length; j++) {
+      const m = masked[j]!;
+      size += rec.ends[nKey + j]! - rec.starts[nKey + j]! - (rm.ends[m.index]! - rm.starts[m.index]!);
+    }
+    out.reserve(size);
+    const ob = out.bytes;
+    const ov = this.outWords.of(ob);
+    const sv = this.inWords.of(buf);
+    const o0 = out.length;
+    let o = o0;
     const n = plan.columnNames.length;
     const starts = this.candidateStarts.length >= n ? this.candidateStarts : (this.candidateStarts = new Int32Array(n));
     const ends = this.candidateEnds.length >= n ? this.candidateEnds : (this.candidateEnds = new Int32Array(n));
     const maskedStarts = this.maskedStarts;
     const maskedEnds = this.maskedEnds;
     let pos = start;
-    let shift = -start;
+    let shift = o0 - start;
     let j = 0;
     for (let i = 0; i < n; i++) {
       const s = rm.starts[i]!;
       const e = rm.ends[i]!;
-      const m = plan.masked[j];
-      if (m?.index === i) {
+      if (masked[j]?.index === i) {
         const k = nKey + j;
         const fs = rec.starts[k]!;
         const fe = rec.ends[k]!;
-        orig.write(buf, pos, s);
-        orig.write(rec.bufs[k]!, fs, fe);
+        copyWords(buf, sv, pos, s, ob, ov, o);
+        o += s - pos;
+        copyBytes(rec.bufs[k]!, fs, fe, ob, o);
+        o += fe - fs;
         pos = e;
         maskedStarts[j] = s;
         maskedEnds[j] = e;
@@ -111,20 +126,18 @@ export class RowRestorer {
         ends[i] = e + shift;
       }
     }
-    orig.write(buf, pos, end);
-    const candidate = orig.bytes;
-    const length = orig.length;
+    copyWords(buf, sv, pos, end, ob, ov, o);
     // Masking it again must give the row we read: its masked fields, since the rest is the row's own.
     for (let i = 0; i < n; i++) {
       rm.starts[i] = starts[i]!;
       rm.ends[i] = ends[i]!;
     }
-    rm.beginRow(candidate, ordinal);
+    rm.beginRow(ob, ordinal);
     const changed = rm.matchesMasked(buf, maskedStarts, maskedEnds, at);
     if (changed < 0) {
       throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where(plan.table, at));
     }
-    out.write(candidate, 0, length, true);
+    out.length = o0 + size;
     return changed === 1;
   }
 
@@ -133,7 +146,7 @@ export class RowRestorer {
    * as the vault holds them, fewer when the vault had no more row records): their
    * originals to `out`. Returns how many rows masking had changed.
    */
-  restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteWriter): number {
+  restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     this.cursor.pos = 0;
     return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => {
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
@@ -151,7 +164,9 @@ export class RowRestorer {
     rec.ordinal = readVarint(records, c, end);
     rec.count = readVarint(records, c, end);
     for (let k = 0; k < rec.count; k++) {
-      const length = readVarint(records, c, end);
+      // Most fields are under 128 bytes: a length of one byte.
+      const b = records[c.pos]!;
+      const length = b < 0x80 ? (c.pos++, b) : readVarint(records, c, end);
       rec.set(k, records, c.pos, c.pos + length);
       c.pos += length;
     }
