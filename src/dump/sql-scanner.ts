@@ -80,6 +80,16 @@ const enum State {
 }
 
 /** A byte that continues an identifier or keyword (any byte of a multi-byte character too). */
+/**
+ * 1 for the bytes that change nothing in SQL text inside a statement but prev1/prev2: not a
+ * line end, quote, dollar, parenthesis, semicolon, backslash or the start of a comment.
+ */
+const ORDINARY_IN_STATEMENT = (() => {
+  const table = new Uint8Array(256).fill(1);
+  for (const b of [NL, SQUOTE, DQUOTE, DOLLAR, DASH, SLASH, STAR, SEMICOLON, LPAREN, RPAREN, BACKSLASH]) table[b] = 0;
+  return table;
+})();
+
 export function isIdentByte(b: number): boolean {
   return (
     (b >= 0x61 && b <= 0x7a) || // a-z
@@ -396,6 +406,17 @@ export class SqlScanner {
       if (b === NL) this.line++;
       this.prev2 = this.prev1;
       this.prev1 = b;
+      if (this.state === State.Normal && this.inStatement && !this.dashPending && !this.slashPending) {
+        // Inside a statement, bytes that open nothing and end nothing (names, numbers,
+        // commas, spaces) only move prev1/prev2 along: skip to the next one that may.
+        let q = pos;
+        while (q < len && ORDINARY_IN_STATEMENT[buf[q]!] === 1) q++;
+        if (q > pos) {
+          this.prev2 = q - pos >= 2 ? buf[q - 2]! : this.prev1;
+          this.prev1 = buf[q - 1]!;
+          pos = q;
+        }
+      }
     }
     if (this.inStatement) {
       if (keepFrom >= 0) this.keep(buf, keepFrom, pos);

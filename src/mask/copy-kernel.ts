@@ -15,7 +15,7 @@ import { MAX_RECORD_BYTES } from '../vault/row-record.js';
 import { writeVarint } from '../vault/varint.js';
 import { sameBytes, type ByteArea } from './byte-sink.js';
 import type { RecordShape } from './masked-row.js';
-import { COPY_CONSTANT, COPY_KEY_TEXT, GENERAL, type RowMasker } from './row-masker.js';
+import { CONSTANT, KEY_TEXT, GENERAL, type RowMasker } from './row-masker.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
@@ -52,7 +52,7 @@ export class CopyKernel {
 
   private constructor(readonly rm: RowMasker) {
     const plan = rm.plan;
-    this.keyTextCount = rm.fastKind.filter((k) => k === COPY_KEY_TEXT).length;
+    this.keyTextCount = rm.fastKind.filter((k) => k === KEY_TEXT).length;
     this.constantRoom = plan.masked.reduce((sum, _m, j) => sum + Math.max(rm.constants[j]?.length ?? 0, 2) + 3, 0);
     this.writtenAt = new Int32Array(plan.masked.length);
     this.writtenLength = new Int32Array(plan.masked.length);
@@ -138,13 +138,13 @@ export class CopyKernel {
         // NULL stays NULL.
         ob[o++] = BACKSLASH;
         ob[o++] = UPPER_N;
-      } else if (k === COPY_CONSTANT) {
+      } else if (k === CONSTANT) {
         const c = rm.constants[j]!;
         for (let x = 0; x < c.length; x++) ob[o++] = c[x]!;
         if (changed === 0 && !sameBytes(c, 0, c.length, buf, s, e)) changed = 1;
       } else {
         // xxx<key> (from a plain key's bytes when it fits: RowMasker.keyTextInto), or any other mask.
-        if (k !== COPY_KEY_TEXT || !rm.keyTextInto(j)) rm.replace(masked[j]!, j, at);
+        if (k !== KEY_TEXT || !rm.keyTextInto(j)) rm.replace(masked[j]!, j, at);
         const w = rm.writtenBuf[j]!;
         const wn = rm.writtenLen[j]!;
         // A value may be longer than its original (json shapes): room for it and the worst of the rest, else the general path.

@@ -10,6 +10,7 @@ import { sameBytes, type ByteWriter } from './byte-sink.js';
 import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
 import { tabOrEnd, Words } from '../io/words.js';
+import { isSqlNull } from '../dump/sql-literal.js';
 
 const TAB = 0x09;
 const BACKSLASH = 0x5c;
@@ -17,10 +18,11 @@ const LOWER_X = 0x78;
 
 /** How replace() writes a masked field: the general way, or from bytes without strings. */
 export const GENERAL = 0;
-/** A constant of a COPY text column: `\\N` stays NULL, anything else becomes the constant. */
-export const COPY_CONSTANT = 1;
-/** `xxx` + the row key in a COPY text column, built from the key field's bytes when they are plain. */
-export const COPY_KEY_TEXT = 2;
+/** A constant in a COPY text or SQL literal column: NULL (`\\N`, `NULL`) stays NULL, anything else becomes the constant. */
+export const CONSTANT = 1;
+/** `xxx` + the row key in a COPY text or SQL literal column, built from the key field's bytes when they are plain. */
+export const KEY_TEXT = 2;
+const SQUOTE = 0x27;
 
 export interface FieldRef {
   buf: Uint8Array;
@@ -49,12 +51,19 @@ export class RowMasker implements RowContext {
   private buf: Buffer;
   private ordinal = 0;
   private cachedKey: string | undefined;
-  /** Per masked column: GENERAL, COPY_CONSTANT or COPY_KEY_TEXT. */
+  /** Per masked column: GENERAL, CONSTANT or KEY_TEXT. */
   readonly fastKind: Uint8Array;
-  /** Per masked column of kind COPY_KEY_TEXT: its maximum length in characters, or -1. */
+  /** Per masked column of kind KEY_TEXT: its maximum length in characters, or -1. */
   readonly maxLength: Int32Array;
-  /** Whether this row's key field is plain ASCII (its bytes are its text and their own COPY text): -1 not yet known. */
+  /** The fields are SQL literals (else COPY text, for the byte paths). */
+  private readonly literal: boolean;
+  /**
+   * Where this row's key text is in its field when it is plain (see keyTextInto):
+   * keyPlain 1 with keyStart/keyEnd, 0 when it is not, -1 not yet known.
+   */
   private keyPlain = -1;
+  private keyStart = 0;
+  private keyEnd = 0;
   private readonly words = new Words();
 
   constructor(plan: TablePlan, codec: FieldCodec | readonly FieldCodec[]) {
@@ -70,12 +79,15 @@ export class RowMasker implements RowContext {
     this.scratch = plan.masked.map(() => Buffer.allocUnsafe(64));
     this.fastKind = new Uint8Array(plan.masked.length);
     this.maxLength = new Int32Array(plan.masked.length).fill(-1);
-    const copyText = (i: number): boolean => this.codecs[i]!.encoding === 'copy-text';
+    // The byte paths know COPY text and SQL literals (the rows of INSERT statements).
+    const form = (i: number): string => this.codecs[i]!.encoding;
+    this.literal = form(0) === 'sql-literal';
     plan.masked.forEach((m, j) => {
-      if (!copyText(m.index)) return;
-      if (m.mask.kind === 'constant') this.fastKind[j] = COPY_CONSTANT;
-      else if (m.mask.kind === 'row' && m.mask.keyText && plan.keyIndexes.length === 1 && copyText(plan.keyIndexes[0]!)) {
-        this.fastKind[j] = COPY_KEY_TEXT;
+      const f = form(m.index);
+      if (f !== 'copy-text' && f !== 'sql-literal') return;
+      if (m.mask.kind === 'constant') this.fastKind[j] = CONSTANT;
+      else if (m.mask.kind === 'row' && m.mask.keyText && plan.keyIndexes.length === 1 && form(plan.keyIndexes[0]!) === f) {
+        this.fastKind[j] = KEY_TEXT;
         this.maxLength[j] = m.mask.keyText.maxLength ?? -1;
       }
     });
@@ -153,11 +165,11 @@ export class RowMasker implements RowContext {
     const fast = this.fastKind[j]!;
     if (fast !== GENERAL) {
       const buf = this.buf;
-      if (e - s === 2 && buf[s] === BACKSLASH && buf[s + 1] === 0x4e) {
+      if (this.literal ? isSqlNull(buf, s, e) : e - s === 2 && buf[s] === BACKSLASH && buf[s + 1] === 0x4e) {
         this.written(j, this.nulls[j]!);
         return;
       }
-      if (fast === COPY_CONSTANT) {
+      if (fast === CONSTANT) {
         this.written(j, this.constants[j]!);
         return;
       }
@@ -198,30 +210,56 @@ export class RowMasker implements RowContext {
   }
 
   /**
-   * COPY_KEY_TEXT: `xxx` + key written as fitPlaceholderText would, straight from the key
-   * field's bytes when they are printable ASCII other than backslash (then they are the
-   * key's text, and its COPY text too) and fit. Returns false to leave it to the general way.
+   * KEY_TEXT: `xxx` + key written as fitPlaceholderText and the codec would, straight from
+   * the key field's bytes when its text is plain: printable ASCII other than backslash (and
+   * quote) is its own text, COPY text and SQL string body. In COPY text that is the whole
+   * field; in SQL literals a number's digits or the body of a quoted string. Returns false
+   * to leave it to the general way (other keys, and keys to be cut to fit the column).
    */
   keyTextInto(j: number): boolean {
-    const buf = this.buf;
-    const k = this.plan.keyIndexes[0]!;
-    const ks = this.starts[k]!;
-    const ke = this.ends[k]!;
-    if (this.keyPlain === -1) this.keyPlain = isPlainAscii(buf, ks, ke) ? 1 : 0;
+    if (this.keyPlain === -1) this.findPlainKey();
     if (this.keyPlain === 0) return false;
+    const buf = this.buf;
+    const ks = this.keyStart;
+    const ke = this.keyEnd;
     const keyLength = ke - ks;
     const max = this.maxLength[j]!;
     // A key longer than the column is cut, with a warning: the general way does that.
     if (max >= 0 && keyLength > max) return false;
     const prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+    const quotes = this.literal ? 2 : 0;
     let target = this.scratch[j]!;
-    if (target.length < prefix + keyLength) target = this.scratch[j] = Buffer.allocUnsafe(2 * (prefix + keyLength));
+    if (target.length < prefix + keyLength + quotes) target = this.scratch[j] = Buffer.allocUnsafe(2 * (prefix + keyLength + quotes));
     let n = 0;
-    while (n < prefix) target[n++] = LOWER_X;
+    if (quotes) target[n++] = SQUOTE;
+    while (n < prefix + quotes / 2) target[n++] = LOWER_X;
     for (let i = ks; i < ke; i++) target[n++] = buf[i]!;
+    if (quotes) target[n++] = SQUOTE;
     this.writtenBuf[j] = target;
     this.writtenLen[j] = n;
     return true;
+  }
+
+  private findPlainKey(): void {
+    const buf = this.buf;
+    const k = this.plan.keyIndexes[0]!;
+    let ks = this.starts[k]!;
+    let ke = this.ends[k]!;
+    let plain: boolean;
+    if (!this.literal) {
+      plain = isPlainAscii(buf, ks, ke);
+    } else if (ke - ks >= 2 && buf[ks] === SQUOTE && buf[ke - 1] === SQUOTE) {
+      ks++;
+      ke--;
+      // No quote inside: the first one from ks is the closing one, at ke.
+      plain = isPlainAscii(buf, ks, ke) && buf.indexOf(SQUOTE, ks) === ke;
+    } else {
+      plain = ke > ks;
+      for (let i = ks; i < ke && plain; i++) plain = buf[i]! >= 0x30 && buf[i]! <= 0x39;
+    }
+    this.keyPlain = plain ? 1 : 0;
+    this.keyStart = ks;
+    this.keyEnd = ke;
   }
 
   private written(j: number, b: Buffer): void {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeCopyField } from '../../src/copy/text-field.js';
 import type { VaultSink } from '../../src/mask/dump-masker.js';
 import type { FieldRef } from '../../src/mask/row-masker.js';
+import { encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
 import { errorOf, maskInMemory } from './run-in-memory.js';
@@ -118,6 +119,33 @@ describe('row masker shortcuts', () => {
         const kernel = await run(new AppendVault());
         const general = await run(new RowVault());
         expect(kernel).toEqual(general);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('writes xxx<key> in INSERT rows as encodeSqlLiteral of fitPlaceholderText would: numbers, quoted keys, any characters, both string modes', async () => {
+    const sqlKey = fc.oneof(
+      fc.nat().map((n) => ({ literal: String(n), text: String(n) })),
+      fc.string({ unit: keyChars, maxLength: 10 }).map((t) => ({ literal: `'${t.replaceAll("'", "''")}'`, text: t })),
+      fc.constantFrom({ literal: "'it''s'", text: "it's" }, { literal: "E'a\\\\b'", text: 'a\\b' }, { literal: 'NULL', text: '' }, { literal: '-4', text: '-4' }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(fc.tuple(sqlKey, fc.boolean()), { minLength: 1, maxLength: 8 }), fc.boolean(), async (maxLength, rows, standard) => {
+        const keys = standard ? rows : rows.filter(([k]) => !k.text.includes('\\'));
+        if (keys.length === 0) return;
+        const inserts = keys.map(([k, nul]) => `INSERT INTO public.t (id, name) VALUES (${k.literal}, ${nul ? 'NULL' : "'secret'"});\n`).join('');
+        const input = Buffer.from(
+          `SET client_encoding = 'UTF8';\nSET standard_conforming_strings = ${standard ? 'on' : 'off'};\n\nCREATE TABLE public.t (\n    id text,\n    name character varying(${maxLength})\n);\n\n${inserts}`,
+        );
+        const rules = 'tables:\n  t:\n    columns:\n      name: placeholder\n';
+        const { output } = await maskInMemory([input], rules, new AppendVault());
+        const expected = keys.map(([k, nul]) => {
+          const value = nul ? 'NULL' : encodeSqlLiteral(fitPlaceholderText(k.text, maxLength), { standardStrings: standard, encoding: 'utf8' }).toString('utf8');
+          return `INSERT INTO public.t (id, name) VALUES (${k.literal}, ${value});\n`;
+        });
+        const text = output.toString('utf8');
+        expect(text.slice(text.indexOf('INSERT INTO'))).toBe(expected.join(''));
       }),
       { numRuns: 150 },
     );
