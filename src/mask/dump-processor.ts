@@ -64,7 +64,7 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** INSERT plans by search_path, encoding and statement header; stats and row counters by table. */
   private readonly insertPlans = new Map<string, ActiveTable | null>();
   private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
-  private lastHeader: { bytes: Buffer; header: InsertHeader; schema: string; standardStrings: boolean; encoding: DumpEncoding } | undefined;
+  private lastHeader: HeaderEntry | undefined;
   /** The dump's text encoding and string syntax, changed by SET statements as they stream by. */
   private textEncoding: DumpEncoding = UTF8_ENCODING;
   /** Set when client_encoding names a multi-byte encoding other than UTF-8. */
@@ -280,22 +280,28 @@ export abstract class DumpProcessor implements ScannerHandler {
    * other tables: their rows are never parsed.
    */
   private insertStatement(text: Buffer, at: SourcePosition): void {
-    const header = this.insertHeader(text);
-    // What an unqualified name means depends on the search_path in force (and names' bytes on the encoding).
-    const planKey = header ? `${this.catalog.defaultSchema}\0${this.textEncoding.name}\0${header.key}` : '';
-    let active = header ? this.insertPlans.get(planKey) : null;
-    if (header && active === undefined) {
-      active = this.planInsert(header.target, header.columns, at);
-      this.insertPlans.set(planKey, active);
+    const entry = this.insertHeader(text);
+    const header = entry?.header;
+    let active = entry?.active ?? null;
+    if (entry && entry.active === undefined) {
+      // What an unqualified name means depends on the search_path in force (and names' bytes on the encoding).
+      const planKey = `${this.catalog.defaultSchema}\0${this.textEncoding.name}\0${entry.header.key}`;
+      active = this.insertPlans.get(planKey) ?? null;
+      if (!this.insertPlans.has(planKey)) {
+        active = this.planInsert(entry.header.target, entry.header.columns, at);
+        this.insertPlans.set(planKey, active);
+      }
+      // The next statement with the same header (and settings) takes the same plan without the look-up.
+      entry.active = active;
     }
-    if (!header || active === null || active === undefined) {
+    if (!header || active === null) {
       if (!header && this.statementTargetsRule(text)) {
         throw new PgcloakError('COPY_UNSUPPORTED', 'an INSERT of this form (not INSERT ... VALUES) writes to a masked table', { ...at });
       }
       this.out.write(text, 0, text.length);
       return;
     }
-    const reader = new InsertRowReader(text, header!.valuesEnd, this.literalOptions.standardStrings);
+    const reader = new InsertRowReader(text, header.valuesEnd, this.literalOptions.standardStrings);
     let pos = 0;
     // Row positions advance with the rows: counting newlines from the statement's start
     // for every row would be quadratic in a multi-row INSERT.
@@ -326,17 +332,17 @@ export abstract class DumpProcessor implements ScannerHandler {
    * statement: when the bytes up to the last one's VALUES are the same (and the settings
    * that read them), so is the header.
    */
-  private insertHeader(text: Buffer): InsertHeader | undefined {
+  private insertHeader(text: Buffer): HeaderEntry | undefined {
     const last = this.lastHeader;
     const schema = this.catalog.defaultSchema;
     const standardStrings = this.literalOptions.standardStrings;
     if (last && last.schema === schema && last.standardStrings === standardStrings && last.encoding === this.textEncoding) {
       const n = last.bytes.length;
-      if (text.length > n && text.compare(last.bytes, 0, n, 0, n) === 0 && !isIdentByte(text[n]!)) return last.header;
+      if (text.length > n && text.compare(last.bytes, 0, n, 0, n) === 0 && !isIdentByte(text[n]!)) return last;
     }
     const header = parseInsertHeader(text, schema, standardStrings, this.textEncoding.decodeText);
-    this.lastHeader = header ? { bytes: Buffer.from(text.subarray(0, header.valuesEnd)), header, schema, standardStrings, encoding: this.textEncoding } : undefined;
-    return header;
+    this.lastHeader = header ? { bytes: Buffer.from(text.subarray(0, header.valuesEnd)), header, schema, standardStrings, encoding: this.textEncoding, active: undefined } : undefined;
+    return this.lastHeader;
   }
 
   /** A plan for the rows of INSERTs with this target and column list, or null when no rule applies. */
@@ -532,6 +538,16 @@ export abstract class DumpProcessor implements ScannerHandler {
 }
 
 type FieldEncodingName = FieldCodec['encoding'];
+
+/** The last INSERT header read, the settings it was read with, and its plan once looked up (null: no rule). */
+interface HeaderEntry {
+  bytes: Buffer;
+  header: InsertHeader;
+  schema: string;
+  standardStrings: boolean;
+  encoding: DumpEncoding;
+  active: ActiveTable | null | undefined;
+}
 
 /** How a plain SQL input holds its rows, for summaries and inspect. */
 export function plainFormName(sawCopy: boolean, sawInsert: boolean): string {
