@@ -26,19 +26,28 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d || b === 0x0c || b === 0x0b;
 }
 
-/** Bytes that make up words: identifiers, keywords, numbers (with sign, point and exponent). */
+/** 1 for the bytes that make up words: identifiers, keywords, numbers (with sign, point and exponent). */
+const WORD_BYTES = (() => {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    table[b] =
+      (b >= 0x61 && b <= 0x7a) ||
+      (b >= 0x41 && b <= 0x5a) ||
+      (b >= 0x30 && b <= 0x39) ||
+      b === 0x5f ||
+      b === DOLLAR ||
+      b === 0x2e || // .
+      b === 0x2b || // +
+      b === DASH ||
+      b >= 0x80
+        ? 1
+        : 0;
+  }
+  return table;
+})();
+
 function isWordByte(b: number): boolean {
-  return (
-    (b >= 0x61 && b <= 0x7a) ||
-    (b >= 0x41 && b <= 0x5a) ||
-    (b >= 0x30 && b <= 0x39) ||
-    b === 0x5f ||
-    b === DOLLAR ||
-    b === 0x2e || // .
-    b === 0x2b || // +
-    b === DASH ||
-    b >= 0x80
-  );
+  return WORD_BYTES[b] === 1;
 }
 
 function lower(b: number): number {
@@ -122,6 +131,15 @@ class Cursor {
   private quoted(open: number, escapes: boolean): number {
     const { buf, end } = this;
     let p = open + 1;
+    if (!escapes) {
+      // Only quotes matter: jump from one to the next (a doubled one continues the string).
+      for (;;) {
+        const q = buf.indexOf(SQUOTE, p);
+        if (q === -1 || q >= end) throw new PgcloakError('SQL_UNTERMINATED', 'unterminated string literal in an INSERT statement');
+        if (buf[q + 1] !== SQUOTE || q + 1 >= end) return q + 1;
+        p = q + 2;
+      }
+    }
     for (;;) {
       if (p >= end) throw new PgcloakError('SQL_UNTERMINATED', 'unterminated string literal in an INSERT statement');
       const c = buf[p]!;
