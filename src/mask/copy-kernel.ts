@@ -34,6 +34,37 @@ function fieldLength(rec: Uint8Array, pos: number, length: number): number {
   return writeVarint(rec, pos, length);
 }
 
+/**
+ * Each line of whole COPY text rows `buf[start..end)` (each with its line end; the last may
+ * lack it), the first at `line`/`offset`: `row` gets the row's bytes `[pos, rowEnd)` (without
+ * its line end, a CR before the NL included) and the line's end, and says whether masking
+ * changed it. Returns how many rows changed.
+ */
+export function eachLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  line: number,
+  offset: number,
+  row: (pos: number, rowEnd: number, lineEnd: number, at: SourcePosition) => boolean,
+): number {
+  let changed = 0;
+  let pos = start;
+  // One position object for the batch: errors copy its fields when they are made.
+  const at = { line, offset };
+  while (pos < end) {
+    let nl = buf.indexOf(NL, pos);
+    if (nl === -1 || nl >= end) nl = end;
+    const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    at.line = line;
+    at.offset = offset + (pos - start);
+    if (row(pos, rowEnd, nl < end ? nl + 1 : end, at)) changed++;
+    pos = nl + 1;
+    line++;
+  }
+  return changed;
+}
+
 export class CopyKernel {
   /** Output room a row needs besides its own bytes and its key-text placeholders. */
   private readonly constantRoom: number;
@@ -76,25 +107,10 @@ export class CopyKernel {
     records: ByteArea | undefined,
     general: GeneralRow,
   ): number {
-    let changed = 0;
-    let pos = start;
-    // One position object for the batch: errors copy its fields when they are made.
-    const at = { line, offset };
-    while (pos < end) {
-      let nl = buf.indexOf(NL, pos);
-      if (nl === -1 || nl >= end) nl = end;
-      const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-      const lineEnd = nl < end ? nl + 1 : end;
-      ordinal++;
-      at.line = line;
-      at.offset = offset + (pos - start);
-      const r = this.row(shape, buf, pos, rowEnd, lineEnd, ordinal, at, out, records);
-      if (r >= 0) changed += r;
-      else if (general(pos, rowEnd, lineEnd, ordinal, at)) changed++;
-      pos = lineEnd;
-      line++;
-    }
-    return changed;
+    return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
+      const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
+      return r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at);
+    });
   }
 
   /** One row: 1 if masking changed it, 0 if not, -1 (nothing written) for the general path. */

@@ -8,7 +8,7 @@ import { RECORD_ROW } from '../vault/format.js';
 import { MAX_RECORD_BYTES, recordTooLarge } from '../vault/row-record.js';
 import { varintLength, writeVarint } from '../vault/varint.js';
 import type { ByteArea, ByteWriter, ScratchBuffer } from './byte-sink.js';
-import { CopyKernel } from './copy-kernel.js';
+import { CopyKernel, eachLine } from './copy-kernel.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 
@@ -125,9 +125,6 @@ function setRef(ref: FieldRef, buf: Uint8Array, start: number, end: number): voi
   ref.end = end;
 }
 
-const NL = 0x0a;
-const CR = 0x0d;
-
 /**
  * Each row of a batch of whole COPY text rows `buf[start..end)` (each with its line end;
  * the last may lack it), the first at `line`/`offset` of the input: its fields are split
@@ -144,23 +141,12 @@ export function eachCopyRow(
   out: ByteWriter,
   row: (rowStart: number, rowEnd: number, at: SourcePosition) => boolean,
 ): number {
-  let changed = 0;
-  let pos = start;
-  // One position object for the batch: errors copy its fields when they are made.
-  const at = { line, offset };
-  while (pos < end) {
-    let nl = buf.indexOf(NL, pos);
-    if (nl === -1 || nl >= end) nl = end;
-    const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    at.line = line;
-    at.offset = offset + (pos - start);
+  return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
     rm.splitCopyRow(buf, pos, rowEnd, at);
-    if (row(pos, rowEnd, at)) changed++;
-    out.write(buf, rowEnd, Math.min(nl + 1, end));
-    pos = nl + 1;
-    line++;
-  }
-  return changed;
+    const changed = row(pos, rowEnd, at);
+    out.write(buf, rowEnd, lineEnd);
+    return changed;
+  });
 }
 
 /** Per row masker: its one-pass kernel, or null when its masks need the general path. */
