@@ -53,6 +53,8 @@ export class DumpMasker extends DumpProcessor {
   /** Output and vault in input order while batches are out on the workers. */
   /** Main-thread rows' records while batches are pending (appended in their turn). */
   private readonly deferred = new RecordBuffer();
+  /** Record buffers of batches masked here while earlier ones are out, for reuse. */
+  private readonly waitingRecords: RecordBuffer[] = [];
   /** The open run of INSERT statements for a worker (batchInsertRow). */
   private readonly runBytes = new ScratchBuffer();
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
@@ -161,7 +163,7 @@ export class DumpMasker extends DumpProcessor {
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
-    const result = this.workers!.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.slice(0, run.rowInts), {
+    const result = this.workers!.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
       ordinal: run.first,
       standardStrings: run.standardStrings,
       encoding: run.encoding,
@@ -207,15 +209,19 @@ export class DumpMasker extends DumpProcessor {
       vault.appendRecords(this.deferred.view());
       return;
     }
-    let records: Uint8Array | undefined;
     const vault = this.vault;
+    // Its records wait in a buffer of the pool until their turn, then go back to it.
+    const records = vault ? (this.waitingRecords.pop() ?? new RecordBuffer()) : undefined;
+    records?.reset();
     this.writeInTurn(
       (out) => {
-        this.deferred.reset();
-        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, vault ? this.deferred : undefined);
-        records = this.deferred.copy();
+        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records);
       },
-      () => vault?.appendRecords!(records!),
+      () => {
+        if (!records) return;
+        vault!.appendRecords!(records.view());
+        this.waitingRecords.push(records);
+      },
     );
   }
 }

@@ -97,8 +97,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   protected readonly ordered = new OrderedOutput();
   /** Where output goes once its turn has come. */
   protected readonly downstream: Push;
-  /** Rows done on this thread while batches are pending: they wait their turn here. */
-  private readonly local = new ScratchBuffer();
+  /** Rows done on this thread while batches are pending wait their turn in one of these. */
+  private readonly local: ScratchBuffer[] = [];
 
   constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
     this.scanner = new SqlScanner(this);
@@ -249,13 +249,15 @@ export abstract class DumpProcessor implements ScannerHandler {
   protected writeInTurn(write: (out: ByteArea) => void, before?: () => void): void {
     // What was written before goes out before it.
     this.out.flush();
-    this.local.reset();
-    write(this.local);
-    const out = Buffer.from(this.local.view());
+    // A buffer of the pool, back in it once its bytes are written: no copy, no garbage per batch.
+    const local = this.local.pop() ?? new ScratchBuffer();
+    local.reset();
+    write(local);
+    const out = local.view();
     this.ordered.then(() => {
       before?.();
       this.bytesOut += out.length;
-      this.downstream(out);
+      this.downstream(out, () => this.local.push(local));
     });
   }
 

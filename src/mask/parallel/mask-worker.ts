@@ -95,7 +95,7 @@ function maskInserts(job: InsertsJob): FromWorker {
   literalOptions.encoding = encoding.fields;
   literalOptions.fromUnicode = (t) => encoding.fromUnicode(t);
   const buf = privateCopy(job.input, job.inputLength);
-  const rows = job.rows;
+  const rows = new Int32Array(job.rows, 0, job.rowsLength);
   const n = row.starts.length;
   const stride = 4 + 2 * n;
   const recorder = job.record ? records : undefined;

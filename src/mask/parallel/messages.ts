@@ -72,7 +72,9 @@ export interface InsertsJob {
   plan: number;
   input: SharedArrayBuffer;
   inputLength: number;
-  rows: Int32Array;
+  /** The rows' offsets, `new Int32Array(rows, 0, rowsLength)`. */
+  rows: SharedArrayBuffer;
+  rowsLength: number;
   out: SharedArrayBuffer;
   records: SharedArrayBuffer;
   ordinal: number;

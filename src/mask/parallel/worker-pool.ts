@@ -16,6 +16,8 @@ interface Slot {
   input: SharedArrayBuffer;
   out: SharedArrayBuffer;
   records: SharedArrayBuffer;
+  /** INSERT runs: the rows' offsets (InsertsJob.rows), reused like the rest rather than a copy per run. */
+  rows: SharedArrayBuffer;
 }
 
 /** A batch's result: views into its slot, valid until `release` (once the output is written). */
@@ -85,7 +87,20 @@ export class MaskWorkers {
   submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(input.length, 0);
     new Uint8Array(slot.input, 0, input.length).set(input);
-    return this.send(slot, input.length, (seq) => ({ type: 'inserts', seq, plan, input: slot.input, inputLength: input.length, rows, out: slot.out, records: slot.records, ...where }));
+    if (slot.rows.byteLength < rows.byteLength) slot.rows = new SharedArrayBuffer(Math.ceil(rows.byteLength * 1.25));
+    new Int32Array(slot.rows, 0, rows.length).set(rows);
+    return this.send(slot, input.length, (seq) => ({
+      type: 'inserts',
+      seq,
+      plan,
+      input: slot.input,
+      inputLength: input.length,
+      rows: slot.rows,
+      rowsLength: rows.length,
+      out: slot.out,
+      records: slot.records,
+      ...where,
+    }));
   }
 
   /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
@@ -144,7 +159,12 @@ export class MaskWorkers {
   }
 
   private takeSlot(inputBytes: number, recordBytes: number): Slot {
-    const slot = this.spare.pop() ?? { input: new SharedArrayBuffer(SLOT_BYTES), out: new SharedArrayBuffer(SLOT_BYTES), records: new SharedArrayBuffer(SLOT_BYTES) };
+    const slot = this.spare.pop() ?? {
+      input: new SharedArrayBuffer(SLOT_BYTES),
+      out: new SharedArrayBuffer(SLOT_BYTES),
+      records: new SharedArrayBuffer(SLOT_BYTES),
+      rows: new SharedArrayBuffer(0),
+    };
     if (slot.input.byteLength < inputBytes) slot.input = new SharedArrayBuffer(Math.ceil(inputBytes * 1.25));
     if (slot.records.byteLength < recordBytes) slot.records = new SharedArrayBuffer(Math.ceil(recordBytes * 1.25));
     return slot;
