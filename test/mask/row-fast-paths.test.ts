@@ -65,8 +65,9 @@ describe('row masker shortcuts', () => {
           const masked = [id, name === null ? null : fitPlaceholderText(k, maxLength), note === null ? null : `xxx${k}`, tag];
           return masked.map((v) => encodeCopyField(v).toString('utf8')).join('\t');
         });
-        const copy = output.toString('utf8').split('FROM stdin;\n')[1]!.split('\\.\n')[0]!;
-        expect(copy).toBe(expected.map((l) => `${l}\n`).join(''));
+        // The COPY data: the lines up to the one that is `\.` (a field may end in an escaped `\\.`).
+        const lines = output.toString('utf8').split('FROM stdin;\n')[1]!.split('\n');
+        expect(lines.slice(0, lines.indexOf('\\.'))).toEqual(expected);
       }),
       { numRuns: 150 },
     );
