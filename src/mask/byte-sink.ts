@@ -83,6 +83,8 @@ export class ByteSink implements ByteArea {
 
   /** Room for `n` more bytes in the block, pushing out what it holds if need be. */
   reserve(n: number): void {
+    // In-place writes would pass a capture by (COPY batches close any INSERT run first).
+    if (this.capture) throw new Error('ByteSink: in-place write while capturing');
     if (this.length + n <= this.block.length) return;
     this.flush();
     // A block grown for one large row is not kept for reuse (see flush).
