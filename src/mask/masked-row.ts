@@ -149,13 +149,13 @@ export function eachCopyRow(
   });
 }
 
-/** Per row masker: its one-pass kernel, or null when its masks need the general path. */
+/** Per row masker: its batch kernel, or null when its fields are not COPY text. */
 const kernels = new WeakMap<RowMasker, CopyKernel | null>();
 
 /**
  * Masks a batch of whole COPY text rows (see eachCopyRow), the first being row
- * `ordinal + 1`: with the one-pass kernel when the plan allows (./copy-kernel.ts),
- * else row by row. Returns how many rows changed.
+ * `ordinal + 1`: with the batch kernel (./copy-kernel.ts) when the recorder takes
+ * serialized records (or there is none), else row by row. Returns how many rows changed.
  */
 export function maskBatch(
   rm: RowMasker,
