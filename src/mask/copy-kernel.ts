@@ -15,7 +15,7 @@ import { MAX_RECORD_BYTES } from '../vault/row-record.js';
 import { writeVarint } from '../vault/varint.js';
 import { sameBytes, type ByteArea } from './byte-sink.js';
 import type { RecordShape } from './masked-row.js';
-import { CONSTANT, KEY_TEXT, GENERAL, type RowMasker } from './row-masker.js';
+import { CONSTANT, GENERAL, KEY_TEXT, type RowMasker } from './row-masker.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
@@ -160,11 +160,13 @@ export class CopyKernel {
         if (changed === 0 && !sameBytes(c, 0, c.length, buf, s, e)) changed = 1;
       } else {
         // xxx<key> (from a plain key's bytes when it fits: RowMasker.keyTextInto), or any other mask.
-        if (k !== KEY_TEXT || !rm.keyTextInto(j)) rm.replace(masked[j]!, j, at);
+        const anyLength = k !== KEY_TEXT || !rm.keyTextInto(j);
+        if (anyLength) rm.replace(masked[j]!, j, at);
         const w = rm.writtenBuf[j]!;
         const wn = rm.writtenLen[j]!;
-        // A value may be longer than its original (json shapes): room for it and the worst of the rest, else the general path.
-        if (k === GENERAL && o + wn + (lineEnd - pos) * (1 + this.keyTextCount) + this.constantRoom > ob.length) return -1;
+        // A value made the general way may be longer than the room reserved (json shapes, a
+        // key with characters to escape): room for it and the worst of the rest, else the general path.
+        if (anyLength && o + wn + (lineEnd - pos) * (1 + this.keyTextCount) + this.constantRoom > ob.length) return -1;
         copyBytes(w, 0, wn, ob, o);
         o += wn;
         if (changed === 0 && !sameBytes(w, 0, wn, buf, s, e)) changed = 1;

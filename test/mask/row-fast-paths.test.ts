@@ -13,6 +13,15 @@ import { encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
 import { errorOf, maskInMemory } from './run-in-memory.js';
+import type { ByteArea } from '../../src/mask/byte-sink.js';
+import { CopyKernel } from '../../src/mask/copy-kernel.js';
+import { copyTextCodec } from '../../src/mask/field-codecs.js';
+import { eachCopyRow, maskRow, RecordShape } from '../../src/mask/masked-row.js';
+import { RecordBuffer } from '../../src/mask/parallel/record-buffer.js';
+import { RowMasker } from '../../src/mask/row-masker.js';
+import type { TablePlan } from '../../src/mask/table-plans.js';
+import type { ResolvedType } from '../../src/schema/types.js';
+import { placeholderMask } from '../../src/strategies/placeholder.js';
 
 /** Records as the vault's row() serializes them. */
 class RowVault implements VaultSink {
@@ -150,5 +159,63 @@ describe('row masker shortcuts', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('keeps within the room it reserves, even for keys that grow when escaped again (raw CRs)', () => {
+    // Output and records into areas that grant exactly the room asked for: a kernel that wrote
+    // past it would lose bytes, and differ from the general path.
+    class TightArea implements ByteArea {
+      bytes = Buffer.alloc(0);
+      length = 0;
+      reserve(n: number): void {
+        if (this.length + n <= this.bytes.length) return;
+        const bigger = Buffer.alloc(this.length + n);
+        this.bytes.copy(bigger, 0, 0, this.length);
+        this.bytes = bigger;
+      }
+      write(src: Uint8Array, start: number, end: number): void {
+        this.reserve(end - start);
+        this.bytes.set(src.subarray(start, end), this.length);
+        this.length += end - start;
+      }
+      view(): Buffer {
+        return this.bytes.subarray(0, this.length);
+      }
+    }
+    const type: ResolvedType = { kind: 'text', display: 'text', base: 'text', notNull: false };
+    const column = { table: 'public.t', column: 'name', type, notNull: false, path: 'p', warn: () => undefined, columns: ['id', 'name'], masked: new Set(['name']), secret: undefined };
+    const mask = placeholderMask(column, type);
+    if (mask.kind === 'keep') throw new Error('unexpected keep');
+    const plan: TablePlan = {
+      index: 0,
+      table: 'public.t',
+      ruleTable: 'public.t',
+      columnNames: ['id', 'name'],
+      keyIndexes: [0],
+      keyNames: ['id'],
+      masked: [{ name: 'name', strategy: 'placeholder', type, mask, spec: { strategy: 'placeholder', params: {}, column: { ...column, masked: ['name'] } }, index: 1 }],
+    };
+    const codec = copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t });
+    const rows = Buffer.from(['\r'.repeat(40) + '\tx\n', '7\tsecret\n', '\r\r\r\tabc\n'].join(''), 'utf8');
+    const kernelOut = new TightArea();
+    const kernelRecords = new TightArea();
+    const rm = new RowMasker(plan, codec);
+    const shape = new RecordShape(plan);
+    const kernelRecorder = new RecordBuffer();
+    let handedOver = 0;
+    CopyKernel.for(rm)!.maskBatch(shape, rows, 0, rows.length, 0, 1, 0, kernelOut, kernelRecords, (s, e, lineEnd, n, at) => {
+      handedOver++;
+      rm.splitCopyRow(rows, s, e, at);
+      const changed = maskRow(rm, shape, n, rows, s, e, at, kernelOut, kernelRecorder);
+      kernelOut.write(rows, e, lineEnd);
+      return changed;
+    });
+    // The rows of CRs do not fit what was reserved for them: the general path writes them.
+    expect(handedOver).toBeGreaterThanOrEqual(1);
+    const generalOut = new TightArea();
+    const records = new RecordBuffer();
+    const general = new RowMasker(plan, codec);
+    eachCopyRow(general, rows, 0, rows.length, 1, 0, generalOut, (s, e, at) => maskRow(general, shape, 1, rows, s, e, at, generalOut, records));
+    expect(kernelOut.view().toString('latin1')).toBe(generalOut.view().toString('latin1'));
   });
 });
