@@ -164,9 +164,7 @@ export class RowRestorer {
     rec.ordinal = readVarint(records, c, end);
     rec.count = readVarint(records, c, end);
     for (let k = 0; k < rec.count; k++) {
-      // Most fields are under 128 bytes: a length of one byte.
-      const b = records[c.pos]!;
-      const length = b < 0x80 ? (c.pos++, b) : readVarint(records, c, end);
+      const length = readVarint(records, c, end);
       rec.set(k, records, c.pos, c.pos + length);
       c.pos += length;
     }

@@ -282,9 +282,7 @@ export class VaultReader {
     if (tableIndex < 0 || ordinal < 0 || count < 0 || count > end - cursor.pos) throw this.tampered('malformed row record');
     if (!this.declared.has(tableIndex)) throw this.tampered(`row for undeclared table index ${tableIndex}`);
     for (let i = 0; i < count; i++) {
-      // Most fields are under 128 bytes: a length of one byte.
-      const b = records[cursor.pos]!;
-      const length = b < 0x80 && cursor.pos < end ? (cursor.pos++, b) : readVarint(records, cursor, end);
+      const length = readVarint(records, cursor, end);
       if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed row record');
       cursor.pos += length;
     }

@@ -39,6 +39,12 @@ export interface Cursor {
  */
 export function readVarint(buf: Uint8Array, cursor: Cursor, end: number): number {
   let pos = cursor.pos;
+  // Most values (field lengths, small ordinals) take one byte.
+  const first = buf[pos]!;
+  if (first < 0x80 && pos < end) {
+    cursor.pos = pos + 1;
+    return first;
+  }
   let value = 0;
   let scale = 1;
   for (let i = 0; i < MAX_VARINT_BYTES && pos < end; i++) {
