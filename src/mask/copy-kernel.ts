@@ -1,21 +1,18 @@
 // Batches of COPY text rows masked with as little per-field work as the bytes allow:
-// fields found 4 bytes at a time, stretches between masked fields and the vault record's
-// fields copied by words through DataViews, constants and NULLs written in place, and
-// RowMasker.replace only for values that depend on the row or the original (xxx<key>
-// itself takes a byte path there). A row it cannot do the same way as the general path
-// (wrong field count, a record too large, a value too large for the room reserved) goes
-// to the general path (maskRow), which writes it or throws the error it always would.
+// fields found 4 bytes at a time, stretches between masked fields copied by words through
+// DataViews, constants and their NULLs written in place, RowMasker.replace for the other
+// values (xxx<key> takes a byte path there) and the record serialized from the field
+// positions. A row it cannot do the same way as the general path (wrong field count, a
+// value too large for the room reserved) goes to the general path (maskRow), which writes
+// it or throws the error it always would.
 // The bytes must be the general path's: test/mask/row-fast-paths.test.ts compares them.
 
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
-import { RECORD_ROW } from '../vault/format.js';
-import { MAX_RECORD_BYTES } from '../vault/row-record.js';
-import { writeVarint } from '../vault/varint.js';
 import { sameBytes, type ByteArea } from './byte-sink.js';
-import type { RecordShape } from './masked-row.js';
-import { CONSTANT, GENERAL, KEY_TEXT, type RowMasker } from './row-masker.js';
+import { serializeRecord, type RecordShape } from './masked-record.js';
+import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
@@ -24,15 +21,6 @@ const NL = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const UPPER_N = 0x4e;
-
-/** Writes a record field's length (a varint) at `pos`; returns the position after it. */
-function fieldLength(rec: Uint8Array, pos: number, length: number): number {
-  if (length < 0x80) {
-    rec[pos] = length;
-    return pos + 1;
-  }
-  return writeVarint(rec, pos, length);
-}
 
 /**
  * Each line of whole COPY text rows `buf[start..end)` (each with its line end; the last may
@@ -69,12 +57,8 @@ export class CopyKernel {
   /** Output room a row needs besides its own bytes and its key-text placeholders. */
   private readonly constantRoom: number;
   private readonly keyTextCount: number;
-  /** Per masked column: where its value was written in the output (for derived values), and how long. */
-  private readonly writtenAt: Int32Array;
-  private readonly writtenLength: Int32Array;
   private readonly inWords = new Words();
   private readonly outWords = new Words();
-  private readonly recordWords = new Words();
 
   /** The kernel for rm's rows: COPY text fields only (raw CSV and binary rows never come in batches). */
   static for(rm: RowMasker): CopyKernel | undefined {
@@ -85,8 +69,6 @@ export class CopyKernel {
     const plan = rm.plan;
     this.keyTextCount = rm.fastKind.filter((k) => k === KEY_TEXT).length;
     this.constantRoom = plan.masked.reduce((sum, _m, j) => sum + Math.max(rm.constants[j]?.length ?? 0, 2) + 3, 0);
-    this.writtenAt = new Int32Array(plan.masked.length);
-    this.writtenLength = new Int32Array(plan.masked.length);
   }
 
   /**
@@ -133,8 +115,7 @@ export class CopyKernel {
     const ends = rm.ends;
     let p = pos;
     rm.beginRow(buf, ordinal);
-    const plan = rm.plan;
-    const masked = plan.masked;
+    const masked = rm.plan.masked;
     const kind = rm.fastKind;
     out.reserve((lineEnd - pos) * (1 + this.keyTextCount) + this.constantRoom);
     const ob = out.bytes;
@@ -147,69 +128,28 @@ export class CopyKernel {
       copyWords(buf, sv, p, s, ob, ov, o);
       o += s - p;
       p = e;
-      const o0 = o;
-      const length = e - s;
-      const k = kind[j]!;
-      if (k !== GENERAL && length === 2 && buf[s] === BACKSLASH && buf[s + 1] === UPPER_N) {
-        // NULL stays NULL.
-        ob[o++] = BACKSLASH;
-        ob[o++] = UPPER_N;
-      } else if (k === CONSTANT) {
-        const c = rm.constants[j]!;
+      if (kind[j] === CONSTANT) {
+        // NULL stays NULL; anything else becomes the constant.
+        const c = e - s === 2 && buf[s] === BACKSLASH && buf[s + 1] === UPPER_N ? rm.nulls[j]! : rm.constants[j]!;
         for (let x = 0; x < c.length; x++) ob[o++] = c[x]!;
         if (changed === 0 && !sameBytes(c, 0, c.length, buf, s, e)) changed = 1;
-      } else {
-        // xxx<key> (from a plain key's bytes when it fits: RowMasker.keyTextInto), or any other mask.
-        const anyLength = k !== KEY_TEXT || !rm.keyTextInto(j);
-        if (anyLength) rm.replace(masked[j]!, j, at);
-        const w = rm.writtenBuf[j]!;
-        const wn = rm.writtenLen[j]!;
-        // A value made the general way may be longer than the room reserved (json shapes, a
-        // key with characters to escape): room for it and the worst of the rest, else the general path.
-        if (anyLength && o + wn + (lineEnd - pos) * (1 + this.keyTextCount) + this.constantRoom > ob.length) return -1;
-        copyBytes(w, 0, wn, ob, o);
-        o += wn;
-        if (changed === 0 && !sameBytes(w, 0, wn, buf, s, e)) changed = 1;
+        continue;
       }
-      this.writtenAt[j] = o0;
-      this.writtenLength[j] = o - o0;
+      // NULL, xxx<key> from a plain key's bytes (RowMasker.keyTextInto), or the general way.
+      rm.replace(masked[j]!, j, at);
+      const w = rm.writtenBuf[j]!;
+      const wn = rm.writtenLen[j]!;
+      // A value made the general way may be longer than the room reserved (json shapes, a
+      // key with characters to escape): room for it and the worst of the rest, else the general path.
+      if (o + wn + (lineEnd - pos) * (1 + this.keyTextCount) + this.constantRoom > ob.length) return -1;
+      copyBytes(w, 0, wn, ob, o);
+      o += wn;
+      if (changed === 0 && !sameBytes(w, 0, wn, buf, s, e)) changed = 1;
     }
     copyWords(buf, sv, p, lineEnd, ob, ov, o);
     o += lineEnd - p;
-    if (records) {
-      const columns = shape.columns;
-      const derived = shape.derived;
-      let room = shape.fixedBytes + 16 + 3 * (columns.length + derived.length) + (rowEnd - pos);
-      for (let d = 0; d < derived.length; d++) room += this.writtenLength[derived[d]!]!;
-      records.reserve(room);
-      const rec = records.bytes;
-      const rv = this.recordWords.of(rec);
-      const r0 = records.length;
-      let rp = r0;
-      rec[rp++] = RECORD_ROW;
-      rp = writeVarint(rec, rp, shape.tableIndex);
-      rp = writeVarint(rec, rp, ordinal);
-      rp = writeVarint(rec, rp, columns.length + derived.length);
-      for (let i = 0; i < columns.length; i++) {
-        const s = starts[columns[i]!]!;
-        const e = ends[columns[i]!]!;
-        rp = fieldLength(rec, rp, e - s);
-        copyWords(buf, sv, s, e, rec, rv, rp);
-        rp += e - s;
-      }
-      // The values written in the columns that depend on the row, after the originals.
-      for (let d = 0; d < derived.length; d++) {
-        const j = derived[d]!;
-        const w = this.writtenAt[j]!;
-        const length = this.writtenLength[j]!;
-        rp = fieldLength(rec, rp, length);
-        copyWords(ob, ov, w, w + length, rec, rv, rp);
-        rp += length;
-      }
-      // Too large for a vault record: the general path says so.
-      if (rp - r0 > MAX_RECORD_BYTES) return -1;
-      records.length = rp;
-    }
+    // The record (a record too large throws the error the general path would).
+    if (records) serializeRecord(records, rm, shape, ordinal, buf, pos, rowEnd);
     out.length = o;
     return changed;
   }

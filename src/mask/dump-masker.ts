@@ -10,7 +10,8 @@ import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
-import { derivedColumns, maskBatch, maskRow, RecordShape } from './masked-row.js';
+import { derivedColumns, RecordShape } from './masked-record.js';
+import { maskBatch, maskRow } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */

@@ -3,89 +3,16 @@
 // the main thread and on worker threads, so the output cannot depend on the thread count.
 
 import type { SourcePosition } from '../dump/sql-scanner.js';
-import { copyBytes } from '../io/bytes.js';
-import { RECORD_ROW } from '../vault/format.js';
-import { MAX_RECORD_BYTES, recordTooLarge } from '../vault/row-record.js';
-import { varintLength, writeVarint } from '../vault/varint.js';
-import type { ByteArea, ByteWriter, ScratchBuffer } from './byte-sink.js';
+import type { ByteArea, ByteWriter } from './byte-sink.js';
 import { CopyKernel, eachLine } from './copy-kernel.js';
+import { serializeRecord, type RecordShape } from './masked-record.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
-import type { TablePlan } from './table-plans.js';
+
 
 export interface RowRecorder {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
   /** Where records can be serialized directly (a RecordBuffer's): saves a FieldRef per field. */
-  readonly serialized?: ScratchBuffer;
-}
-
-/** Positions in plan.masked of the columns whose masked value depends on the row. */
-export function derivedColumns(plan: TablePlan): number[] {
-  const out: number[] = [];
-  plan.masked.forEach((m, j) => {
-    if (m.mask.kind !== 'constant') out.push(j);
-  });
-  return out;
-}
-
-/** What one table's vault records hold: key fields, original masked fields, derived values. */
-export class RecordShape {
-  readonly refs: FieldRef[] = [];
-  readonly derived: Int32Array;
-  /** Field positions of the key columns, then of the masked columns. */
-  readonly columns: Int32Array;
-  readonly tableIndex: number;
-  /** Bytes of a record besides its ordinal and fields: type, table index, field count. */
-  readonly fixedBytes: number;
-
-  constructor(plan: TablePlan) {
-    this.derived = Int32Array.from(derivedColumns(plan));
-    this.columns = Int32Array.from([...plan.keyIndexes, ...plan.masked.map((m) => m.index)]);
-    this.tableIndex = plan.index;
-    const n = this.columns.length + this.derived.length;
-    this.fixedBytes = 1 + varintLength(plan.index) + varintLength(n);
-    for (let i = 0; i < n; i++) this.refs.push({ buf: Buffer.alloc(0), start: 0, end: 0 });
-  }
-}
-
-/**
- * Appends the vault record of the row `buf[rowStart..rowEnd)` masked last in `rm` to
- * `records`: the bytes writeRowRecord writes for the same fields, in one pass.
- */
-export function serializeRecord(records: ScratchBuffer, rm: RowMasker, shape: RecordShape, ordinal: number, buf: Uint8Array, rowStart: number, rowEnd: number): void {
-  const columns = shape.columns;
-  const derived = shape.derived;
-  const starts = rm.starts;
-  const ends = rm.ends;
-  const writtenLen = rm.writtenLen;
-  // Room enough: every field lies in the row (a column both key and masked counts twice),
-  // each with a length of at most 3 bytes (a record is under 2 MiB), then the derived values.
-  let room = shape.fixedBytes + 8 + 2 * (rowEnd - rowStart) + 3 * (columns.length + derived.length);
-  for (let i = 0; i < derived.length; i++) room += writtenLen[derived[i]!]!;
-  records.reserve(room);
-  const out = records.bytes;
-  const first = records.length;
-  let pos = first;
-  out[pos++] = RECORD_ROW;
-  pos = writeVarint(out, pos, shape.tableIndex);
-  pos = writeVarint(out, pos, ordinal);
-  pos = writeVarint(out, pos, columns.length + derived.length);
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i]!;
-    const s = starts[c]!;
-    const e = ends[c]!;
-    pos = e - s < 0x80 ? ((out[pos] = e - s), pos + 1) : writeVarint(out, pos, e - s);
-    copyBytes(buf, s, e, out, pos);
-    pos += e - s;
-  }
-  for (let i = 0; i < derived.length; i++) {
-    const j = derived[i]!;
-    const n = writtenLen[j]!;
-    pos = n < 0x80 ? ((out[pos] = n), pos + 1) : writeVarint(out, pos, n);
-    copyBytes(rm.writtenBuf[j]!, 0, n, out, pos);
-    pos += n;
-  }
-  if (pos - first > MAX_RECORD_BYTES) throw recordTooLarge(shape.tableIndex, ordinal, pos - first);
-  records.length = pos;
+  readonly serialized?: ByteArea;
 }
 
 /**
