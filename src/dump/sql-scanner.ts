@@ -79,7 +79,6 @@ const enum State {
   CopyData,
 }
 
-/** A byte that continues an identifier or keyword (any byte of a multi-byte character too). */
 /**
  * 1 for the bytes that change nothing in SQL text inside a statement but prev1/prev2: not a
  * line end, quote, dollar, parenthesis, semicolon, backslash or the start of a comment.
@@ -90,6 +89,7 @@ const ORDINARY_IN_STATEMENT = (() => {
   return table;
 })();
 
+/** A byte that continues an identifier or keyword (any byte of a multi-byte character too). */
 export function isIdentByte(b: number): boolean {
   return (
     (b >= 0x61 && b <= 0x7a) || // a-z

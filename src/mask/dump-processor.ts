@@ -288,11 +288,12 @@ export abstract class DumpProcessor implements ScannerHandler {
     if (entry && entry.active === undefined) {
       // What an unqualified name means depends on the search_path in force (and names' bytes on the encoding).
       const planKey = `${this.catalog.defaultSchema}\0${this.textEncoding.name}\0${entry.header.key}`;
-      active = this.insertPlans.get(planKey) ?? null;
-      if (!this.insertPlans.has(planKey)) {
-        active = this.planInsert(entry.header.target, entry.header.columns, at);
-        this.insertPlans.set(planKey, active);
+      let planned = this.insertPlans.get(planKey);
+      if (planned === undefined) {
+        planned = this.planInsert(entry.header.target, entry.header.columns, at);
+        this.insertPlans.set(planKey, planned);
       }
+      active = planned;
       // The next statement with the same header (and settings) takes the same plan without the look-up.
       entry.active = active;
     }

@@ -38,7 +38,7 @@ export function rowRecordSize(tableIndex: number, ordinal: number, fields: Reado
 export function recordTooLarge(tableIndex: number, ordinal: number, size: number): PgcloakError {
   return new PgcloakError(
     'VAULT_FORMAT',
-    `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; ` + `a vault record holds at most ${MAX_RECORD_BYTES}`,
+    `row ${ordinal} of table index ${tableIndex} holds ${size} bytes of original values; a vault record holds at most ${MAX_RECORD_BYTES}`,
   );
 }
 
