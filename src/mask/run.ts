@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
 import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules, type RuleSet } from '../rules/rules-file.js';
-import { streamDigest, TreeDigest, TREE_DIGEST } from '../vault/digest.js';
+import { streamDigest, TreeDigest, TREE_DIGEST, type StreamDigest } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
 import { VaultReader } from '../vault/reader.js';
 import { VaultWriter } from '../vault/writer.js';
@@ -68,7 +68,8 @@ function startWorkers(threads: number | undefined, options: MaskOptions, secret:
 
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   await loadSqlParser();
-  const digest = new TreeDigest();
+  // Its own thread when the run may use more than one: WebCrypto would cost the main thread a copy of every leaf.
+  const digest = new TreeDigest({ thread: (options.threads ?? 1) > 1 });
   const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
@@ -117,6 +118,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
     vault?.abort();
     throw err;
   } finally {
+    await digest.close();
     await workers?.close();
   }
 }
@@ -152,21 +154,23 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
   const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true });
   let workers: MaskWorkers | undefined;
+  let digest: StreamDigest | undefined;
   try {
     const rulesText = reader.metadata['rules'];
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
     const secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
-    const digest = streamDigest(reader.metadata['outputDigest']);
+    const inputDigest = streamDigest(reader.metadata['outputDigest'], { thread: (options.threads ?? 1) > 1 });
+    digest = inputDigest;
     const raw = reader.metadata['raw'];
     workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret) : undefined;
     let unmasker: DumpUnmasker | undefined;
     const driver = drive(options.input, options.output, {
       maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER,
-      digest: { stream: digest, of: 'input' },
+      digest: { stream: inputDigest, of: 'input' },
       finish: async () => {
         unmasker!.checkVaultExhausted();
-        if (reader.trailer?.['maskedDigest'] !== (await digest.hex())) {
+        if (reader.trailer?.['maskedDigest'] !== (await inputDigest.hex())) {
           throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its digest differs)');
         }
       },
@@ -179,6 +183,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     return unmasker.summary();
   } finally {
     reader.close();
+    await digest?.close();
     await workers?.close();
   }
 }

@@ -100,6 +100,43 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     expect(() => a.update(Buffer.from('x'))).toThrow();
   });
 
+  it('gives the same digest on its own thread as on the thread pool, however the stream is cut', async () => {
+    for (const n of [0, 1, MiB, 3 * MiB + 12345]) {
+      const data = bytes(n, n + 3);
+      const d = new TreeDigest({ thread: true });
+      d.update(data);
+      expect(await d.hex()).toBe(treeByDefinition(data));
+      await d.close(); // again: a no-op
+    }
+    const data = bytes(5 * MiB + 99, 11);
+    const expected = treeByDefinition(data);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(data.length), { maxLength: 12 }), fc.nat(6), async (cuts, max) => {
+        // settle(max) with few or many leaves out: the thread's leaves are refilled only once back.
+        const d = new TreeDigest({ thread: true });
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        let from = 0;
+        for (const to of [...points, data.length]) {
+          d.update(data.subarray(from, to));
+          await d.settle(max);
+          from = to;
+        }
+        expect(await d.hex()).toBe(expected);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('on its own thread: close() gives up a stream and its leaves in flight', async () => {
+    const d = new TreeDigest({ thread: true });
+    d.update(bytes(4 * MiB, 5));
+    await d.close();
+    await expect(d.settle(0)).rejects.toThrow(/closed/);
+    const e = streamDigest(TREE_DIGEST, { thread: true });
+    e.update(bytes(10, 1));
+    await e.close();
+  });
+
   it('is what a vault metadata names; older vaults get BLAKE2b-512', () => {
     expect(streamDigest(TREE_DIGEST)).toBeInstanceOf(TreeDigest);
     expect(streamDigest(undefined)).toBeInstanceOf(OutputDigest);
