@@ -68,8 +68,6 @@ function startWorkers(threads: number | undefined, options: MaskOptions, secret:
 
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   await loadSqlParser();
-  // Its own thread when the run may use more than one: WebCrypto would cost the main thread a copy of every leaf.
-  const digest = new TreeDigest({ thread: (options.threads ?? 1) > 1 });
   const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
@@ -86,6 +84,8 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
       })
     : undefined;
   const workers = startWorkers(options.threads, options, secret?.key);
+  // Its own thread when the run may use more than one: WebCrypto would cost the main thread a copy of every leaf.
+  const digest = new TreeDigest({ thread: (options.threads ?? 1) > 1 });
   try {
     const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
     const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);

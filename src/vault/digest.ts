@@ -133,7 +133,6 @@ class DigestThread {
 
   constructor() {
     this.worker = new Worker(DIGEST_THREAD_SOURCE, { eval: true });
-    this.worker.unref();
     this.worker.on('message', (digest: Uint8Array) => {
       const done = this.out.shift();
       if (done === undefined) return; // closed while a leaf was out
@@ -145,6 +144,8 @@ class DigestThread {
     this.worker.on('exit', (code) => {
       if (this.out.length > 0) this.fail(new Error(`digest thread exited (code ${code}) with leaves outstanding`));
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.worker.unref();
   }
 
   leaf(): Buffer {

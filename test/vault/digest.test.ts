@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutputDigest, TreeDigest, streamDigest, TREE_DIGEST } from '../../src/vault/digest.js';
@@ -135,6 +140,19 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     const e = streamDigest(TREE_DIGEST, { thread: true });
     e.update(bytes(10, 1));
     await e.close();
+  });
+
+  it('on its own thread: does not keep a process alive once no leaf is out, closed or not', () => {
+    // The built module (worker threads need compiled code): run by `npm test` after its build.
+    const built = fileURLToPath(new URL('../../dist/vault/digest.js', import.meta.url));
+    for (const body of ['', 'd.update(Buffer.alloc(3 << 20, 1));', 'd.update(Buffer.alloc(10)); await d.settle(0);']) {
+      // A script file, not -e: a worker unref'd too early kept the one alive and not the other.
+      const script = join(mkdtempSync(join(tmpdir(), 'pgcloak-digest-')), 'run.mjs');
+      writeFileSync(script, `import { TreeDigest } from ${JSON.stringify(built)}; const d = new TreeDigest({ thread: true }); ${body} console.log('end');`);
+      const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+      rmSync(dirname(script), { recursive: true });
+      expect({ body, status: child.status, signal: child.signal, stdout: child.stdout }).toEqual({ body, status: 0, signal: null, stdout: 'end\n' });
+    }
   });
 
   it('is what a vault metadata names; older vaults get BLAKE2b-512', () => {
