@@ -11,14 +11,17 @@ const dir = mkdtempSync(join(tmpdir(), 'pgcloak-large-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Peak RSS allowed for one thread, and for each worker thread on top: a V8 isolate of its
- * own, the memory its optimizing compiler mallocs at its peak (measured up to 50 MB in a
- * worker), which glibc keeps in that thread's arena, and the main thread's young generation
- * growing with the faster allocation. Measured with one worker on a 200 MB dump: mask
- * 152–163 MB, unmask 184–185 MB; peaks vary by some 20 MB from run to run.
+ * Peak RSS allowed: issue 5's 150 MB on one thread (measured on this 200 MB dump: 95–98 MB
+ * since libpg-query runs on Liftoff only). With this 2-core machine's default, the main
+ * thread and one worker, mask measures 125–129 MB and unmask 142–147 MB (1 GiB: up to 154,
+ * 4 GiB: 164; bench/RESULTS.md): 160 MB there, so a regression of some 15 MB fails. Each
+ * further worker (machines with more cores) has a V8 isolate of its own and the memory its
+ * optimizing compiler mallocs at its peak (up to 50 MB measured), which glibc keeps in that
+ * thread's arena.
  */
 const RSS_LIMIT_MB = 150;
-const RSS_PER_WORKER_MB = 60;
+const RSS_FIRST_WORKER_MB = 10;
+const RSS_PER_EXTRA_WORKER_MB = 50;
 
 interface Measured {
   code: number;
@@ -88,7 +91,7 @@ describe('a 200 MB dump', () => {
       expect(await sameFiles(back, dump)).toBe(true);
       if (t > 1) expect(await sameFiles(masked, join(dir, 'masked-1.sql'))).toBe(true);
       rmSync(back);
-      const limit = RSS_LIMIT_MB + (t - 1) * RSS_PER_WORKER_MB;
+      const limit = RSS_LIMIT_MB + (t > 1 ? RSS_FIRST_WORKER_MB : 0) + Math.max(0, t - 2) * RSS_PER_EXTRA_WORKER_MB;
       report.push(`--threads ${t}: mask ${mask.maxRssMB.toFixed(0)} MB, unmask ${unmask.maxRssMB.toFixed(0)} MB peak RSS (limit ${limit} MB)`);
       expect(mask.maxRssMB).toBeLessThan(limit);
       expect(unmask.maxRssMB).toBeLessThan(limit);
