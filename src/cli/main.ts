@@ -67,9 +67,21 @@ function threadsOption(verb: string) {
   } as const;
 }
 
+/**
+ * yargs lays out a command's whole help text before running it, to show it if the command
+ * fails (60–100 ms here, most of it measuring string widths); our fail handler never shows
+ * help, so that layout is skipped. Through yargs' internal methods: if a version lacks them,
+ * nothing changes but the time.
+ */
+function skipHelpCache(cli: unknown): void {
+  const internal = (cli as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
-    await yargs(argv)
+    const cli = yargs(argv)
       .scriptName('pgcloak')
       .usage('$0 <command> [options]\n\nMask a PostgreSQL dump into typed placeholders, keep the originals in an encrypted vault, and reverse it.')
       .command(
@@ -240,8 +252,9 @@ export async function main(argv: string[]): Promise<number> {
       .fail((message, err) => {
         if (err) throw err;
         throw new PgcloakError('USAGE', message);
-      })
-      .parseAsync();
+      });
+    skipHelpCache(cli);
+    await cli.parseAsync();
     return EXIT_CODES.OK;
   } catch (err) {
     if (err instanceof PgcloakError) {
