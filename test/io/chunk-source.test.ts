@@ -37,6 +37,34 @@ describe('FdSource', () => {
     }
   });
 
+  it('keeps a chunk intact until the call after next, whatever the reads ahead have done', async () => {
+    const n = 9 * 1024 * 1024 + 5;
+    const file = join(dir, 'hold');
+    // Not data(): that repeats every MiB, and a slot refilled too early would look intact.
+    const expected = Buffer.alloc(n);
+    let x = 12345;
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      expected[i] = x & 0xff;
+    }
+    writeFileSync(file, expected);
+    const source = new FdSource(openSync(file, 'r'), true);
+    // Views held without a copy: the chunk handed out by the call before stays valid too.
+    let previous: { view: Buffer; at: number } | undefined;
+    let at = 0;
+    for (let c = await source.next(); c !== null; c = await source.next()) {
+      // Let every read ahead land before looking.
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+      if (previous) expect(previous.view.equals(expected.subarray(previous.at, previous.at + previous.view.length))).toBe(true);
+      expect(c.equals(expected.subarray(at, at + c.length))).toBe(true);
+      previous = { view: c, at };
+      at += c.length;
+    }
+    expect(at).toBe(n);
+  });
+
   it('reads a pipe whose writer is slower than the reader, whole', async () => {
     const fifo = join(dir, 'fifo');
     spawnSync('mkfifo', [fifo]);
