@@ -1,8 +1,6 @@
 // Where the input comes from, one chunk at a time. A file descriptor (a file, or a pipe
-// such as `pg_dump | pgcloak`) is read into a small ring of recycled buffers, two reads
+// such as `pg_dump | pgcloak`) is read into a small ring of recycled buffers, one read
 // ahead, so memory does not churn with the dump's size; any other Readable is iterated.
-// Two, not one: a read's trip through libuv's thread pool and back through the event loop
-// often took longer than masking a chunk without rules (1 GiB: 0.7 s of waiting for reads).
 
 import { closeSync, read } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -17,10 +15,7 @@ export interface ChunkSource {
   close?(): Promise<void>;
 }
 
-/** Reads in flight ahead of the chunk handed out. */
-const AHEAD = 2;
-/** The chunks in flight, the one handed out, and the one before it (which the caller may still hold). */
-const SLOTS = AHEAD + 2;
+const SLOTS = 3;
 const SLOT_BYTES = 1024 * 1024;
 /** A pipe gives at most its capacity (64 KiB) per read: keep reading until this much is in. */
 const FILL_BYTES = SLOT_BYTES / 2;
@@ -29,8 +24,7 @@ export class FdSource implements ChunkSource {
   private readonly fd: number;
   private readonly slots: Buffer[] = [];
   private turn = 0;
-  /** Reads started, oldest first: each begins once the one before has ended (fd reads are sequential). */
-  private readonly ahead: Promise<Buffer | null>[] = [];
+  private ahead: Promise<Buffer | null> | undefined;
   private ended = false;
   private readonly ownsFd: boolean;
   private closed = false;
@@ -43,17 +37,11 @@ export class FdSource implements ChunkSource {
   }
 
   next(): Promise<Buffer | null> {
-    if (this.ahead.length === 0) this.ahead.push(this.fill(this.slots[this.turn++ % SLOTS]!));
-    const current = this.ahead.shift()!;
-    // Reads ahead, each into the next slot once the one before has ended: the slot reused
-    // is the one whose chunk was handed out two calls ago.
-    while (this.ahead.length < AHEAD) {
-      const last = this.ahead[this.ahead.length - 1] ?? current;
-      const more = last.then((chunk) => (chunk === null ? null : this.fill(this.slots[this.turn++ % SLOTS]!)));
-      // Nobody may wait on a read-ahead (an error at the end): that rejection is reported by a later call.
-      more.catch(() => undefined);
-      this.ahead.push(more);
-    }
+    const current = this.ahead ?? this.fill(this.slots[this.turn++ % SLOTS]!);
+    // One read ahead, into the next slot: the one whose chunk was handed out two calls ago.
+    this.ahead = current.then((chunk) => (chunk === null ? null : this.fill(this.slots[this.turn++ % SLOTS]!)));
+    // Nobody may wait on the read-ahead (an error at the end): that rejection is reported by the next call.
+    this.ahead.catch(() => undefined);
     return current;
   }
 
