@@ -68,12 +68,24 @@ export function eachCopyRow(
   out: ByteWriter,
   row: (rowStart: number, rowEnd: number, at: SourcePosition) => boolean,
 ): number {
-  return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
-    rm.splitCopyRow(buf, pos, rowEnd, at);
-    const changed = row(pos, rowEnd, at);
-    out.write(buf, rowEnd, lineEnd);
-    return changed;
-  });
+  return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => copyRow(rm, buf, pos, rowEnd, lineEnd, at, out, row));
+}
+
+/** One COPY text row of eachCopyRow: its fields split into `rm`, `row` writes it, its line end follows. */
+function copyRow(
+  rm: RowMasker,
+  buf: Buffer,
+  rowStart: number,
+  rowEnd: number,
+  lineEnd: number,
+  at: SourcePosition,
+  out: ByteWriter,
+  row: (rowStart: number, rowEnd: number, at: SourcePosition) => boolean,
+): boolean {
+  rm.splitCopyRow(buf, rowStart, rowEnd, at);
+  const changed = row(rowStart, rowEnd, at);
+  out.write(buf, rowEnd, lineEnd);
+  return changed;
 }
 
 /** Per row masker: its batch kernel, or null when its fields are not COPY text. */
@@ -100,12 +112,9 @@ export function maskBatch(
   if (kernel === undefined) kernels.set(rm, (kernel = CopyKernel.for(rm) ?? null));
   // The kernel serializes records itself: a recorder that takes only row() gets the general path.
   if (kernel && (vault === undefined || vault.serialized)) {
-    return kernel.maskBatch(shape, buf, start, end, ordinal, line, offset, out, vault?.serialized, (rowStart, rowEnd, lineEnd, n, at) => {
-      rm.splitCopyRow(buf, rowStart, rowEnd, at);
-      const changed = maskRow(rm, shape, n, buf, rowStart, rowEnd, at, out, vault);
-      out.write(buf, rowEnd, lineEnd);
-      return changed;
-    });
+    return kernel.maskBatch(shape, buf, start, end, ordinal, line, offset, out, vault?.serialized, (rowStart, rowEnd, lineEnd, n, at) =>
+      copyRow(rm, buf, rowStart, rowEnd, lineEnd, at, out, () => maskRow(rm, shape, n, buf, rowStart, rowEnd, at, out, vault)),
+    );
   }
   return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
 }

@@ -153,8 +153,8 @@ class DigestThread {
   }
 
   hash(leaf: Buffer, length: number): Promise<Uint8Array> {
+    // Set by close() too ('digest thread closed').
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new Error('digest thread closed'));
     return new Promise((resolve, reject) => {
       if (this.out.length === 0) this.worker.ref();
       this.out.push({ leaf, resolve, reject });

@@ -78,17 +78,13 @@ export class MaskWorkers {
 
   /** Masks a batch of rows of plan `plan` (copied: `rows` may be reused at once). */
   submit(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
-    const slot = this.takeSlot(rows.length, 0);
-    new Uint8Array(slot.input, 0, rows.length).set(rows);
+    const slot = this.takeSlot(rows);
     return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where }));
   }
 
   /** Masks the rows of plan `plan` in a run of INSERT statements (`input` copied; `rows` as InsertsJob says). */
   submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
-    const slot = this.takeSlot(input.length, 0);
-    new Uint8Array(slot.input, 0, input.length).set(input);
-    if (slot.rows.byteLength < rows.byteLength) slot.rows = new SharedArrayBuffer(Math.ceil(rows.byteLength * 1.25));
-    new Int32Array(slot.rows, 0, rows.length).set(rows);
+    const slot = this.takeSlot(input, undefined, rows);
     return this.send(slot, input.length, (seq) => ({
       type: 'inserts',
       seq,
@@ -105,9 +101,7 @@ export class MaskWorkers {
 
   /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
   submitRestore(plan: number, rows: Uint8Array, records: Uint8Array, where: Pick<RestoreJob, 'ordinal' | 'line' | 'offset'>): Promise<BatchResult> {
-    const slot = this.takeSlot(rows.length, records.length);
-    new Uint8Array(slot.input, 0, rows.length).set(rows);
-    new Uint8Array(slot.records, 0, records.length).set(records);
+    const slot = this.takeSlot(rows, records);
     return this.send(slot, rows.length, (seq) => ({
       type: 'restore',
       seq,
@@ -158,15 +152,24 @@ export class MaskWorkers {
     );
   }
 
-  private takeSlot(inputBytes: number, recordBytes: number): Slot {
+  /** A free slot holding a copy of `input`, and of `records` and `rows` when given (each grown as needed). */
+  private takeSlot(input: Uint8Array, records?: Uint8Array, rows?: Int32Array): Slot {
     const slot = this.spare.pop() ?? {
       input: new SharedArrayBuffer(SLOT_BYTES),
       out: new SharedArrayBuffer(SLOT_BYTES),
       records: new SharedArrayBuffer(SLOT_BYTES),
       rows: new SharedArrayBuffer(0),
     };
-    if (slot.input.byteLength < inputBytes) slot.input = new SharedArrayBuffer(Math.ceil(inputBytes * 1.25));
-    if (slot.records.byteLength < recordBytes) slot.records = new SharedArrayBuffer(Math.ceil(recordBytes * 1.25));
+    slot.input = withRoom(slot.input, input.byteLength);
+    new Uint8Array(slot.input, 0, input.length).set(input);
+    if (records) {
+      slot.records = withRoom(slot.records, records.byteLength);
+      new Uint8Array(slot.records, 0, records.length).set(records);
+    }
+    if (rows) {
+      slot.rows = withRoom(slot.rows, rows.byteLength);
+      new Int32Array(slot.rows, 0, rows.length).set(rows);
+    }
     return slot;
   }
 
@@ -197,4 +200,9 @@ export class MaskWorkers {
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
   }
+}
+
+/** `buf`, or a larger one (with a quarter to spare) when it holds fewer than `bytes`. */
+function withRoom(buf: SharedArrayBuffer, bytes: number): SharedArrayBuffer {
+  return buf.byteLength < bytes ? new SharedArrayBuffer(Math.ceil(bytes * 1.25)) : buf;
 }
