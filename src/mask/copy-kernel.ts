@@ -6,13 +6,18 @@
 // value too large for the room reserved) goes to the general path (maskRow), which writes
 // it or throws the error it always would.
 // The bytes must be the general path's: test/mask/row-fast-paths.test.ts compares them.
+// Where every masked column is a constant or xxx<key>, the native kernel (./native-rows.ts)
+// does the rows it can and hands back the rest one at a time; test/mask/native-kernel.test.ts
+// compares its bytes with this file's.
 
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { sameBytes, type ByteArea } from './byte-sink.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
-import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
+import { CONSTANT, GENERAL, KEY_TEXT, type RowMasker } from './row-masker.js';
+import { MAX_RECORD_BYTES } from '../vault/row-record.js';
+import * as N from './native-rows.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
@@ -59,13 +64,22 @@ export class CopyKernel {
   private readonly keyTextCount: number;
   private readonly inWords = new Words();
   private readonly outWords = new Words();
+  /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
+  private native: { rows: N.NativeRows; plan: N.NativePlan; state: Float64Array } | null | undefined;
 
-  /** The kernel for rm's rows: COPY text fields only (raw CSV and binary rows never come in batches). */
-  static for(rm: RowMasker): CopyKernel | undefined {
-    return rm.codecs.every((c) => c.encoding === 'copy-text') ? new CopyKernel(rm) : undefined;
+  /**
+   * The kernel for rm's rows: COPY text fields only (raw CSV and binary rows never come in
+   * batches). `native`: the native kernel to use where it can (default: the one built, if
+   * any; null: none).
+   */
+  static for(rm: RowMasker, native: N.NativeRows | null = N.nativeRows() ?? null): CopyKernel | undefined {
+    return rm.codecs.every((c) => c.encoding === 'copy-text') ? new CopyKernel(rm, native) : undefined;
   }
 
-  private constructor(readonly rm: RowMasker) {
+  private constructor(
+    readonly rm: RowMasker,
+    private readonly nativeRows: N.NativeRows | null,
+  ) {
     const plan = rm.plan;
     this.keyTextCount = rm.fastKind.filter((k) => k === KEY_TEXT).length;
     this.constantRoom = plan.masked.reduce((sum, _m, j) => sum + Math.max(rm.constants[j]?.length ?? 0, 2) + 3, 0);
@@ -89,10 +103,73 @@ export class CopyKernel {
     records: ByteArea | undefined,
     general: GeneralRow,
   ): number {
+    if (this.native === undefined) this.native = this.nativePlan(shape);
+    if (this.native) return this.nativeBatch(shape, buf, start, end, ordinal, line, offset, out, records, general);
     return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
       const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
       return r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at);
     });
+  }
+
+  /** The native kernel's plan for this table, when every masked column is a constant or xxx<key>. */
+  private nativePlan(shape: RecordShape): CopyKernel['native'] {
+    const rm = this.rm;
+    const rows = this.nativeRows;
+    if (!rows || rm.fastKind.some((k) => k === GENERAL)) return null;
+    const plan = rm.plan;
+    const masked = Int32Array.from(plan.masked, (m) => m.index);
+    const constants = rm.constants.map((c) => c ?? null);
+    const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
+    return { rows, plan: made, state: new Float64Array(N.STATE_SIZE) };
+  }
+
+  /** maskBatch through the native kernel: the rows it hands back go through row(), as above. */
+  private nativeBatch(
+    shape: RecordShape,
+    buf: Buffer,
+    start: number,
+    end: number,
+    ordinal: number,
+    line: number,
+    offset: number,
+    out: ByteArea,
+    records: ByteArea | undefined,
+    general: GeneralRow,
+  ): number {
+    const { rows, plan, state } = this.native!;
+    const at = { line, offset };
+    let pos = start;
+    let changed = 0;
+    while (pos < end) {
+      const status = rows.maskRows(plan, buf, pos, end, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
+      const done = state[N.ROWS]!;
+      out.length = state[N.OUT]!;
+      if (records) records.length = state[N.RECORDS]!;
+      changed += state[N.CHANGED]!;
+      ordinal += done;
+      line += done;
+      pos = state[N.POS]!;
+      if (status === N.DONE) break;
+      if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
+        const area = status === N.NEED_OUT ? out : records!;
+        const need = state[N.NEED]!;
+        area.reserve(need);
+        if (area.bytes.length - area.length < need) throw new Error('CopyKernel: no room made for the native kernel');
+        continue;
+      }
+      // One row the native kernel leaves to JavaScript.
+      let nl = buf.indexOf(NL, pos);
+      if (nl === -1 || nl >= end) nl = end;
+      const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+      const lineEnd = nl < end ? nl + 1 : end;
+      at.line = line;
+      at.offset = offset + (pos - start);
+      const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
+      if (r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at)) changed++;
+      pos = lineEnd;
+      line++;
+    }
+    return changed;
   }
 
   /** One row: 1 if masking changed it, 0 if not, -1 (nothing written) for the general path. */

@@ -1,0 +1,411 @@
+// The COPY text batch kernel of src/mask/copy-kernel.ts for the rows it can do without
+// JavaScript: every masked column a constant or `xxx` + a plain key. It writes the masked
+// rows and their vault records exactly as the JavaScript kernel would, and stops at the
+// first row it cannot do the same way (wrong field count, a key that is not plain ASCII,
+// a key longer than its column, a record too large), leaving that row to JavaScript, which
+// writes it or throws the error it always would. It also stops when the output or records
+// buffer lacks room, saying how much it needs. Nothing of a row is committed until the
+// whole row is written.
+//
+// test/mask/native-kernel.test.ts compares its bytes with the JavaScript kernel's.
+
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONSTANT 1
+#define KEY_TEXT 2
+#define RECORD_ROW 2
+
+// What maskRows returns.
+#define DONE 0
+#define ROW_FOR_JS 1
+#define NEED_OUT 2
+#define NEED_RECORDS 3
+
+// The state array: where the batch got to.
+#define S_POS 0
+#define S_ROWS 1
+#define S_OUT 2
+#define S_RECORDS 3
+#define S_CHANGED 4
+#define S_NEED 5
+#define S_SIZE 6
+
+typedef struct {
+  int32_t columns;
+  uint32_t tableIndex;
+  int32_t keyIndex;
+  int32_t nRecordColumns;
+  int32_t *recordColumns;
+  int32_t nMasked;
+  int32_t *masked;
+  uint8_t *kinds;
+  int32_t *maxLength;
+  uint8_t **constants;
+  int32_t *constantLen;
+  uint8_t **nulls;
+  int32_t *nullLen;
+  int32_t nDerived;
+  int32_t *derived;
+  int32_t keyTextCount;
+  int64_t constantRoom;
+  int64_t maxRecord;
+  // Per row: field ranges, and the bytes written in each masked column.
+  int32_t *starts;
+  int32_t *ends;
+  const uint8_t **written;
+  int32_t *writtenLen;
+  // xxx<key> for each KEY_TEXT column: keyTextCap bytes each.
+  uint8_t *keyText;
+  int64_t keyTextCap;
+} Plan;
+
+static void plan_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Plan *p = data;
+  if (p == NULL) return;
+  free(p->recordColumns);
+  free(p->masked);
+  free(p->kinds);
+  free(p->maxLength);
+  for (int32_t j = 0; j < p->nMasked; j++) {
+    if (p->constants) free(p->constants[j]);
+    if (p->nulls) free(p->nulls[j]);
+  }
+  free(p->constants);
+  free(p->constantLen);
+  free(p->nulls);
+  free(p->nullLen);
+  free(p->derived);
+  free(p->starts);
+  free(p->ends);
+  free(p->written);
+  free(p->writtenLen);
+  free(p->keyText);
+  free(p);
+}
+
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, "PGCLOAK_NATIVE", message);
+  return NULL;
+}
+
+/** A copy of an Int32Array (or Uint8Array when `bytes`), its length in *n. */
+static void *copy_array(napi_env env, napi_value v, int bytes, int32_t *n) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return NULL;
+  if (type != (bytes ? napi_uint8_array : napi_int32_array)) return NULL;
+  size_t size = length * (bytes ? 1 : sizeof(int32_t));
+  void *out = malloc(size + 1);
+  if (out == NULL) return NULL;
+  if (size > 0) memcpy(out, data, size);
+  *n = (int32_t)length;
+  return out;
+}
+
+/** A copy of a Buffer's bytes (null or undefined: none), its length in *n. Returns 0 on a bad argument. */
+static int copy_bytes(napi_env env, napi_value v, uint8_t **out, int32_t *n) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return 0;
+  *out = NULL;
+  *n = 0;
+  if (type == napi_null || type == napi_undefined) return 1;
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) return 0;
+  void *data;
+  size_t length;
+  if (napi_get_buffer_info(env, v, &data, &length) != napi_ok) return 0;
+  *out = malloc(length + 1);
+  if (*out == NULL) return 0;
+  if (length > 0) memcpy(*out, data, length);
+  *n = (int32_t)length;
+  return 1;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+/**
+ * createPlan(columns, tableIndex, keyIndex, recordColumns: Int32Array, masked: Int32Array,
+ * kinds: Uint8Array, maxLength: Int32Array, constants: (Buffer|null)[], nulls: Buffer[],
+ * derived: Int32Array, maxRecord): a table's plan, for maskRows.
+ */
+static napi_value create_plan(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 11) return fail(env, "createPlan: 11 arguments expected");
+  Plan *p = calloc(1, sizeof(Plan));
+  if (p == NULL) return fail(env, "createPlan: out of memory");
+  int32_t tableIndex, nKinds = 0, nMax = 0;
+  double maxRecord = 0;
+  int ok = get_i32(env, a[0], &p->columns) && get_i32(env, a[1], &tableIndex) && get_i32(env, a[2], &p->keyIndex) &&
+           napi_get_value_double(env, a[10], &maxRecord) == napi_ok && maxRecord >= 0 && maxRecord <= 9007199254740991.0;
+  p->tableIndex = (uint32_t)tableIndex;
+  p->maxRecord = (int64_t)maxRecord;
+  if (ok) p->recordColumns = copy_array(env, a[3], 0, &p->nRecordColumns);
+  if (ok) p->masked = copy_array(env, a[4], 0, &p->nMasked);
+  if (ok) p->kinds = copy_array(env, a[5], 1, &nKinds);
+  if (ok) p->maxLength = copy_array(env, a[6], 0, &nMax);
+  if (ok) p->derived = copy_array(env, a[9], 0, &p->nDerived);
+  ok = ok && p->columns > 0 && tableIndex >= 0 && p->recordColumns && p->masked && p->kinds && p->maxLength && p->derived &&
+       nKinds == p->nMasked && nMax == p->nMasked;
+  if (ok) {
+    p->constants = calloc(p->nMasked + 1, sizeof(uint8_t *));
+    p->constantLen = calloc(p->nMasked + 1, sizeof(int32_t));
+    p->nulls = calloc(p->nMasked + 1, sizeof(uint8_t *));
+    p->nullLen = calloc(p->nMasked + 1, sizeof(int32_t));
+    p->starts = calloc(p->columns, sizeof(int32_t));
+    p->ends = calloc(p->columns, sizeof(int32_t));
+    p->written = calloc(p->nMasked + 1, sizeof(uint8_t *));
+    p->writtenLen = calloc(p->nMasked + 1, sizeof(int32_t));
+    ok = p->constants && p->constantLen && p->nulls && p->nullLen && p->starts && p->ends && p->written && p->writtenLen;
+  }
+  for (int32_t j = 0; ok && j < p->nMasked; j++) {
+    napi_value c, n;
+    ok = napi_get_element(env, a[7], j, &c) == napi_ok && napi_get_element(env, a[8], j, &n) == napi_ok &&
+         copy_bytes(env, c, &p->constants[j], &p->constantLen[j]) && copy_bytes(env, n, &p->nulls[j], &p->nullLen[j]) &&
+         p->masked[j] >= 0 && p->masked[j] < p->columns && (p->kinds[j] == CONSTANT || p->kinds[j] == KEY_TEXT) &&
+         (p->kinds[j] != CONSTANT || p->constants[j] != NULL) && p->nulls[j] != NULL;
+    if (ok && p->kinds[j] == KEY_TEXT) p->keyTextCount++;
+    if (ok) p->constantRoom += (p->constantLen[j] > 2 ? p->constantLen[j] : 2) + 3;
+  }
+  for (int32_t i = 0; ok && i < p->nRecordColumns; i++) ok = p->recordColumns[i] >= 0 && p->recordColumns[i] < p->columns;
+  for (int32_t i = 0; ok && i < p->nDerived; i++) ok = p->derived[i] >= 0 && p->derived[i] < p->nMasked;
+  if (ok && p->keyTextCount > 0) ok = p->keyIndex >= 0 && p->keyIndex < p->columns;
+  if (!ok) {
+    plan_free(env, p, NULL);
+    return fail(env, "createPlan: invalid plan");
+  }
+  napi_value external;
+  if (napi_create_external(env, p, plan_free, NULL, &external) != napi_ok) {
+    plan_free(env, p, NULL);
+    return fail(env, "createPlan: cannot wrap the plan");
+  }
+  return external;
+}
+
+static inline uint8_t *put_varint(uint8_t *o, uint64_t v) {
+  while (v >= 0x80) {
+    *o++ = (uint8_t)((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *o++ = (uint8_t)v;
+  return o;
+}
+
+static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *length) {
+  bool is;
+  return napi_is_buffer(env, v, &is) == napi_ok && is && napi_get_buffer_info(env, v, (void **)data, length) == napi_ok;
+}
+
+/**
+ * maskRows(plan, buf, start, end, ordinal, out, outLength, records|null, recordsLength, state: Float64Array):
+ * masks the whole rows of buf[start..end) (each with its line end; the last may lack it),
+ * the first being row ordinal + 1, into out from outLength and their records into records
+ * from recordsLength, until it is done or must stop. Returns DONE, ROW_FOR_JS (the row at
+ * state[S_POS]), NEED_OUT or NEED_RECORDS (state[S_NEED] bytes of room); state gets where it
+ * got to: input position, rows done, output and records lengths, rows changed.
+ */
+static napi_value mask_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 10) return fail(env, "maskRows: 10 arguments expected");
+  Plan *p;
+  uint8_t *buf, *out, *rec = NULL;
+  size_t bufLen, outCap, recCap = 0;
+  int32_t start, end, outLen, recLen;
+  double ordinalD;
+  napi_valuetype recType;
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
+      !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
+      !get_buffer(env, a[5], &out, &outCap) || !get_i32(env, a[6], &outLen) || napi_typeof(env, a[7], &recType) != napi_ok ||
+      !get_i32(env, a[8], &recLen)) {
+    return fail(env, "maskRows: bad arguments");
+  }
+  // An empty Buffer may have no data pointer: whether there are records is the argument's type.
+  const int hasRecords = recType != napi_null && recType != napi_undefined;
+  if (hasRecords && !get_buffer(env, a[7], &rec, &recCap)) return fail(env, "maskRows: bad records buffer");
+  double *state;
+  {
+    bool is;
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    if (napi_is_typedarray(env, a[9], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, a[9], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
+        length < S_SIZE) {
+      return fail(env, "maskRows: bad state array");
+    }
+  }
+  // Positions are 32-bit: larger buffers are used only up to 2 GiB.
+  if (outCap > INT32_MAX) outCap = INT32_MAX;
+  if (recCap > INT32_MAX) recCap = INT32_MAX;
+  if (start < 0 || end < start || (size_t)end > bufLen || outLen < 0 || (size_t)outLen > outCap || recLen < 0 ||
+      (size_t)recLen > recCap || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+    return fail(env, "maskRows: ranges out of bounds");
+  }
+
+  uint64_t ordinal = (uint64_t)ordinalD;
+  double rows = 0, changedRows = 0;
+  int32_t pos = start;
+  int status = DONE;
+  const int32_t n = p->columns;
+  int32_t *starts = p->starts, *ends = p->ends;
+  while (pos < end) {
+    const uint8_t *nlp = memchr(buf + pos, '\n', (size_t)(end - pos));
+    int32_t nl = nlp ? (int32_t)(nlp - buf) : end;
+    int32_t rowEnd = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
+    int32_t lineEnd = nl < end ? nl + 1 : end;
+    int64_t rowLen = (int64_t)lineEnd - pos;
+    // The room the JavaScript kernel reserves: every xxx<key> at most 3 + the row's length.
+    int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom;
+    if ((int64_t)outCap - outLen < needOut) {
+      status = NEED_OUT;
+      state[S_NEED] = (double)needOut;
+      break;
+    }
+    // The fields: exactly one per column.
+    int32_t q = pos;
+    int ok = 1;
+    for (int32_t i = 0; i < n; i++) {
+      const uint8_t *tab = memchr(buf + q, '\t', (size_t)(rowEnd - q));
+      int32_t e = tab ? (int32_t)(tab - buf) : rowEnd;
+      if (e == rowEnd ? i < n - 1 : i == n - 1) {
+        ok = 0;
+        break;
+      }
+      starts[i] = q;
+      ends[i] = e;
+      q = e + 1;
+    }
+    // The key's text, when some column takes xxx<key>: plain ASCII only (the JavaScript general way does the rest).
+    int32_t ks = 0, ke = 0;
+    if (ok && p->keyTextCount > 0) {
+      ks = starts[p->keyIndex];
+      ke = ends[p->keyIndex];
+      for (int32_t i = ks; i < ke; i++) {
+        uint8_t c = buf[i];
+        if (c < 0x20 || c > 0x7e || c == '\\') {
+          ok = 0;
+          break;
+        }
+      }
+      int64_t need = ((int64_t)(ke - ks) + 3) * p->keyTextCount;
+      if (ok && p->keyTextCap < need) {
+        free(p->keyText);
+        p->keyTextCap = 2 * need;
+        p->keyText = malloc((size_t)p->keyTextCap);
+        if (p->keyText == NULL) {
+          p->keyTextCap = 0;
+          return fail(env, "maskRows: out of memory");
+        }
+      }
+    }
+    int32_t o = outLen, from = pos, changed = 0;
+    uint8_t *keyText = p->keyText;
+    for (int32_t j = 0; ok && j < p->nMasked; j++) {
+      int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
+      memcpy(out + o, buf + from, (size_t)(s - from));
+      o += s - from;
+      from = e;
+      const uint8_t *w;
+      int32_t wn;
+      if (e - s == 2 && buf[s] == '\\' && buf[s + 1] == 'N') {
+        w = p->nulls[j];
+        wn = p->nullLen[j];
+      } else if (p->kinds[j] == CONSTANT) {
+        w = p->constants[j];
+        wn = p->constantLen[j];
+      } else {
+        int32_t keyLength = ke - ks, max = p->maxLength[j];
+        // A key longer than the column is cut, with a warning: JavaScript does that.
+        if (max >= 0 && keyLength > max) {
+          ok = 0;
+          break;
+        }
+        int32_t prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+        memset(keyText, 'x', (size_t)prefix);
+        memcpy(keyText + prefix, buf + ks, (size_t)keyLength);
+        w = keyText;
+        wn = prefix + keyLength;
+        keyText += wn;
+      }
+      p->written[j] = w;
+      p->writtenLen[j] = wn;
+      memcpy(out + o, w, (size_t)wn);
+      o += wn;
+      if (!changed && (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0)) changed = 1;
+    }
+    if (!ok) {
+      status = ROW_FOR_JS;
+      break;
+    }
+    memcpy(out + o, buf + from, (size_t)(lineEnd - from));
+    o += lineEnd - from;
+    if (hasRecords) {
+      // Type, table, ordinal, count; a length of at most 5 bytes before each field.
+      int64_t room = 1 + 5 + 8 + 5 + 5 * ((int64_t)p->nRecordColumns + p->nDerived) + 2 * rowLen;
+      for (int32_t d = 0; d < p->nDerived; d++) room += p->writtenLen[p->derived[d]];
+      if ((int64_t)recCap - recLen < room) {
+        status = NEED_RECORDS;
+        state[S_NEED] = (double)room;
+        break;
+      }
+      uint8_t *r = rec + recLen;
+      *r++ = RECORD_ROW;
+      r = put_varint(r, p->tableIndex);
+      r = put_varint(r, ordinal + 1);
+      r = put_varint(r, (uint64_t)p->nRecordColumns + (uint64_t)p->nDerived);
+      for (int32_t c = 0; c < p->nRecordColumns; c++) {
+        int32_t s = starts[p->recordColumns[c]], e = ends[p->recordColumns[c]];
+        r = put_varint(r, (uint64_t)(e - s));
+        memcpy(r, buf + s, (size_t)(e - s));
+        r += e - s;
+      }
+      for (int32_t d = 0; d < p->nDerived; d++) {
+        int32_t j = p->derived[d];
+        r = put_varint(r, (uint64_t)p->writtenLen[j]);
+        memcpy(r, p->written[j], (size_t)p->writtenLen[j]);
+        r += p->writtenLen[j];
+      }
+      // Too large for a frame: JavaScript throws the error.
+      if (r - (rec + recLen) > p->maxRecord) {
+        status = ROW_FOR_JS;
+        break;
+      }
+      recLen = (int32_t)(r - rec);
+    }
+    outLen = o;
+    ordinal++;
+    rows++;
+    changedRows += changed;
+    pos = lineEnd;
+  }
+  state[S_POS] = pos;
+  state[S_ROWS] = rows;
+  state[S_OUT] = outLen;
+  state[S_RECORDS] = recLen;
+  state[S_CHANGED] = changedRows;
+  napi_value result;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "createPlan", NAPI_AUTO_LENGTH, create_plan, NULL, &f);
+  napi_set_named_property(env, exports, "createPlan", f);
+  napi_create_function(env, "maskRows", NAPI_AUTO_LENGTH, mask_rows, NULL, &f);
+  napi_set_named_property(env, exports, "maskRows", f);
+  return exports;
+}

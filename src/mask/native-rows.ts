@@ -1,0 +1,79 @@
+// The native COPY kernel (native/copy_kernel.c, built at install by scripts/build-native.js)
+// when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel hands it the rows
+// it can do without JavaScript. Without it everything runs in JavaScript, with the same bytes.
+
+import { createRequire } from 'node:module';
+
+/** A table's plan, made by createPlan and read only by maskRows. */
+export type NativePlan = { readonly __nativePlan: unique symbol };
+
+export interface NativeRows {
+  createPlan(
+    columns: number,
+    tableIndex: number,
+    keyIndex: number,
+    recordColumns: Int32Array,
+    masked: Int32Array,
+    kinds: Uint8Array,
+    maxLength: Int32Array,
+    constants: readonly (Buffer | null)[],
+    nulls: readonly Buffer[],
+    derived: Int32Array,
+    maxRecord: number,
+  ): NativePlan;
+  maskRows(
+    plan: NativePlan,
+    buf: Buffer,
+    start: number,
+    end: number,
+    ordinal: number,
+    out: Buffer,
+    outLength: number,
+    records: Buffer | null,
+    recordsLength: number,
+    state: Float64Array,
+  ): number;
+}
+
+/** What maskRows returns. */
+export const DONE = 0;
+/** The row at state[POS] is JavaScript's to do. */
+export const ROW_FOR_JS = 1;
+/** The output needs state[NEED] bytes of room. */
+export const NEED_OUT = 2;
+/** The records need state[NEED] bytes of room. */
+export const NEED_RECORDS = 3;
+
+/** Where maskRows got to, in its state array. */
+export const POS = 0;
+export const ROWS = 1;
+export const OUT = 2;
+export const RECORDS = 3;
+export const CHANGED = 4;
+export const NEED = 5;
+export const STATE_SIZE = 6;
+
+const BINARY = '../../build/Release/pgcloak_native.node';
+
+let loaded: { rows: NativeRows | undefined; status: string } | undefined;
+
+function load(): { rows: NativeRows | undefined; status: string } {
+  if (process.env['PGCLOAK_NATIVE'] === '0') return { rows: undefined, status: 'off (PGCLOAK_NATIVE=0)' };
+  try {
+    return { rows: createRequire(import.meta.url)(BINARY) as NativeRows, status: 'native' };
+  } catch {
+    return { rows: undefined, status: 'not built' };
+  }
+}
+
+/** The native kernel, or undefined (not built, or turned off). */
+export function nativeRows(): NativeRows | undefined {
+  loaded ??= load();
+  return loaded.rows;
+}
+
+/** Which COPY kernel runs: 'native', 'not built', 'off (PGCLOAK_NATIVE=0)'. */
+export function nativeStatus(): string {
+  loaded ??= load();
+  return loaded.status;
+}
