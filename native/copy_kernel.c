@@ -1,13 +1,14 @@
-// The COPY text batch kernel of src/mask/copy-kernel.ts for the rows it can do without
-// JavaScript: every masked column a constant or `xxx` + a plain key. It writes the masked
-// rows and their vault records exactly as the JavaScript kernel would, and stops at the
-// first row it cannot do the same way (wrong field count, a key that is not plain ASCII,
-// a key longer than its column, a record too large), leaving that row to JavaScript, which
-// writes it or throws the error it always would. It also stops when the output or records
-// buffer lacks room, saying how much it needs. Nothing of a row is committed until the
-// whole row is written.
+// The COPY text batch kernels of src/mask/copy-kernel.ts (maskRows) and
+// src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript:
+// tables whose masked columns are all constants or `xxx` + a plain key. They write the
+// bytes (and, masking, the vault records) the JavaScript kernels would, and stop at the
+// first row they cannot do the same way (wrong field count, a key that is not plain ASCII,
+// a key longer than its column, a record too large; unmasking, a record or row that does
+// not check), leaving that row to JavaScript, which writes it or throws the error it
+// always would. They also stop when the output or records buffer lacks room, saying how
+// much they need. Nothing of a row is committed until the whole row is written.
 //
-// test/mask/native-kernel.test.ts compares its bytes with the JavaScript kernel's.
+// test/mask/native-kernel.test.ts compares their bytes with the JavaScript kernels'.
 
 #include <node_api.h>
 #include <stdint.h>
@@ -37,8 +38,10 @@ typedef struct {
   int32_t columns;
   uint32_t tableIndex;
   int32_t keyIndex;
+  // The key columns' fields, then the masked columns': what a record holds before its derived values.
   int32_t nRecordColumns;
   int32_t *recordColumns;
+  int32_t nKey;
   int32_t nMasked;
   int32_t *masked;
   uint8_t *kinds;
@@ -180,6 +183,10 @@ static napi_value create_plan(napi_env env, napi_callback_info info) {
     if (ok) p->constantRoom += (p->constantLen[j] > 2 ? p->constantLen[j] : 2) + 3;
   }
   for (int32_t i = 0; ok && i < p->nRecordColumns; i++) ok = p->recordColumns[i] >= 0 && p->recordColumns[i] < p->columns;
+  // Masked columns in field order (rows are written front to back), after the keys in a record.
+  for (int32_t j = 1; ok && j < p->nMasked; j++) ok = p->masked[j] > p->masked[j - 1];
+  p->nKey = ok ? p->nRecordColumns - p->nMasked : 0;
+  for (int32_t j = 0; ok && j < p->nMasked; j++) ok = p->nKey >= 0 && p->recordColumns[p->nKey + j] == p->masked[j];
   for (int32_t i = 0; ok && i < p->nDerived; i++) ok = p->derived[i] >= 0 && p->derived[i] < p->nMasked;
   if (ok && p->keyTextCount > 0) ok = p->keyIndex >= 0 && p->keyIndex < p->columns;
   if (!ok) {
@@ -401,11 +408,205 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/** Reads a varint at *pos, not past end; -1 when it runs out or is longer than 8 bytes. */
+static inline int64_t get_varint(const uint8_t *b, int64_t *pos, int64_t end) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 56 && *pos < end; shift += 7) {
+    uint8_t c = b[(*pos)++];
+    v |= (uint64_t)(c & 0x7f) << shift;
+    if (c < 0x80) return (int64_t)v;
+  }
+  return -1;
+}
+
+static inline int plain_key(const uint8_t *b, int32_t s, int32_t e) {
+  for (int32_t i = s; i < e; i++) {
+    uint8_t c = b[i];
+    if (c < 0x20 || c > 0x7e || c == '\\') return 0;
+  }
+  return 1;
+}
+
+/**
+ * restoreRows(plan, buf, start, end, ordinal, records, recordsStart, out, outLength, state):
+ * unmasks the whole masked rows of buf[start..end) (the first being row ordinal + 1) with
+ * their vault records, read from records[recordsStart..), into out from outLength: each
+ * row with its original fields put back, once masking that original again gives exactly
+ * the row read. Returns DONE, ROW_FOR_JS (the row at state[S_POS], its record at
+ * state[S_RECORDS]) or NEED_OUT; state as maskRows'.
+ */
+static napi_value restore_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 10) return fail(env, "restoreRows: 10 arguments expected");
+  Plan *p;
+  uint8_t *buf, *rec, *out;
+  size_t bufLen, recLen, outCap;
+  int32_t start, end, recStart, outLen;
+  double ordinalD;
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
+      !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
+      !get_buffer(env, a[5], &rec, &recLen) || !get_i32(env, a[6], &recStart) || !get_buffer(env, a[7], &out, &outCap) ||
+      !get_i32(env, a[8], &outLen)) {
+    return fail(env, "restoreRows: bad arguments");
+  }
+  double *state;
+  {
+    bool is;
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    if (napi_is_typedarray(env, a[9], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, a[9], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
+        length < S_SIZE) {
+      return fail(env, "restoreRows: bad state array");
+    }
+  }
+  if (outCap > INT32_MAX) outCap = INT32_MAX;
+  if (start < 0 || end < start || (size_t)end > bufLen || recStart < 0 || (size_t)recStart > recLen || outLen < 0 ||
+      (size_t)outLen > outCap || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+    return fail(env, "restoreRows: ranges out of bounds");
+  }
+
+  uint64_t ordinal = (uint64_t)ordinalD;
+  double rows = 0, changedRows = 0;
+  int32_t pos = start;
+  int64_t rp = recStart;
+  const int64_t rend = (int64_t)recLen;
+  int status = DONE;
+  const int32_t n = p->columns, nKey = p->nKey, nMasked = p->nMasked;
+  const int64_t count = (int64_t)p->nRecordColumns + p->nDerived;
+  int32_t *starts = p->starts, *ends = p->ends;
+  while (pos < end) {
+    const uint8_t *nlp = memchr(buf + pos, '\n', (size_t)(end - pos));
+    int32_t nl = nlp ? (int32_t)(nlp - buf) : end;
+    int32_t rowEnd = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
+    int32_t lineEnd = nl < end ? nl + 1 : end;
+    int ok = 1;
+    int32_t q = pos;
+    for (int32_t i = 0; i < n; i++) {
+      const uint8_t *tab = memchr(buf + q, '\t', (size_t)(rowEnd - q));
+      int32_t e = tab ? (int32_t)(tab - buf) : rowEnd;
+      if (e == rowEnd ? i < n - 1 : i == n - 1) {
+        ok = 0;
+        break;
+      }
+      starts[i] = q;
+      ends[i] = e;
+      q = e + 1;
+    }
+    // The record: this table, this row, the fields the plan says; its key fields the row's.
+    int64_t r = rp;
+    int64_t size = (int64_t)lineEnd - pos;
+    if (ok) {
+      ok = get_varint(rec, &r, rend) == RECORD_ROW && get_varint(rec, &r, rend) == (int64_t)p->tableIndex &&
+           get_varint(rec, &r, rend) == (int64_t)(ordinal + 1) && get_varint(rec, &r, rend) == count;
+    }
+    for (int64_t k = 0; ok && k < count; k++) {
+      int64_t length = get_varint(rec, &r, rend);
+      if (length < 0 || length > rend - r) {
+        ok = 0;
+        break;
+      }
+      if (k < nKey) {
+        int32_t c = p->recordColumns[k];
+        ok = length == ends[c] - starts[c] && memcmp(rec + r, buf + starts[c], (size_t)length) == 0;
+      } else if (k < nKey + nMasked) {
+        int32_t c = p->masked[k - nKey];
+        // Where the original is, kept in written[] for the check below.
+        p->written[k - nKey] = rec + r;
+        p->writtenLen[k - nKey] = (int32_t)length;
+        size += length - (ends[c] - starts[c]);
+      }
+      r += length;
+    }
+    // Masking the original again must give the masked fields read (the rest is the row's own).
+    int32_t ks = 0, ke = 0;
+    if (ok && p->keyTextCount > 0) {
+      ks = starts[p->keyIndex];
+      ke = ends[p->keyIndex];
+      ok = plain_key(buf, ks, ke);
+    }
+    int changed = 0;
+    for (int32_t j = 0; ok && j < nMasked; j++) {
+      const uint8_t *orig = p->written[j];
+      int32_t on = p->writtenLen[j];
+      int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
+      const uint8_t *w;
+      int32_t wn;
+      if (on == 2 && orig[0] == '\\' && orig[1] == 'N') {
+        w = p->nulls[j];
+        wn = p->nullLen[j];
+      } else if (p->kinds[j] == CONSTANT) {
+        w = p->constants[j];
+        wn = p->constantLen[j];
+      } else {
+        int32_t keyLength = ke - ks, max = p->maxLength[j];
+        if (max >= 0 && keyLength > max) {
+          ok = 0;
+          break;
+        }
+        int32_t prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+        // xxx<key>, compared where it lies: the masked field, then the original.
+        int same = e - s == prefix + keyLength && memcmp(buf + s + prefix, buf + ks, (size_t)keyLength) == 0;
+        for (int32_t x = 0; same && x < prefix; x++) same = buf[s + x] == 'x';
+        if (!same) {
+          ok = 0;
+          break;
+        }
+        if (!changed && !(on == e - s && memcmp(orig, buf + s, (size_t)on) == 0)) changed = 1;
+        continue;
+      }
+      if (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0) {
+        ok = 0;
+        break;
+      }
+      if (!changed && (wn != on || memcmp(w, orig, (size_t)wn) != 0)) changed = 1;
+    }
+    if (!ok) {
+      status = ROW_FOR_JS;
+      break;
+    }
+    if ((int64_t)outCap - outLen < size) {
+      status = NEED_OUT;
+      state[S_NEED] = (double)size;
+      break;
+    }
+    int32_t o = outLen, from = pos;
+    for (int32_t j = 0; j < nMasked; j++) {
+      int32_t s = starts[p->masked[j]];
+      memcpy(out + o, buf + from, (size_t)(s - from));
+      o += s - from;
+      memcpy(out + o, p->written[j], (size_t)p->writtenLen[j]);
+      o += p->writtenLen[j];
+      from = ends[p->masked[j]];
+    }
+    memcpy(out + o, buf + from, (size_t)(lineEnd - from));
+    o += lineEnd - from;
+    outLen = o;
+    rp = r;
+    ordinal++;
+    rows++;
+    changedRows += changed;
+    pos = lineEnd;
+  }
+  state[S_POS] = pos;
+  state[S_ROWS] = rows;
+  state[S_OUT] = outLen;
+  state[S_RECORDS] = (double)rp;
+  state[S_CHANGED] = changedRows;
+  napi_value result;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "createPlan", NAPI_AUTO_LENGTH, create_plan, NULL, &f);
   napi_set_named_property(env, exports, "createPlan", f);
   napi_create_function(env, "maskRows", NAPI_AUTO_LENGTH, mask_rows, NULL, &f);
   napi_set_named_property(env, exports, "maskRows", f);
+  napi_create_function(env, "restoreRows", NAPI_AUTO_LENGTH, restore_rows, NULL, &f);
+  napi_set_named_property(env, exports, "restoreRows", f);
   return exports;
 }

@@ -15,8 +15,7 @@ import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { sameBytes, type ByteArea } from './byte-sink.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
-import { CONSTANT, GENERAL, KEY_TEXT, type RowMasker } from './row-masker.js';
-import { MAX_RECORD_BYTES } from '../vault/row-record.js';
+import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
 import * as N from './native-rows.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
@@ -113,14 +112,9 @@ export class CopyKernel {
 
   /** The native kernel's plan for this table, when every masked column is a constant or xxx<key>. */
   private nativePlan(shape: RecordShape): CopyKernel['native'] {
-    const rm = this.rm;
     const rows = this.nativeRows;
-    if (!rows || rm.fastKind.some((k) => k === GENERAL)) return null;
-    const plan = rm.plan;
-    const masked = Int32Array.from(plan.masked, (m) => m.index);
-    const constants = rm.constants.map((c) => c ?? null);
-    const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
-    return { rows, plan: made, state: new Float64Array(N.STATE_SIZE) };
+    const plan = rows && N.nativePlan(rows, this.rm, shape);
+    return plan ? { rows, plan, state: new Float64Array(N.STATE_SIZE) } : null;
   }
 
   /** maskBatch through the native kernel: the rows it hands back go through row(), as above. */

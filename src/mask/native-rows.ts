@@ -3,6 +3,9 @@
 // it can do without JavaScript. Without it everything runs in JavaScript, with the same bytes.
 
 import { createRequire } from 'node:module';
+import { MAX_RECORD_BYTES } from '../vault/row-record.js';
+import type { RecordShape } from './masked-record.js';
+import { GENERAL, type RowMasker } from './row-masker.js';
 
 /** A table's plan, made by createPlan and read only by maskRows. */
 export type NativePlan = { readonly __nativePlan: unique symbol };
@@ -33,15 +36,27 @@ export interface NativeRows {
     recordsLength: number,
     state: Float64Array,
   ): number;
+  restoreRows(
+    plan: NativePlan,
+    buf: Buffer,
+    start: number,
+    end: number,
+    ordinal: number,
+    records: Uint8Array,
+    recordsStart: number,
+    out: Buffer,
+    outLength: number,
+    state: Float64Array,
+  ): number;
 }
 
 /** What maskRows returns. */
 export const DONE = 0;
-/** The row at state[POS] is JavaScript's to do. */
+/** The row at state[POS] (unmasking: its record at state[RECORDS]) is JavaScript's to do. */
 export const ROW_FOR_JS = 1;
 /** The output needs state[NEED] bytes of room. */
 export const NEED_OUT = 2;
-/** The records need state[NEED] bytes of room. */
+/** The records need state[NEED] bytes of room (masking). */
 export const NEED_RECORDS = 3;
 
 /** Where maskRows got to, in its state array. */
@@ -76,4 +91,13 @@ export function nativeRows(): NativeRows | undefined {
 export function nativeStatus(): string {
   loaded ??= load();
   return loaded.status;
+}
+
+/** A table's plan for `rows`, when every masked column of rm is a constant or xxx<key>; else null. */
+export function nativePlan(rows: NativeRows, rm: RowMasker, shape: RecordShape): NativePlan | null {
+  if (rm.fastKind.some((k) => k === GENERAL)) return null;
+  const plan = rm.plan;
+  const masked = Int32Array.from(plan.masked, (m) => m.index);
+  const constants = rm.constants.map((c) => c ?? null);
+  return rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
 }

@@ -7,8 +7,9 @@ import type { SourcePosition } from '../dump/sql-scanner.js';
 import { sameBytes, type ByteArea } from '../mask/byte-sink.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
-import { derivedColumns } from '../mask/masked-record.js';
+import { derivedColumns, RecordShape } from '../mask/masked-record.js';
 import { eachCopyRow } from '../mask/masked-row.js';
+import * as N from '../mask/native-rows.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { readVarint } from '../vault/varint.js';
@@ -53,8 +54,14 @@ export class RowRestorer {
   private candidateEnds = new Int32Array(0);
   private readonly record = new RecordFields();
   private readonly cursor = { pos: 0 };
+  /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
+  private native: { rows: N.NativeRows; plan: N.NativePlan; state: Float64Array } | null | undefined;
 
-  constructor(rm: RowMasker) {
+  /** `native`: the native kernel to use where it can (default: the one built, if any; null: none). */
+  constructor(
+    rm: RowMasker,
+    private readonly nativeRows: N.NativeRows | null = N.nativeRows() ?? null,
+  ) {
     this.rm = rm;
     this.nDerived = derivedColumns(rm.plan).length;
     this.maskedStarts = new Int32Array(rm.plan.masked.length);
@@ -149,10 +156,53 @@ export class RowRestorer {
    */
   restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     this.cursor.pos = 0;
+    if (this.native === undefined) {
+      const rows = this.nativeRows;
+      const plan = rows && N.nativePlan(rows, this.rm, new RecordShape(this.rm.plan));
+      this.native = plan ? { rows, plan, state: new Float64Array(N.STATE_SIZE) } : null;
+    }
+    if (this.native) return this.nativeBatch(buf, start, end, records, ordinal, line, offset, out);
     return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => {
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
       return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
     });
+  }
+
+  /** restoreBatch through the native kernel: the rows it hands back are restored here, one at a time. */
+  private nativeBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
+    const { rows, plan, state } = this.native!;
+    let pos = start;
+    let changed = 0;
+    while (pos < end) {
+      // (A damaged record read here may have taken the cursor past the end: there are no more.)
+      const status = rows.restoreRows(plan, buf, pos, end, ordinal, records, Math.min(this.cursor.pos, records.length), out.bytes, out.length, state);
+      const done = state[N.ROWS]!;
+      out.length = state[N.OUT]!;
+      this.cursor.pos = state[N.RECORDS]!;
+      changed += state[N.CHANGED]!;
+      ordinal += done;
+      line += done;
+      pos = state[N.POS]!;
+      if (status === N.DONE) break;
+      if (status === N.NEED_OUT) {
+        const need = state[N.NEED]!;
+        out.reserve(need);
+        if (out.bytes.length - out.length < need) throw new Error('RowRestorer: no room made for the native kernel');
+        continue;
+      }
+      // One row the native kernel leaves here: restored, or the error that says why not.
+      let nl = buf.indexOf(0x0a, pos);
+      if (nl === -1 || nl >= end) nl = end;
+      const lineEnd = nl < end ? nl + 1 : end;
+      const n = ++ordinal;
+      changed += eachCopyRow(this.rm, buf, pos, lineEnd, line, offset + (pos - start), out, (rowStart, rowEnd, at) => {
+        const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
+        return this.restore(buf, rowStart, rowEnd, n, rec, at, out);
+      });
+      pos = lineEnd;
+      line++;
+    }
+    return changed;
   }
 
   /** The next row record of `records` (checked whole by the vault reader that gave them). */

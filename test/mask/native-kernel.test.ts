@@ -19,6 +19,7 @@ import { RowMasker } from '../../src/mask/row-masker.js';
 import type { MaskedField, TablePlan } from '../../src/mask/table-plans.js';
 import type { ResolvedType } from '../../src/schema/types.js';
 import { placeholderMask } from '../../src/strategies/placeholder.js';
+import { RowRestorer } from '../../src/unmask/row-restorer.js';
 
 const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';
@@ -170,6 +171,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     let calls = 0;
     const counting: NativeRows = {
       createPlan: (...args) => native!.createPlan(...args),
+      restoreRows: (...args) => native!.restoreRows(...args),
       maskRows: (...args) => {
         calls++;
         const status = native!.maskRows(...args);
@@ -199,5 +201,87 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     expect(() => n.maskRows(plan, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(64), 65, null, 0, state)).toThrow(/out of bounds/);
     expect(n.maskRows(plan, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(64), 0, null, 0, state)).toBe(0);
     expect([...state.subarray(0, 5)]).toEqual([4, 1, 4, 0, 1]);
+  });
+});
+
+/** One batch of masked rows restored from its records (the native kernel when `rows` is given). */
+function restore(plan: TablePlan, masked: Buffer, records: Buffer, ordinal: number, tight: boolean, rows: NativeRows | null): Omit<Result, 'records' | 'handedOver'> {
+  const rm = new RowMasker(plan, copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t }));
+  const out = new Area(tight);
+  try {
+    const changed = new RowRestorer(rm, rows).restoreBatch(masked, 0, masked.length, records, ordinal, 1, 0, out);
+    return { out: out.view().toString('latin1'), changed };
+  } catch (err) {
+    return { out: out.view().toString('latin1'), changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
+  }
+}
+
+describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
+  it('restores what the JavaScript restorer restores, and refuses what it refuses: edited rows, other records, too few', () => {
+    const batch = table.chain((kinds) =>
+      fc.record({
+        kinds: fc.constant(kinds),
+        rows: fc.array(fc.array(fc.oneof(anyField, plainField, plainField), { minLength: kinds.length, maxLength: kinds.length }), { minLength: 1, maxLength: 10 }),
+        ends: fc.array(fc.constantFrom('\n', '\n', '\r\n'), { minLength: 1, maxLength: 3 }),
+        cutLast: fc.boolean(),
+        maxLength: fc.integer({ min: 1, max: 14 }),
+        tableIndex: fc.constantFrom(0, 1, 300),
+        ordinal: fc.constantFrom(0, 127, 2 ** 40),
+        tight: fc.boolean(),
+        // An edit of the masked rows or the records: none, one byte changed, records cut short or shifted.
+        edit: fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() })),
+      }),
+    );
+    fc.assert(
+      fc.property(batch, (b) => {
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex);
+        const input = lines(b.rows, b.ends, b.cutLast);
+        const masked = run(plan, input, b.ordinal, false, true, null);
+        if (masked.error) return;
+        let rows = Buffer.from(masked.out, 'latin1');
+        let records = Buffer.from(masked.records, 'latin1');
+        let ordinal = b.ordinal;
+        if (b.edit.kind === 'row' && rows.length > 0) {
+          rows = Buffer.from(rows);
+          const i = b.edit.at % rows.length;
+          if (rows[i] !== 0x0a && rows[i] !== 0x09) rows[i] = rows[i] === 0x78 ? 0x79 : 0x78;
+        } else if (b.edit.kind === 'record' && records.length > 0) {
+          records = Buffer.from(records);
+          const i = b.edit.at % records.length;
+          records[i] = records[i]! ^ 0x01;
+        } else if (b.edit.kind === 'cut') {
+          records = records.subarray(0, b.edit.at % (records.length + 1));
+        } else if (b.edit.kind === 'ordinal') {
+          ordinal += 1;
+        }
+        const viaNative = restore(plan, rows, records, ordinal, b.tight, native!);
+        const viaJs = restore(plan, rows, records, ordinal, b.tight, null);
+        expect(viaNative).toEqual(viaJs);
+        // (Unless masking left the last row, cut short of its line end, empty: then it is no row.)
+        const lastRowGone = b.cutLast && (masked.out === '' || masked.out.endsWith('\n'));
+        if (b.edit.kind === 'none' && !lastRowGone) expect(viaNative.out).toBe(input.toString('latin1'));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('restores plain rows itself, handing none to JavaScript', () => {
+    let handedBack = 0;
+    const counting: NativeRows = {
+      createPlan: (...args) => native!.createPlan(...args),
+      maskRows: (...args) => native!.maskRows(...args),
+      restoreRows: (...args) => {
+        const status = native!.restoreRows(...args);
+        if (status === ROW_FOR_JS) handedBack++;
+        return status;
+      },
+    };
+    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date'], 12, 3);
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), i % 7 === 0 ? '\\N' : `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02']);
+    const input = lines(rows, ['\n'], false);
+    const masked = run(plan, input, 0, false, true, null);
+    const restored = restore(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting);
+    expect(handedBack).toBe(0);
+    expect(restored).toEqual({ out: input.toString('latin1'), changed: 500 });
   });
 });
