@@ -50,7 +50,7 @@ const cases = [
 ];
 
 // Which COPY kernel the runs get (the CLI loads the same one): native, not built, or off.
-const { nativeStatus } = await import('../dist/mask/native-rows.js');
+const { nativeStatus } = await import('../dist/native.js');
 console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}; mask --threads default ${availableParallelism()}; COPY kernel: ${nativeStatus()}`);
 const results = [];
 for (const [label, argv, input, output] of cases) {

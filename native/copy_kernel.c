@@ -1,5 +1,6 @@
 // The COPY text batch kernels of src/mask/copy-kernel.ts (maskRows) and
-// src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript:
+// src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript
+// (and the COPY data scanner's walk from line to line, countLines):
 // tables whose masked columns are all constants or `xxx` + a plain key. They write the
 // bytes (and, masking, the vault records) the JavaScript kernels would, and stop at the
 // first row they cannot do the same way (wrong field count, a key that is not plain ASCII,
@@ -600,6 +601,51 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/**
+ * countLines(buf, start, end, limit, state): from the line start `start`, moves over whole
+ * lines of COPY data (each up to and with its NL) until the bytes passed reach `limit`, a
+ * line could be the end-of-data marker (`\.` then NL, CR NL, or too few bytes to tell), or
+ * no NL is left. state[S_POS] gets where it stopped (a line start), state[S_ROWS] the lines
+ * passed. For src/dump/sql-scanner.ts: it looks at each line from there as it always does.
+ */
+static napi_value count_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  uint8_t *buf;
+  size_t bufLen;
+  int32_t start, end;
+  double limit;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 || !get_buffer(env, a[0], &buf, &bufLen) ||
+      !get_i32(env, a[1], &start) || !get_i32(env, a[2], &end) || napi_get_value_double(env, a[3], &limit) != napi_ok) {
+    return fail(env, "countLines: bad arguments");
+  }
+  double *state;
+  {
+    bool is;
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    if (napi_is_typedarray(env, a[4], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, a[4], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
+        length < S_SIZE) {
+      return fail(env, "countLines: bad state array");
+    }
+  }
+  if (start < 0 || end < start || (size_t)end > bufLen) return fail(env, "countLines: ranges out of bounds");
+  int32_t pos = start;
+  double lines = 0;
+  while (pos < end && (double)(pos - start) < limit) {
+    if (buf[pos] == '\\' && (pos + 1 >= end || buf[pos + 1] == '.')) break;
+    const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(end - pos));
+    if (nl == NULL) break;
+    pos = (int32_t)(nl - buf) + 1;
+    lines++;
+  }
+  state[S_POS] = pos;
+  state[S_ROWS] = lines;
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "createPlan", NAPI_AUTO_LENGTH, create_plan, NULL, &f);
@@ -608,5 +654,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "maskRows", f);
   napi_create_function(env, "restoreRows", NAPI_AUTO_LENGTH, restore_rows, NULL, &f);
   napi_set_named_property(env, exports, "restoreRows", f);
+  napi_create_function(env, "countLines", NAPI_AUTO_LENGTH, count_lines, NULL, &f);
+  napi_set_named_property(env, exports, "countLines", f);
   return exports;
 }

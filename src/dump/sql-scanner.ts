@@ -11,6 +11,7 @@
 // the handler asked to see row by row, which go to `row` and are the handler's to write.
 
 import { PgcloakError } from '../errors.js';
+import { nativeRows, POS, ROWS, STATE_SIZE } from '../native.js';
 
 const NL = 0x0a; // \n
 const CR = 0x0d; // \r
@@ -135,6 +136,9 @@ export class SqlScanner {
 
   // COPY data.
   private copyMode: CopyDataMode = 'passthrough';
+  /** The native kernel's walk through COPY data, when it is built (../native.ts). */
+  private readonly lines = nativeRows();
+  private readonly linesState = new Float64Array(STATE_SIZE);
   private copyRows = 0;
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
@@ -475,7 +479,30 @@ export class SqlScanner {
       batchCount = 0;
       runStart = to;
     };
+    const lines = batch || !rows ? this.lines : undefined;
     while (pos < len) {
+      if (lines && this.lineStart) {
+        // Whole lines at once, natively: as many as the batch takes (all of them, passing
+        // through), up to one that could be the end marker or runs past the chunk.
+        const from = batchStart === -1 ? pos : batchStart;
+        lines.countLines(buf, pos, len, batch ? BATCH_BYTES - (pos - from) : Infinity, this.linesState);
+        const n = this.linesState[ROWS]!;
+        if (n > 0) {
+          if (batch && batchStart === -1) {
+            this.flushRun(buf, runStart, pos);
+            batchStart = pos;
+            batchAt = { line: this.line, offset: this.chunkOffset + pos };
+          }
+          this.copyRows += n;
+          this.line += n;
+          pos = this.linesState[POS]!;
+          if (batch) {
+            batchCount += n;
+            if (pos - batchStart >= BATCH_BYTES) flushBatch(pos);
+          }
+          continue;
+        }
+      }
       if (this.lineStart) {
         const t = terminatorLength(buf, pos, atEnd);
         if (t === -1) {

@@ -9,7 +9,7 @@ import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, RecordShape } from '../mask/masked-record.js';
 import { eachCopyRow } from '../mask/masked-row.js';
-import * as N from '../mask/native-rows.js';
+import * as N from '../native.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { readVarint } from '../vault/varint.js';

@@ -13,7 +13,7 @@ import { CopyKernel } from '../../src/mask/copy-kernel.js';
 import { copyTextCodec } from '../../src/mask/field-codecs.js';
 import { RecordShape } from '../../src/mask/masked-record.js';
 import { maskRow } from '../../src/mask/masked-row.js';
-import { ROW_FOR_JS, nativeRows, nativeStatus, type NativeRows } from '../../src/mask/native-rows.js';
+import { ROW_FOR_JS, nativeRows, nativeStatus, type NativeRows } from '../../src/native.js';
 import { RecordBuffer } from '../../src/mask/parallel/record-buffer.js';
 import { RowMasker } from '../../src/mask/row-masker.js';
 import type { MaskedField, TablePlan } from '../../src/mask/table-plans.js';
@@ -172,6 +172,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     const counting: NativeRows = {
       createPlan: (...args) => native!.createPlan(...args),
       restoreRows: (...args) => native!.restoreRows(...args),
+      countLines: (...args) => native!.countLines(...args),
       maskRows: (...args) => {
         calls++;
         const status = native!.maskRows(...args);
@@ -270,6 +271,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     const counting: NativeRows = {
       createPlan: (...args) => native!.createPlan(...args),
       maskRows: (...args) => native!.maskRows(...args),
+      countLines: (...args) => native!.countLines(...args),
       restoreRows: (...args) => {
         const status = native!.restoreRows(...args);
         if (status === ROW_FOR_JS) handedBack++;

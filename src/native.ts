@@ -1,11 +1,12 @@
 // The native COPY kernel (native/copy_kernel.c, built at install by scripts/build-native.js)
-// when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel hands it the rows
-// it can do without JavaScript. Without it everything runs in JavaScript, with the same bytes.
+// when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel and RowRestorer
+// hand it the rows it can do without JavaScript, the statement scanner its walk through
+// COPY data from line to line. Without it everything runs in JavaScript, with the same bytes.
 
 import { createRequire } from 'node:module';
-import { MAX_RECORD_BYTES } from '../vault/row-record.js';
-import type { RecordShape } from './masked-record.js';
-import { GENERAL, type RowMasker } from './row-masker.js';
+import { MAX_RECORD_BYTES } from './vault/row-record.js';
+import type { RecordShape } from './mask/masked-record.js';
+import { GENERAL, type RowMasker } from './mask/row-masker.js';
 
 /** A table's plan, made by createPlan and read only by maskRows. */
 export type NativePlan = { readonly __nativePlan: unique symbol };
@@ -48,6 +49,7 @@ export interface NativeRows {
     outLength: number,
     state: Float64Array,
   ): number;
+  countLines(buf: Buffer, start: number, end: number, limit: number, state: Float64Array): void;
 }
 
 /** What maskRows returns. */
@@ -68,7 +70,7 @@ export const CHANGED = 4;
 export const NEED = 5;
 export const STATE_SIZE = 6;
 
-const BINARY = '../../build/Release/pgcloak_native.node';
+const BINARY = '../build/Release/pgcloak_native.node';
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 
