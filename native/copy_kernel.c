@@ -216,6 +216,51 @@ static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *length
   return napi_is_buffer(env, v, &is) == napi_ok && is && napi_get_buffer_info(env, v, (void **)data, length) == napi_ok;
 }
 
+/** The Float64Array a kernel reports where it got to in (S_SIZE entries at least), or NULL. */
+static double *get_state(napi_env env, napi_value v) {
+  bool is;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  void *data;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok ||
+      type != napi_float64_array || length < S_SIZE) {
+    return NULL;
+  }
+  return data;
+}
+
+/** The line from `pos` in buf[..end): where its row ends (before NL, or CR NL) and where the next line starts. */
+static inline void line_at(const uint8_t *buf, int32_t pos, int32_t end, int32_t *rowEnd, int32_t *lineEnd) {
+  const uint8_t *nlp = memchr(buf + pos, '\n', (size_t)(end - pos));
+  int32_t nl = nlp ? (int32_t)(nlp - buf) : end;
+  *rowEnd = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
+  *lineEnd = nl < end ? nl + 1 : end;
+}
+
+/** Printable ASCII other than backslash: a key whose text is its bytes, in COPY text as in xxx<key>. */
+static inline int plain_key(const uint8_t *b, int32_t s, int32_t e) {
+  for (int32_t i = s; i < e; i++) {
+    uint8_t c = b[i];
+    if (c < 0x20 || c > 0x7e || c == '\\') return 0;
+  }
+  return 1;
+}
+
+/** The fields of the row buf[pos..rowEnd) into p->starts/ends: 0 unless exactly one per column. */
+static inline int split_fields(Plan *p, const uint8_t *buf, int32_t pos, int32_t rowEnd) {
+  int32_t q = pos;
+  for (int32_t i = 0; i < p->columns; i++) {
+    const uint8_t *tab = memchr(buf + q, '\t', (size_t)(rowEnd - q));
+    int32_t e = tab ? (int32_t)(tab - buf) : rowEnd;
+    if (e == rowEnd ? i < p->columns - 1 : i == p->columns - 1) return 0;
+    p->starts[i] = q;
+    p->ends[i] = e;
+    q = e + 1;
+  }
+  return 1;
+}
+
 /**
  * maskRows(plan, buf, start, end, ordinal, out, outLength, records|null, recordsLength, state: Float64Array):
  * masks the whole rows of buf[start..end) (each with its line end; the last may lack it),
@@ -243,18 +288,8 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
   // An empty Buffer may have no data pointer: whether there are records is the argument's type.
   const int hasRecords = recType != napi_null && recType != napi_undefined;
   if (hasRecords && !get_buffer(env, a[7], &rec, &recCap)) return fail(env, "maskRows: bad records buffer");
-  double *state;
-  {
-    bool is;
-    napi_typedarray_type type;
-    size_t length, offset;
-    napi_value ab;
-    if (napi_is_typedarray(env, a[9], &is) != napi_ok || !is ||
-        napi_get_typedarray_info(env, a[9], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
-        length < S_SIZE) {
-      return fail(env, "maskRows: bad state array");
-    }
-  }
+  double *state = get_state(env, a[9]);
+  if (state == NULL) return fail(env, "maskRows: bad state array");
   // Positions are 32-bit: larger buffers are used only up to 2 GiB.
   if (outCap > INT32_MAX) outCap = INT32_MAX;
   if (recCap > INT32_MAX) recCap = INT32_MAX;
@@ -267,13 +302,10 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
   double rows = 0, changedRows = 0;
   int32_t pos = start;
   int status = DONE;
-  const int32_t n = p->columns;
   int32_t *starts = p->starts, *ends = p->ends;
   while (pos < end) {
-    const uint8_t *nlp = memchr(buf + pos, '\n', (size_t)(end - pos));
-    int32_t nl = nlp ? (int32_t)(nlp - buf) : end;
-    int32_t rowEnd = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
-    int32_t lineEnd = nl < end ? nl + 1 : end;
+    int32_t rowEnd, lineEnd;
+    line_at(buf, pos, end, &rowEnd, &lineEnd);
     int64_t rowLen = (int64_t)lineEnd - pos;
     // The room the JavaScript kernel reserves: every xxx<key> at most 3 + the row's length.
     int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom;
@@ -283,31 +315,13 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
       break;
     }
     // The fields: exactly one per column.
-    int32_t q = pos;
-    int ok = 1;
-    for (int32_t i = 0; i < n; i++) {
-      const uint8_t *tab = memchr(buf + q, '\t', (size_t)(rowEnd - q));
-      int32_t e = tab ? (int32_t)(tab - buf) : rowEnd;
-      if (e == rowEnd ? i < n - 1 : i == n - 1) {
-        ok = 0;
-        break;
-      }
-      starts[i] = q;
-      ends[i] = e;
-      q = e + 1;
-    }
+    int ok = split_fields(p, buf, pos, rowEnd);
     // The key's text, when some column takes xxx<key>: plain ASCII only (the JavaScript general way does the rest).
     int32_t ks = 0, ke = 0;
     if (ok && p->keyTextCount > 0) {
       ks = starts[p->keyIndex];
       ke = ends[p->keyIndex];
-      for (int32_t i = ks; i < ke; i++) {
-        uint8_t c = buf[i];
-        if (c < 0x20 || c > 0x7e || c == '\\') {
-          ok = 0;
-          break;
-        }
-      }
+      ok = plain_key(buf, ks, ke);
       int64_t need = ((int64_t)(ke - ks) + 3) * p->keyTextCount;
       if (ok && p->keyTextCap < need) {
         free(p->keyText);
@@ -420,14 +434,6 @@ static inline int64_t get_varint(const uint8_t *b, int64_t *pos, int64_t end) {
   return -1;
 }
 
-static inline int plain_key(const uint8_t *b, int32_t s, int32_t e) {
-  for (int32_t i = s; i < e; i++) {
-    uint8_t c = b[i];
-    if (c < 0x20 || c > 0x7e || c == '\\') return 0;
-  }
-  return 1;
-}
-
 /**
  * restoreRows(plan, buf, start, end, ordinal, records, recordsStart, out, outLength, state):
  * unmasks the whole masked rows of buf[start..end) (the first being row ordinal + 1) with
@@ -451,18 +457,8 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
       !get_i32(env, a[8], &outLen)) {
     return fail(env, "restoreRows: bad arguments");
   }
-  double *state;
-  {
-    bool is;
-    napi_typedarray_type type;
-    size_t length, offset;
-    napi_value ab;
-    if (napi_is_typedarray(env, a[9], &is) != napi_ok || !is ||
-        napi_get_typedarray_info(env, a[9], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
-        length < S_SIZE) {
-      return fail(env, "restoreRows: bad state array");
-    }
-  }
+  double *state = get_state(env, a[9]);
+  if (state == NULL) return fail(env, "restoreRows: bad state array");
   if (outCap > INT32_MAX) outCap = INT32_MAX;
   if (start < 0 || end < start || (size_t)end > bufLen || recStart < 0 || (size_t)recStart > recLen || outLen < 0 ||
       (size_t)outLen > outCap || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
@@ -475,27 +471,13 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   int64_t rp = recStart;
   const int64_t rend = (int64_t)recLen;
   int status = DONE;
-  const int32_t n = p->columns, nKey = p->nKey, nMasked = p->nMasked;
+  const int32_t nKey = p->nKey, nMasked = p->nMasked;
   const int64_t count = (int64_t)p->nRecordColumns + p->nDerived;
   int32_t *starts = p->starts, *ends = p->ends;
   while (pos < end) {
-    const uint8_t *nlp = memchr(buf + pos, '\n', (size_t)(end - pos));
-    int32_t nl = nlp ? (int32_t)(nlp - buf) : end;
-    int32_t rowEnd = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
-    int32_t lineEnd = nl < end ? nl + 1 : end;
-    int ok = 1;
-    int32_t q = pos;
-    for (int32_t i = 0; i < n; i++) {
-      const uint8_t *tab = memchr(buf + q, '\t', (size_t)(rowEnd - q));
-      int32_t e = tab ? (int32_t)(tab - buf) : rowEnd;
-      if (e == rowEnd ? i < n - 1 : i == n - 1) {
-        ok = 0;
-        break;
-      }
-      starts[i] = q;
-      ends[i] = e;
-      q = e + 1;
-    }
+    int32_t rowEnd, lineEnd;
+    line_at(buf, pos, end, &rowEnd, &lineEnd);
+    int ok = split_fields(p, buf, pos, rowEnd);
     // The record: this table, this row, the fields the plan says; its key fields the row's.
     int64_t r = rp;
     int64_t size = (int64_t)lineEnd - pos;
@@ -619,18 +601,8 @@ static napi_value count_lines(napi_env env, napi_callback_info info) {
       !get_i32(env, a[1], &start) || !get_i32(env, a[2], &end) || napi_get_value_double(env, a[3], &limit) != napi_ok) {
     return fail(env, "countLines: bad arguments");
   }
-  double *state;
-  {
-    bool is;
-    napi_typedarray_type type;
-    size_t length, offset;
-    napi_value ab;
-    if (napi_is_typedarray(env, a[4], &is) != napi_ok || !is ||
-        napi_get_typedarray_info(env, a[4], &type, &length, (void **)&state, &ab, &offset) != napi_ok || type != napi_float64_array ||
-        length < S_SIZE) {
-      return fail(env, "countLines: bad state array");
-    }
-  }
+  double *state = get_state(env, a[4]);
+  if (state == NULL) return fail(env, "countLines: bad state array");
   if (start < 0 || end < start || (size_t)end > bufLen) return fail(env, "countLines: ranges out of bounds");
   int32_t pos = start;
   double lines = 0;

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SourcePosition } from '../../src/dump/sql-scanner.js';
-import type { ByteArea } from '../../src/mask/byte-sink.js';
+import { TestArea } from './run-in-memory.js';
 import { CopyKernel } from '../../src/mask/copy-kernel.js';
 import { copyTextCodec } from '../../src/mask/field-codecs.js';
 import { RecordShape } from '../../src/mask/masked-record.js';
@@ -24,27 +24,6 @@ import { RowRestorer } from '../../src/unmask/row-restorer.js';
 const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';
 if (!native && !required) console.warn(`native-kernel.test.ts: SKIPPED, the native COPY kernel is ${nativeStatus()} (npm run install builds it)`);
-
-/** Grows to exactly the room asked for (`tight`) or with room to spare. */
-class Area implements ByteArea {
-  bytes = Buffer.alloc(0);
-  length = 0;
-  constructor(private readonly tight: boolean) {}
-  reserve(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    const bigger = Buffer.alloc(this.tight ? this.length + n : 2 * (this.length + n) + 64);
-    this.bytes.copy(bigger, 0, 0, this.length);
-    this.bytes = bigger;
-  }
-  write(src: Uint8Array, start: number, end: number): void {
-    this.reserve(end - start);
-    this.bytes.set(src.subarray(start, end), this.length);
-    this.length += end - start;
-  }
-  view(): Buffer {
-    return this.bytes.subarray(0, this.length);
-  }
-}
 
 type ColumnKind = 'key' | 'short' | 'text' | 'numeric' | 'date' | 'bytea' | 'kept';
 
@@ -85,8 +64,8 @@ function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, va
   const codec = copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t });
   const rm = new RowMasker(plan, codec);
   const shape = new RecordShape(plan);
-  const out = new Area(tight);
-  const records = new Area(tight);
+  const out = new TestArea(tight);
+  const records = new TestArea(tight);
   const recorder = new RecordBuffer();
   const handedOver: number[] = [];
   const kernel = CopyKernel.for(rm, rows)!;
@@ -208,7 +187,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
 /** One batch of masked rows restored from its records (the native kernel when `rows` is given). */
 function restore(plan: TablePlan, masked: Buffer, records: Buffer, ordinal: number, tight: boolean, rows: NativeRows | null): Omit<Result, 'records' | 'handedOver'> {
   const rm = new RowMasker(plan, copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t }));
-  const out = new Area(tight);
+  const out = new TestArea(tight);
   try {
     const changed = new RowRestorer(rm, rows).restoreBatch(masked, 0, masked.length, records, ordinal, 1, 0, out);
     return { out: out.view().toString('latin1'), changed };

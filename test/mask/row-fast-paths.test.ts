@@ -12,8 +12,7 @@ import type { FieldRef } from '../../src/mask/row-masker.js';
 import { encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
-import { errorOf, maskInMemory } from './run-in-memory.js';
-import type { ByteArea } from '../../src/mask/byte-sink.js';
+import { errorOf, maskInMemory, TestArea } from './run-in-memory.js';
 import { CopyKernel } from '../../src/mask/copy-kernel.js';
 import { copyTextCodec } from '../../src/mask/field-codecs.js';
 import { RecordShape } from '../../src/mask/masked-record.js';
@@ -165,24 +164,6 @@ describe('row masker shortcuts', () => {
   it('keeps within the room it reserves, even for keys that grow when escaped again (raw CRs)', () => {
     // Output and records into areas that grant exactly the room asked for: a kernel that wrote
     // past it would lose bytes, and differ from the general path.
-    class TightArea implements ByteArea {
-      bytes = Buffer.alloc(0);
-      length = 0;
-      reserve(n: number): void {
-        if (this.length + n <= this.bytes.length) return;
-        const bigger = Buffer.alloc(this.length + n);
-        this.bytes.copy(bigger, 0, 0, this.length);
-        this.bytes = bigger;
-      }
-      write(src: Uint8Array, start: number, end: number): void {
-        this.reserve(end - start);
-        this.bytes.set(src.subarray(start, end), this.length);
-        this.length += end - start;
-      }
-      view(): Buffer {
-        return this.bytes.subarray(0, this.length);
-      }
-    }
     const type: ResolvedType = { kind: 'text', display: 'text', base: 'text', notNull: false };
     const column = { table: 'public.t', column: 'name', type, notNull: false, path: 'p', warn: () => undefined, columns: ['id', 'name'], masked: new Set(['name']), secret: undefined };
     const mask = placeholderMask(column, type);
@@ -198,8 +179,8 @@ describe('row masker shortcuts', () => {
     };
     const codec = copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t });
     const rows = Buffer.from(['\r'.repeat(40) + '\tx\n', '7\tsecret\n', '\r\r\r\tabc\n'].join(''), 'utf8');
-    const kernelOut = new TightArea();
-    const kernelRecords = new TightArea();
+    const kernelOut = new TestArea();
+    const kernelRecords = new TestArea();
     const rm = new RowMasker(plan, codec);
     const shape = new RecordShape(plan);
     const kernelRecorder = new RecordBuffer();
@@ -213,7 +194,7 @@ describe('row masker shortcuts', () => {
     });
     // The rows of CRs do not fit what was reserved for them: the general path writes them.
     expect(handedOver).toBeGreaterThanOrEqual(1);
-    const generalOut = new TightArea();
+    const generalOut = new TestArea();
     const records = new RecordBuffer();
     const general = new RowMasker(plan, codec);
     eachCopyRow(general, rows, 0, rows.length, 1, 0, generalOut, (s, e, at) => maskRow(general, shape, 1, rows, s, e, at, generalOut, records));

@@ -9,6 +9,31 @@ import { parseRules } from '../../src/rules/rules-file.js';
 import { RECORD_ROW } from '../../src/vault/format.js';
 import { readVarint } from '../../src/vault/varint.js';
 import type { RunSummary } from '../../src/mask/dump-processor.js';
+import type { ByteArea } from '../../src/mask/byte-sink.js';
+
+/**
+ * An output area for the kernels that grows to exactly the room asked for (`tight`: a kernel
+ * writing past what it reserved loses bytes) or with room to spare.
+ */
+export class TestArea implements ByteArea {
+  bytes = Buffer.alloc(0);
+  length = 0;
+  constructor(private readonly tight = true) {}
+  reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const bigger = Buffer.alloc(this.tight ? this.length + n : 2 * (this.length + n) + 64);
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
+  }
+  write(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.bytes.set(src.subarray(start, end), this.length);
+    this.length += end - start;
+  }
+  view(): Buffer {
+    return this.bytes.subarray(0, this.length);
+  }
+}
 
 export class MemoryVault implements VaultSink {
   records: VaultRecord[] = [];
