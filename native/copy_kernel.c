@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+// What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
+#define API_VERSION 1
+
 #define CONSTANT 1
 #define KEY_TEXT 2
 #define RECORD_ROW 2
@@ -620,6 +623,8 @@ static napi_value count_lines(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value f;
+  napi_create_int32(env, API_VERSION, &f);
+  napi_set_named_property(env, exports, "apiVersion", f);
   napi_create_function(env, "createPlan", NAPI_AUTO_LENGTH, create_plan, NULL, &f);
   napi_set_named_property(env, exports, "createPlan", f);
   napi_create_function(env, "maskRows", NAPI_AUTO_LENGTH, mask_rows, NULL, &f);

@@ -12,6 +12,7 @@ import { GENERAL, type RowMasker } from './mask/row-masker.js';
 export type NativePlan = { readonly __nativePlan: unique symbol };
 
 export interface NativeRows {
+  readonly apiVersion: number;
   createPlan(
     columns: number,
     tableIndex: number,
@@ -71,16 +72,21 @@ export const NEED = 5;
 export const STATE_SIZE = 6;
 
 const BINARY = '../build/Release/pgcloak_native.node';
+/** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
+const NATIVE_API = 1;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 
 function load(): { rows: NativeRows | undefined; status: string } {
   if (process.env['PGCLOAK_NATIVE'] === '0') return { rows: undefined, status: 'off (PGCLOAK_NATIVE=0)' };
+  let rows: NativeRows;
   try {
-    return { rows: createRequire(import.meta.url)(BINARY) as NativeRows, status: 'native' };
+    rows = createRequire(import.meta.url)(BINARY) as NativeRows;
   } catch {
     return { rows: undefined, status: 'not built' };
   }
+  if (rows.apiVersion !== NATIVE_API) return { rows: undefined, status: 'stale (npm run install rebuilds it)' };
+  return { rows, status: 'native' };
 }
 
 /** The native kernel, or undefined (not built, or turned off). */
@@ -89,7 +95,7 @@ export function nativeRows(): NativeRows | undefined {
   return loaded.rows;
 }
 
-/** Which COPY kernel runs: 'native', 'not built', 'off (PGCLOAK_NATIVE=0)'. */
+/** Which COPY kernel runs: 'native', 'not built', 'stale (…)', 'off (PGCLOAK_NATIVE=0)'. */
 export function nativeStatus(): string {
   loaded ??= load();
   return loaded.status;

@@ -149,6 +149,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     let handedBack = 0;
     let calls = 0;
     const counting: NativeRows = {
+      apiVersion: native!.apiVersion,
       createPlan: (...args) => native!.createPlan(...args),
       restoreRows: (...args) => native!.restoreRows(...args),
       countLines: (...args) => native!.countLines(...args),
@@ -248,6 +249,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
   it('restores plain rows itself, handing none to JavaScript', () => {
     let handedBack = 0;
     const counting: NativeRows = {
+      apiVersion: native!.apiVersion,
       createPlan: (...args) => native!.createPlan(...args),
       maskRows: (...args) => native!.maskRows(...args),
       countLines: (...args) => native!.countLines(...args),
