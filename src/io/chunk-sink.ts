@@ -28,13 +28,24 @@ export class ChunkSink {
       return;
     }
     this.outstanding++;
+    let released = false;
+    const recycle = (): void => {
+      if (released) return;
+      released = true;
+      release?.();
+    };
     try {
       this.stream.write(chunk, (err) => {
         this.outstanding--;
         if (err) this.fail(err);
-        release?.();
+        recycle();
         this.signal();
       });
+      // A destination that has written it already (a file or a pipe as standard output: Node
+      // writes those synchronously) leaves nothing pending: its memory can be reused now rather
+      // than at the callback, a tick later. Unmask turns a chunk of input into several of
+      // output, and blocks waiting for their callbacks were up to 30 MB of garbage at a time.
+      if (this.stream.writableLength === 0) recycle();
     } catch (err) {
       // A synchronous stream (a file as stdout) throws where others call back.
       this.outstanding--;
