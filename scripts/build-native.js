@@ -7,20 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(new URL(import.meta.url).pathname), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const required = process.env.PGCLOAK_REQUIRE_NATIVE === '1';
 
-/** npm names its node-gyp in npm_config_node_gyp when it runs a package's scripts. */
+/** npm names its node-gyp in npm_config_node_gyp when it runs a package's scripts; else npm's own copy beside node. */
 function nodeGyp() {
   const fromNpm = process.env.npm_config_node_gyp;
   if (fromNpm && existsSync(fromNpm)) return fromNpm;
   try {
     return createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
   } catch {
-    const npmDir = process.env.npm_execpath ? join(dirname(process.env.npm_execpath), '..') : '';
-    const bundled = join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    return npmDir && existsSync(bundled) ? bundled : undefined;
+    const npmDirs = [
+      process.env.npm_execpath ? join(dirname(process.env.npm_execpath), '..') : undefined,
+      join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
+    ];
+    return npmDirs.map((d) => d && join(d, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')).find((p) => p && existsSync(p));
   }
 }
 
@@ -29,7 +32,10 @@ let reason;
 if (!gyp) {
   reason = 'node-gyp not found';
 } else {
-  const run = spawnSync(process.execPath, [gyp, 'rebuild', '--release'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  // Outside npm nothing says where node's headers are: node's own, when they are installed beside it.
+  const prefix = join(dirname(process.execPath), '..');
+  const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+  const run = spawnSync(process.execPath, [gyp, 'rebuild', '--release', ...nodedir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (run.status !== 0) reason = `node-gyp failed: ${(run.stderr ?? '').split('\n').filter((l) => /error/i.test(l)).slice(0, 3).join(' | ') || `exit ${run.status}`}`;
 }
 if (reason) {
