@@ -138,6 +138,8 @@ export class SqlScanner {
   private copyMode: CopyDataMode = 'passthrough';
   /** The native kernel's walk through COPY data, when it is built (../native.ts). */
   private readonly lines = nativeRows();
+  /** 'batch' mode hands over runs of whole rows of about this many bytes. */
+  batchBytes = BATCH_BYTES;
   private readonly linesState = new Float64Array(STATE_SIZE);
   private copyRows = 0;
   private copyAt: SourcePosition = { line: 1, offset: 0 };
@@ -485,7 +487,7 @@ export class SqlScanner {
         // Whole lines at once, natively: as many as the batch takes (all of them, passing
         // through), up to one that could be the end marker or runs past the chunk.
         const from = batchStart === -1 ? pos : batchStart;
-        lines.countLines(buf, pos, len, batch ? BATCH_BYTES - (pos - from) : Infinity, this.linesState);
+        lines.countLines(buf, pos, len, batch ? this.batchBytes - (pos - from) : Infinity, this.linesState);
         const n = this.linesState[ROWS]!;
         if (n > 0) {
           if (batch && batchStart === -1) {
@@ -498,7 +500,7 @@ export class SqlScanner {
           pos = this.linesState[POS]!;
           if (batch) {
             batchCount += n;
-            if (pos - batchStart >= BATCH_BYTES) flushBatch(pos);
+            if (pos - batchStart >= this.batchBytes) flushBatch(pos);
           }
           continue;
         }
@@ -559,7 +561,7 @@ export class SqlScanner {
           batchAt = { line: this.line, offset: this.chunkOffset + pos };
         }
         batchCount++;
-        if (nl + 1 - batchStart >= BATCH_BYTES) {
+        if (nl + 1 - batchStart >= this.batchBytes) {
           this.line++;
           this.lineStart = true;
           pos = nl + 1;

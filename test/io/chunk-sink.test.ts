@@ -1,7 +1,7 @@
 // ChunkSink hands recycled output memory back as soon as it may be reused: at once when the
 // destination has written the chunk before write() returns (a file or a pipe as standard
 // output), only at the write's callback when it is still pending.
-import { closeSync, openSync, readFileSync, writeSync, WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, writeSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,26 +9,25 @@ import { ChunkSink } from '../../src/io/chunk-sink.js';
 
 const path = join(tmpdir(), `pgcloak-chunk-sink-${process.pid}`);
 
-/** A file written synchronously, as process.stdout is when it is a file. */
-class SyncFile extends WriteStream {
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    writeSync(this.fd as number, chunk);
-    callback();
-  }
-}
+type WriteFn = (chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void) => void;
 
-/** A file whose writes stay pending until `finish` is called. */
-class PendingFile extends WriteStream {
-  finish: (() => void) | undefined;
-  override _write(_chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.finish = () => callback();
-  }
+/** A file stream (ChunkSink recycles its chunks) whose writes are done by `write`. */
+function fileStream(fd: number, write: WriteFn): WriteStream {
+  const stream = createWriteStream(path, { fd, autoClose: false });
+  Object.assign(stream, { _write: write, _writev: undefined });
+  return stream;
 }
 
 describe('ChunkSink', () => {
   it('recycles a chunk at once when the destination wrote it synchronously, and the bytes are the ones written', async () => {
     const fd = openSync(path, 'w');
-    const sink = new ChunkSink(new SyncFile(path, { fd, autoClose: false }));
+    // Written before write() returns, as process.stdout is when it is a file.
+    const sink = new ChunkSink(
+      fileStream(fd, (chunk, _encoding, callback) => {
+        writeSync(fd, chunk);
+        callback();
+      }),
+    );
     // (A file stream is ready a turn after it is made; standard output is ready from the start.)
     await new Promise((resolve) => setImmediate(resolve));
     const block = Buffer.alloc(4);
@@ -47,15 +46,16 @@ describe('ChunkSink', () => {
 
   it('waits for the callback of a write still pending', async () => {
     const fd = openSync(path, 'w');
-    const stream = new PendingFile(path, { fd, autoClose: false });
-    const sink = new ChunkSink(stream);
+    // A write that stays pending until `finish` is called.
+    let finish: (() => void) | undefined;
+    const sink = new ChunkSink(fileStream(fd, (_chunk, _encoding, callback) => (finish = () => callback())));
     let released = false;
     sink.write(Buffer.from('abcd'), () => {
       released = true;
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(released).toBe(false);
-    stream.finish!();
+    finish!();
     await sink.flush();
     expect(released).toBe(true);
     closeSync(fd);
