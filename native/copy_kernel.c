@@ -265,6 +265,32 @@ static inline int split_fields(Plan *p, const uint8_t *buf, int32_t pos, int32_t
 }
 
 /**
+ * What masking writes in masked column j for the value v[0..vn), in a row whose key has
+ * keyLength bytes: FIXED (the bytes *w[0..*wn): NULL stays NULL, a constant), KEY (`x` times
+ * *prefix then the key: xxx<key>, cut to the column as fitPlaceholderText does), or LONG_KEY (a
+ * key longer than the column: cut with a warning, which JavaScript does).
+ */
+#define FIXED 0
+#define KEY 1
+#define LONG_KEY 2
+static inline int replacement(const Plan *p, int32_t j, const uint8_t *v, int32_t vn, int32_t keyLength, const uint8_t **w, int32_t *wn, int32_t *prefix) {
+  if (vn == 2 && v[0] == '\\' && v[1] == 'N') {
+    *w = p->nulls[j];
+    *wn = p->nullLen[j];
+    return FIXED;
+  }
+  if (p->kinds[j] == CONSTANT) {
+    *w = p->constants[j];
+    *wn = p->constantLen[j];
+    return FIXED;
+  }
+  int32_t max = p->maxLength[j];
+  if (max >= 0 && keyLength > max) return LONG_KEY;
+  *prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+  return KEY;
+}
+
+/**
  * maskRows(plan, buf, start, end, ordinal, out, outLength, records|null, recordsLength, state: Float64Array):
  * masks the whole rows of buf[start..end) (each with its line end; the last may lack it),
  * the first being row ordinal + 1, into out from outLength and their records into records
@@ -343,26 +369,18 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
       memcpy(out + o, buf + from, (size_t)(s - from));
       o += s - from;
       from = e;
-      const uint8_t *w;
-      int32_t wn;
-      if (e - s == 2 && buf[s] == '\\' && buf[s + 1] == 'N') {
-        w = p->nulls[j];
-        wn = p->nullLen[j];
-      } else if (p->kinds[j] == CONSTANT) {
-        w = p->constants[j];
-        wn = p->constantLen[j];
-      } else {
-        int32_t keyLength = ke - ks, max = p->maxLength[j];
-        // A key longer than the column is cut, with a warning: JavaScript does that.
-        if (max >= 0 && keyLength > max) {
-          ok = 0;
-          break;
-        }
-        int32_t prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+      const uint8_t *w = NULL;
+      int32_t wn = 0, prefix = 0;
+      int kind = replacement(p, j, buf + s, e - s, ke - ks, &w, &wn, &prefix);
+      if (kind == LONG_KEY) {
+        ok = 0;
+        break;
+      }
+      if (kind == KEY) {
         memset(keyText, 'x', (size_t)prefix);
-        memcpy(keyText + prefix, buf + ks, (size_t)keyLength);
+        memcpy(keyText + prefix, buf + ks, (size_t)(ke - ks));
         w = keyText;
-        wn = prefix + keyLength;
+        wn = prefix + (ke - ks);
         keyText += wn;
       }
       p->written[j] = w;
@@ -518,21 +536,15 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
       const uint8_t *orig = p->written[j];
       int32_t on = p->writtenLen[j];
       int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
-      const uint8_t *w;
-      int32_t wn;
-      if (on == 2 && orig[0] == '\\' && orig[1] == 'N') {
-        w = p->nulls[j];
-        wn = p->nullLen[j];
-      } else if (p->kinds[j] == CONSTANT) {
-        w = p->constants[j];
-        wn = p->constantLen[j];
-      } else {
-        int32_t keyLength = ke - ks, max = p->maxLength[j];
-        if (max >= 0 && keyLength > max) {
-          ok = 0;
-          break;
-        }
-        int32_t prefix = max < 0 || keyLength + 3 <= max ? 3 : max - keyLength;
+      const uint8_t *w = NULL;
+      int32_t wn = 0, prefix = 0;
+      int kind = replacement(p, j, orig, on, ke - ks, &w, &wn, &prefix);
+      if (kind == LONG_KEY) {
+        ok = 0;
+        break;
+      }
+      if (kind == KEY) {
+        int32_t keyLength = ke - ks;
         // xxx<key>, compared where it lies: the masked field, then the original.
         int same = e - s == prefix + keyLength && memcmp(buf + s + prefix, buf + ks, (size_t)keyLength) == 0;
         for (int32_t x = 0; same && x < prefix; x++) same = buf[s + x] == 'x';
