@@ -290,6 +290,18 @@ static inline int replacement(const Plan *p, int32_t j, const uint8_t *v, int32_
   return KEY;
 }
 
+/** Where a kernel got to, into its state array; its status as the call's result. */
+static napi_value report(napi_env env, double *state, int status, int32_t pos, double rows, int32_t outLen, double records, double changed) {
+  state[S_POS] = pos;
+  state[S_ROWS] = rows;
+  state[S_OUT] = outLen;
+  state[S_RECORDS] = records;
+  state[S_CHANGED] = changed;
+  napi_value result;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
 /**
  * maskRows(plan, buf, start, end, ordinal, out, outLength, records|null, recordsLength, state: Float64Array):
  * masks the whole rows of buf[start..end) (each with its line end; the last may lack it),
@@ -434,14 +446,7 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
     changedRows += changed;
     pos = lineEnd;
   }
-  state[S_POS] = pos;
-  state[S_ROWS] = rows;
-  state[S_OUT] = outLen;
-  state[S_RECORDS] = recLen;
-  state[S_CHANGED] = changedRows;
-  napi_value result;
-  napi_create_int32(env, status, &result);
-  return result;
+  return report(env, state, status, pos, rows, outLen, recLen, changedRows);
 }
 
 /** Reads a varint at *pos, not past end; -1 when it runs out or is longer than 8 bytes. */
@@ -588,14 +593,7 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
     changedRows += changed;
     pos = lineEnd;
   }
-  state[S_POS] = pos;
-  state[S_ROWS] = rows;
-  state[S_OUT] = outLen;
-  state[S_RECORDS] = (double)rp;
-  state[S_CHANGED] = changedRows;
-  napi_value result;
-  napi_create_int32(env, status, &result);
-  return result;
+  return report(env, state, status, pos, rows, outLen, (double)rp, changedRows);
 }
 
 /**

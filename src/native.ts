@@ -5,10 +5,11 @@
 
 import { createRequire } from 'node:module';
 import { MAX_RECORD_BYTES } from './vault/row-record.js';
+import type { ByteArea } from './mask/byte-sink.js';
 import type { RecordShape } from './mask/masked-record.js';
 import { GENERAL, type RowMasker } from './mask/row-masker.js';
 
-/** A table's plan, made by createPlan and read only by maskRows. */
+/** A table's plan, made by createPlan and read only by maskRows and restoreRows. */
 export type NativePlan = { readonly __nativePlan: unique symbol };
 
 export interface NativeRows {
@@ -53,7 +54,7 @@ export interface NativeRows {
   countLines(buf: Buffer, start: number, end: number, limit: number, state: Float64Array): void;
 }
 
-/** What maskRows returns. */
+/** What maskRows and restoreRows return. */
 export const DONE = 0;
 /** The row at state[POS] (unmasking: its record at state[RECORDS]) is JavaScript's to do. */
 export const ROW_FOR_JS = 1;
@@ -62,7 +63,7 @@ export const NEED_OUT = 2;
 /** The records need state[NEED] bytes of room (masking). */
 export const NEED_RECORDS = 3;
 
-/** Where maskRows got to, in its state array. */
+/** Where a kernel got to, in its state array. */
 export const POS = 0;
 export const ROWS = 1;
 export const OUT = 2;
@@ -101,11 +102,25 @@ export function nativeStatus(): string {
   return loaded.status;
 }
 
-/** A table's plan for `rows`, when every masked column of rm is a constant or xxx<key>; else null. */
-export function nativePlan(rows: NativeRows, rm: RowMasker, shape: RecordShape): NativePlan | null {
-  if (rm.fastKind.some((k) => k === GENERAL)) return null;
+/** What a kernel keeps for one table: the native kernel, its plan, and the array it reports in. */
+export interface NativeTable {
+  rows: NativeRows;
+  plan: NativePlan;
+  state: Float64Array;
+}
+
+/** The native kernel's plan for rm's table, when there is a kernel and every masked column is a constant or xxx<key>; else null. */
+export function nativeTable(rows: NativeRows | null, rm: RowMasker, shape: RecordShape): NativeTable | null {
+  if (!rows || rm.fastKind.some((k) => k === GENERAL)) return null;
   const plan = rm.plan;
   const masked = Int32Array.from(plan.masked, (m) => m.index);
   const constants = rm.constants.map((c) => c ?? null);
-  return rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
+  const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
+  return { rows, plan: made, state: new Float64Array(STATE_SIZE) };
+}
+
+/** The room a kernel asked for (NEED_OUT, NEED_RECORDS) in `area`. */
+export function makeRoom(area: ByteArea, need: number): void {
+  area.reserve(need);
+  if (area.bytes.length - area.length < need) throw new Error('no room made for the native kernel');
 }

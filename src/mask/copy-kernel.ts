@@ -57,6 +57,12 @@ export function eachLine(
   return changed;
 }
 
+/** Where the line from `pos` in `buf[..end)` ends: after its NL, or at `end`. */
+export function lineEndAt(buf: Buffer, pos: number, end: number): number {
+  const nl = buf.indexOf(NL, pos);
+  return nl === -1 || nl >= end ? end : nl + 1;
+}
+
 export class CopyKernel {
   /** Output room a row needs besides its own bytes and its key-text placeholders. */
   private readonly constantRoom: number;
@@ -64,7 +70,7 @@ export class CopyKernel {
   private readonly inWords = new Words();
   private readonly outWords = new Words();
   /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
-  private native: { rows: N.NativeRows; plan: N.NativePlan; state: Float64Array } | null | undefined;
+  private native: N.NativeTable | null | undefined;
 
   /**
    * The kernel for rm's rows: COPY text fields only (raw CSV and binary rows never come in
@@ -102,22 +108,31 @@ export class CopyKernel {
     records: ByteArea | undefined,
     general: GeneralRow,
   ): number {
-    if (this.native === undefined) this.native = this.nativePlan(shape);
+    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, shape);
     if (this.native) return this.nativeBatch(shape, buf, start, end, ordinal, line, offset, out, records, general);
+    return this.jsBatch(shape, buf, start, end, ordinal, line, offset, out, records, general);
+  }
+
+  /** maskBatch in JavaScript: row() for each row, the general path for those it cannot do. */
+  private jsBatch(
+    shape: RecordShape,
+    buf: Buffer,
+    start: number,
+    end: number,
+    ordinal: number,
+    line: number,
+    offset: number,
+    out: ByteArea,
+    records: ByteArea | undefined,
+    general: GeneralRow,
+  ): number {
     return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
       const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
       return r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at);
     });
   }
 
-  /** The native kernel's plan for this table, when every masked column is a constant or xxx<key>. */
-  private nativePlan(shape: RecordShape): CopyKernel['native'] {
-    const rows = this.nativeRows;
-    const plan = rows && N.nativePlan(rows, this.rm, shape);
-    return plan ? { rows, plan, state: new Float64Array(N.STATE_SIZE) } : null;
-  }
-
-  /** maskBatch through the native kernel: the rows it hands back go through row(), as above. */
+  /** maskBatch through the native kernel: the rows it hands back go through jsBatch, one at a time. */
   private nativeBatch(
     shape: RecordShape,
     buf: Buffer,
@@ -131,7 +146,6 @@ export class CopyKernel {
     general: GeneralRow,
   ): number {
     const { rows, plan, state } = this.native!;
-    const at = { line, offset };
     let pos = start;
     let changed = 0;
     while (pos < end) {
@@ -145,23 +159,13 @@ export class CopyKernel {
       pos = state[N.POS]!;
       if (status === N.DONE) break;
       if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
-        const area = status === N.NEED_OUT ? out : records!;
-        const need = state[N.NEED]!;
-        area.reserve(need);
-        if (area.bytes.length - area.length < need) throw new Error('CopyKernel: no room made for the native kernel');
+        N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
         continue;
       }
       // One row the native kernel leaves to JavaScript.
-      let nl = buf.indexOf(NL, pos);
-      if (nl === -1 || nl >= end) nl = end;
-      const rowEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-      const lineEnd = nl < end ? nl + 1 : end;
-      at.line = line;
-      at.offset = offset + (pos - start);
-      const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
-      if (r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at)) changed++;
+      const lineEnd = lineEndAt(buf, pos, end);
+      changed += this.jsBatch(shape, buf, pos, lineEnd, ordinal++, line++, offset + (pos - start), out, records, general);
       pos = lineEnd;
-      line++;
     }
     return changed;
   }

@@ -8,6 +8,7 @@ import { sameBytes, type ByteArea } from '../mask/byte-sink.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, RecordShape } from '../mask/masked-record.js';
+import { lineEndAt } from '../mask/copy-kernel.js';
 import { eachCopyRow } from '../mask/masked-row.js';
 import * as N from '../native.js';
 import type { RowMasker } from '../mask/row-masker.js';
@@ -55,7 +56,7 @@ export class RowRestorer {
   private readonly record = new RecordFields();
   private readonly cursor = { pos: 0 };
   /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
-  private native: { rows: N.NativeRows; plan: N.NativePlan; state: Float64Array } | null | undefined;
+  private native: N.NativeTable | null | undefined;
 
   /** `native`: the native kernel to use where it can (default: the one built, if any; null: none). */
   constructor(
@@ -156,19 +157,20 @@ export class RowRestorer {
    */
   restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     this.cursor.pos = 0;
-    if (this.native === undefined) {
-      const rows = this.nativeRows;
-      const plan = rows && N.nativePlan(rows, this.rm, new RecordShape(this.rm.plan));
-      this.native = plan ? { rows, plan, state: new Float64Array(N.STATE_SIZE) } : null;
-    }
+    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, new RecordShape(this.rm.plan));
     if (this.native) return this.nativeBatch(buf, start, end, records, ordinal, line, offset, out);
+    return this.jsBatch(buf, start, end, records, ordinal, line, offset, out);
+  }
+
+  /** restoreBatch in JavaScript, from the record at the cursor on. */
+  private jsBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => {
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
       return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
     });
   }
 
-  /** restoreBatch through the native kernel: the rows it hands back are restored here, one at a time. */
+  /** restoreBatch through the native kernel: the rows it hands back go through jsBatch, one at a time. */
   private nativeBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     const { rows, plan, state } = this.native!;
     let pos = start;
@@ -185,22 +187,13 @@ export class RowRestorer {
       pos = state[N.POS]!;
       if (status === N.DONE) break;
       if (status === N.NEED_OUT) {
-        const need = state[N.NEED]!;
-        out.reserve(need);
-        if (out.bytes.length - out.length < need) throw new Error('RowRestorer: no room made for the native kernel');
+        N.makeRoom(out, state[N.NEED]!);
         continue;
       }
       // One row the native kernel leaves here: restored, or the error that says why not.
-      let nl = buf.indexOf(0x0a, pos);
-      if (nl === -1 || nl >= end) nl = end;
-      const lineEnd = nl < end ? nl + 1 : end;
-      const n = ++ordinal;
-      changed += eachCopyRow(this.rm, buf, pos, lineEnd, line, offset + (pos - start), out, (rowStart, rowEnd, at) => {
-        const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-        return this.restore(buf, rowStart, rowEnd, n, rec, at, out);
-      });
+      const lineEnd = lineEndAt(buf, pos, end);
+      changed += this.jsBatch(buf, pos, lineEnd, records, ordinal++, line++, offset + (pos - start), out);
       pos = lineEnd;
-      line++;
     }
     return changed;
   }

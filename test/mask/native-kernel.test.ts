@@ -87,6 +87,19 @@ function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, va
   return { out: out.view().toString('latin1'), records: records.view().toString('latin1'), changed, handedOver, ...(error === undefined ? {} : { error }) };
 }
 
+/** The native kernel, with the calls of one of its kernels counted, and the rows it handed back. */
+function countingCalls(kernel: 'maskRows' | 'restoreRows'): { rows: NativeRows; calls: number; handedBack: number } {
+  const counts = { rows: native!, calls: 0, handedBack: 0 };
+  const counted = (...args: unknown[]): number => {
+    counts.calls++;
+    const status = (native![kernel] as (...a: unknown[]) => number)(...args);
+    if (status === ROW_FOR_JS) counts.handedBack++;
+    return status;
+  };
+  counts.rows = Object.assign(Object.create(native!) as NativeRows, { [kernel]: counted });
+  return counts;
+}
+
 const columnKind = fc.constantFrom<ColumnKind>('short', 'text', 'numeric', 'date', 'bytea', 'kept');
 // A table: its key somewhere among 1 to 6 other columns, or no key (then no xxx<key> column).
 const table = fc
@@ -146,26 +159,13 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
   });
 
   it('does plain rows itself, handing none to JavaScript', () => {
-    let handedBack = 0;
-    let calls = 0;
-    const counting: NativeRows = {
-      apiVersion: native!.apiVersion,
-      createPlan: (...args) => native!.createPlan(...args),
-      restoreRows: (...args) => native!.restoreRows(...args),
-      countLines: (...args) => native!.countLines(...args),
-      maskRows: (...args) => {
-        calls++;
-        const status = native!.maskRows(...args);
-        if (status === ROW_FOR_JS) handedBack++;
-        return status;
-      },
-    };
+    const counting = countingCalls('maskRows');
     const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date'], 12, 3);
     const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02']);
     const input = lines(rows, ['\n'], false);
-    const viaNative = run(plan, input, 0, false, true, counting);
-    expect(handedBack).toBe(0);
-    expect(calls).toBeLessThan(20);
+    const viaNative = run(plan, input, 0, false, true, counting.rows);
+    expect(counting.handedBack).toBe(0);
+    expect(counting.calls).toBeLessThan(20);
     expect(viaNative.changed).toBe(500);
     expect(viaNative.handedOver).toEqual([]);
     expect({ ...viaNative, handedOver: [] }).toEqual({ ...run(plan, input, 0, false, true, null), handedOver: [] });
@@ -247,24 +247,13 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
   });
 
   it('restores plain rows itself, handing none to JavaScript', () => {
-    let handedBack = 0;
-    const counting: NativeRows = {
-      apiVersion: native!.apiVersion,
-      createPlan: (...args) => native!.createPlan(...args),
-      maskRows: (...args) => native!.maskRows(...args),
-      countLines: (...args) => native!.countLines(...args),
-      restoreRows: (...args) => {
-        const status = native!.restoreRows(...args);
-        if (status === ROW_FOR_JS) handedBack++;
-        return status;
-      },
-    };
+    const counting = countingCalls('restoreRows');
     const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date'], 12, 3);
     const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), i % 7 === 0 ? '\\N' : `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02']);
     const input = lines(rows, ['\n'], false);
     const masked = run(plan, input, 0, false, true, null);
-    const restored = restore(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting);
-    expect(handedBack).toBe(0);
+    const restored = restore(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting.rows);
+    expect(counting.handedBack).toBe(0);
     expect(restored).toEqual({ out: input.toString('latin1'), changed: 500 });
   });
 });
