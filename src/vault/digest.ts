@@ -4,12 +4,13 @@
 // sha256-tree-1MiB (vaults from now on): the stream is cut into 1 MiB leaves, each leaf is
 // hashed (SHA-256) off the main thread, and the digest is the SHA-256 of a domain tag, the
 // leaf digests in order and the stream's length. Off the main thread because on the
-// no-rules path the digest was most of its work (BLAKE2b at 1.6 GB/s). Two ways:
+// no-rules path the digest was most of its work (BLAKE2b at 1.6 GB/s). Three ways:
 // - WebCrypto, on libuv's thread pool: no thread of our own, but WebCrypto copies each leaf
 //   into fresh memory before it returns, about 0.5 s of the main thread's time per GiB;
+// - threads the run already has (`{ hasher }`: the mask workers hash leaves between batches);
 // - a small worker thread of our own (`{ thread: true }`, when the run may use more than one
-//   thread) that hashes leaves in shared memory: the main thread only fills them.
-// Both give the same digest.
+//   thread but has no workers) that hashes leaves in shared memory.
+// In the last two the main thread only fills leaves. All give the same digest.
 //
 // blake2b512: the whole stream through OpenSSL's BLAKE2b-512; what vaults made before
 // recorded (metadata without `outputDigest`).
@@ -33,6 +34,18 @@ export interface StreamDigest {
 export interface DigestOptions {
   /** Hash leaves on a worker thread of its own rather than on libuv's thread pool. */
   thread?: boolean;
+  /** Hash leaves with these threads (not closed with the digest); before `thread`. */
+  hasher?: LeafHasher | undefined;
+}
+
+/** Threads that hash a leaf in shared memory, `leaf[0..length)`; the leaf is not touched once this settles. */
+export interface LeafHasher {
+  hashLeaf(leaf: SharedArrayBuffer, length: number): Promise<Uint8Array>;
+}
+
+/** What a leaf hasher computes (SHA-256), for hashers elsewhere (the mask workers). */
+export function leafDigest(leaf: SharedArrayBuffer, length: number): Uint8Array {
+  return createHash('sha256').update(new Uint8Array(leaf, 0, length)).digest();
 }
 
 /** The digest a vault's metadata names (absent: the one older vaults used). */
@@ -46,8 +59,12 @@ const LEAF_BYTES = 1024 * 1024;
 const TAG = Buffer.from('pgcloak sha256-tree-1MiB\0');
 
 export class TreeDigest implements StreamDigest {
+  private readonly hasher: LeafHasher | undefined;
+  /** The hasher is a thread of this digest's own, closed with it. */
   private readonly thread: DigestThread | undefined;
   private leaf: Buffer;
+  /** Shared leaves whose digests came back, ready to be filled again (hasher only). */
+  private readonly spare: Buffer[] = [];
   private used = 0;
   private total = 0;
   /** The root hash, fed each leaf digest in stream order as it comes back. */
@@ -57,8 +74,9 @@ export class TreeDigest implements StreamDigest {
   private result: string | undefined;
 
   constructor(options: DigestOptions = {}) {
-    this.thread = options.thread ? new DigestThread() : undefined;
-    this.leaf = this.thread ? this.thread.leaf() : Buffer.allocUnsafe(LEAF_BYTES);
+    this.thread = !options.hasher && options.thread ? new DigestThread() : undefined;
+    this.hasher = options.hasher ?? this.thread;
+    this.leaf = this.nextLeaf();
   }
 
   update(chunk: Uint8Array): void {
@@ -94,11 +112,18 @@ export class TreeDigest implements StreamDigest {
     return this.thread?.close() ?? Promise.resolve();
   }
 
+  private nextLeaf(): Buffer {
+    if (!this.hasher) return Buffer.allocUnsafe(LEAF_BYTES);
+    return this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(LEAF_BYTES));
+  }
+
   private hashLeaf(): void {
     let digest: Promise<Uint8Array>;
-    if (this.thread) {
-      digest = this.thread.hash(this.leaf, this.used);
-      this.leaf = this.thread.leaf();
+    if (this.hasher) {
+      const leaf = this.leaf;
+      digest = this.hasher.hashLeaf(leaf.buffer as SharedArrayBuffer, this.used);
+      // Back to the spares once hashed; a failed leaf is dropped (the run is over).
+      digest.then(() => this.spare.push(leaf), () => undefined);
     } else {
       // WebCrypto copies the data before this returns: the leaf buffer is free again at once.
       digest = webcrypto.subtle.digest('SHA-256', this.leaf.subarray(0, this.used)).then((d) => new Uint8Array(d));
@@ -106,6 +131,7 @@ export class TreeDigest implements StreamDigest {
     this.inFlight.push(digest);
     digest.catch(() => undefined);
     this.used = 0;
+    if (this.hasher) this.leaf = this.nextLeaf();
   }
 }
 
@@ -119,15 +145,13 @@ parentPort.on('message', ({ leaf, length }) => {
 `;
 
 /**
- * A worker thread that hashes 1 MiB leaves in SharedArrayBuffers. It loads no module of
- * ours (about 10 MB of memory); it keeps the process alive only while leaves are out.
+ * A worker thread that hashes leaves in SharedArrayBuffers. It loads no module of ours
+ * (about 10 MB of memory); it keeps the process alive only while leaves are out.
  */
-class DigestThread {
+class DigestThread implements LeafHasher {
   private readonly worker: Worker;
-  /** Leaves whose digests came back, ready to be filled again. */
-  private readonly spare: Buffer[] = [];
   /** Leaves out on the thread, in the order it answers. */
-  private readonly out: { leaf: Buffer; resolve(d: Uint8Array): void; reject(err: Error): void }[] = [];
+  private readonly out: { resolve(d: Uint8Array): void; reject(err: Error): void }[] = [];
   private failure: Error | undefined;
   private closed = false;
 
@@ -136,7 +160,6 @@ class DigestThread {
     this.worker.on('message', (digest: Uint8Array) => {
       const done = this.out.shift();
       if (done === undefined) return; // closed while a leaf was out
-      this.spare.push(done.leaf);
       if (this.out.length === 0) this.worker.unref();
       done.resolve(digest);
     });
@@ -148,17 +171,13 @@ class DigestThread {
     this.worker.unref();
   }
 
-  leaf(): Buffer {
-    return this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(LEAF_BYTES));
-  }
-
-  hash(leaf: Buffer, length: number): Promise<Uint8Array> {
+  hashLeaf(leaf: SharedArrayBuffer, length: number): Promise<Uint8Array> {
     // Set by close() too ('digest thread closed').
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       if (this.out.length === 0) this.worker.ref();
-      this.out.push({ leaf, resolve, reject });
-      this.worker.postMessage({ leaf: leaf.buffer, length });
+      this.out.push({ resolve, reject });
+      this.worker.postMessage({ leaf, length });
     });
   }
 

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutputDigest, TreeDigest, streamDigest, TREE_DIGEST } from '../../src/vault/digest.js';
+import { OutputDigest, TreeDigest, leafDigest, streamDigest, TREE_DIGEST, type LeafHasher } from '../../src/vault/digest.js';
+import { MaskWorkers } from '../../src/mask/parallel/worker-pool.js';
 import { sodium } from '../../src/vault/sodium.js';
 
 // BLAKE2b-512 test values: "abc" from RFC 7693, appendix A; the empty string from the
@@ -132,6 +133,66 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     );
   });
 
+  it('with threads the run has (a LeafHasher): the same digest, whatever order leaves come back in', async () => {
+    const data = bytes(6 * MiB + 4321, 17);
+    const expected = treeByDefinition(data);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(data.length), { maxLength: 10 }), fc.nat(6), fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (cuts, max, delays) => {
+        const hasher = new SlowHasher(delays);
+        const d = new TreeDigest({ hasher });
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        let from = 0;
+        for (const to of [...points, data.length]) {
+          d.update(data.subarray(from, to));
+          await d.settle(max);
+          from = to;
+        }
+        expect(await d.hex()).toBe(expected);
+        // A leaf was filled again only after its digest was in.
+        expect(hasher.overwritten).toBe(0);
+        expect(hasher.calls).toBe(Math.ceil(data.length / MiB));
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('with a LeafHasher: a leaf that fails fails the digest, and the hasher is not closed with it', async () => {
+    const failing: LeafHasher = { hashLeaf: () => Promise.reject(new Error('hasher broke')) };
+    const d = new TreeDigest({ hasher: failing });
+    d.update(bytes(2 * MiB, 3));
+    await expect(d.settle(0)).rejects.toThrow('hasher broke');
+    const hasher = new SlowHasher([0]);
+    const e = new TreeDigest({ hasher, thread: true });
+    e.update(bytes(10, 2));
+    expect(await e.hex()).toBe(treeByDefinition(bytes(10, 2)));
+    await e.close();
+    expect(hasher.calls).toBe(1);
+  });
+
+  it('with the mask workers as its hasher: the digest of the definition, with one or several workers', async () => {
+    const data = bytes(5 * MiB + 7, 23);
+    for (const n of [1, 3]) {
+      const workers = new MaskWorkers(n, undefined);
+      try {
+        const d = new TreeDigest({ hasher: workers });
+        for (let at = 0; at < data.length; at += 700_000) {
+          d.update(data.subarray(at, at + 700_000));
+          await d.settle(2);
+        }
+        expect(await d.hex()).toBe(treeByDefinition(data));
+      } finally {
+        await workers.close();
+      }
+    }
+    // Leaves out when the workers stop are refused, not left waiting.
+    const workers = new MaskWorkers(1, undefined);
+    const d = new TreeDigest({ hasher: workers });
+    d.update(bytes(3 * MiB, 4));
+    const settled = d.settle(0);
+    await workers.close();
+    await expect(settled).rejects.toThrow(/exited|closed|terminat/);
+  });
+
   it('on its own thread: close() gives up a stream and its leaves in flight', async () => {
     const d = new TreeDigest({ thread: true });
     d.update(bytes(4 * MiB, 5));
@@ -162,3 +223,26 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     expect(() => streamDigest('md5')).toThrow();
   });
 });
+
+/**
+ * A LeafHasher that answers after a few event-loop turns (so out of order), and checks that
+ * a leaf's bytes stay as they were until its digest is in.
+ */
+class SlowHasher implements LeafHasher {
+  calls = 0;
+  overwritten = 0;
+  private readonly delays: number[];
+
+  constructor(delays: number[]) {
+    this.delays = delays;
+  }
+
+  async hashLeaf(leaf: SharedArrayBuffer, length: number): Promise<Uint8Array> {
+    expect(leaf).toBeInstanceOf(SharedArrayBuffer);
+    const before = Buffer.from(new Uint8Array(leaf, 0, length));
+    const turns = this.delays[this.calls++ % this.delays.length]!;
+    for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+    if (!before.equals(new Uint8Array(leaf, 0, length))) this.overwritten++;
+    return leafDigest(leaf, length);
+  }
+}

@@ -1,7 +1,8 @@
 // A mask worker thread: prepares the same table plans as the main thread (from their
 // specs), masks batches of whole COPY text rows and runs of INSERT statements into output
 // bytes and vault records, and restores batches for unmask, with the same per-row code the
-// main thread uses (../masked-row.ts, ../../unmask/row-restorer.ts).
+// main thread uses (../masked-row.ts, ../../unmask/row-restorer.ts). Between batches they
+// hash the leaves of the run's digest.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
@@ -17,6 +18,7 @@ import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 import { RowRestorer } from '../../unmask/row-restorer.js';
 import { RecordBuffer } from './record-buffer.js';
+import { leafDigest } from '../../vault/digest.js';
 
 const init = workerData as WorkerInit;
 const secret = init.secret ? Buffer.from(init.secret) : undefined;
@@ -143,7 +145,8 @@ parentPort!.on('message', (message: ToWorker) => {
   }
   let reply: FromWorker;
   try {
-    reply = message.type === 'rows' ? maskRows(message) : message.type === 'inserts' ? maskInserts(message) : restoreRows(message);
+    if (message.type === 'leaf') reply = { type: 'leaf', seq: message.seq, digest: leafDigest(message.leaf, message.length) };
+    else reply = message.type === 'rows' ? maskRows(message) : message.type === 'inserts' ? maskInserts(message) : restoreRows(message);
   } catch (err) {
     reply = {
       type: 'failed',

@@ -84,7 +84,15 @@ export interface InsertsJob {
   record: boolean;
 }
 
-export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob | InsertsJob;
+/** A leaf of the run's output (or input) digest to hash between batches (../../vault/digest.ts). */
+export interface LeafJob {
+  type: 'leaf';
+  seq: number;
+  leaf: SharedArrayBuffer;
+  length: number;
+}
+
+export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob | InsertsJob | LeafJob;
 
 export interface JobDone {
   type: 'done';
@@ -106,4 +114,10 @@ export interface JobFailed {
   error: { code: ErrorCode; detail: string; position: Position } | { message: string; stack: string | undefined };
 }
 
-export type FromWorker = JobDone | JobFailed;
+export interface LeafDone {
+  type: 'leaf';
+  seq: number;
+  digest: Uint8Array;
+}
+
+export type FromWorker = JobDone | LeafDone | JobFailed;
