@@ -1,10 +1,11 @@
 // The COPY text batch kernels of src/mask/copy-kernel.ts (maskRows) and
 // src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript
 // (and the COPY data scanner's walk from line to line, countLines):
-// tables whose masked columns are all constants or `xxx` + a plain key. They write the
-// bytes (and, masking, the vault records) the JavaScript kernels would, and stop at the
-// first row they cannot do the same way (wrong field count, a key that is not plain ASCII,
-// a key longer than its column, a record too large; unmasking, a record or row that does
+// tables whose masked columns are all constants, `xxx` + a plain key, or json placeholders
+// (every string `xxx` + the key). They write the bytes (and, masking, the vault records)
+// the JavaScript kernels would, and stop at the first row they cannot do the same way
+// (wrong field count, a key that is not plain ASCII, a key longer than its column, json
+// that is not plain or not valid, a record too large; unmasking, a record or row that does
 // not check), leaving that row to JavaScript, which writes it or throws the error it
 // always would. They also stop when the output or records buffer lacks room, saying how
 // much they need. Nothing of a row is committed until the whole row is written.
@@ -17,10 +18,11 @@
 #include <string.h>
 
 // What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
-#define API_VERSION 1
+#define API_VERSION 2
 
 #define CONSTANT 1
 #define KEY_TEXT 2
+#define JSON_KEY_TEXT 3
 #define RECORD_ROW 2
 
 // What maskRows returns.
@@ -57,6 +59,7 @@ typedef struct {
   int32_t nDerived;
   int32_t *derived;
   int32_t keyTextCount;
+  int32_t jsonCount;
   int64_t constantRoom;
   int64_t maxRecord;
   // Per row: field ranges, and the bytes written in each masked column.
@@ -67,6 +70,11 @@ typedef struct {
   // xxx<key> for each KEY_TEXT column: keyTextCap bytes each.
   uint8_t *keyText;
   int64_t keyTextCap;
+  // The masked values of the row's JSON_KEY_TEXT columns, one after the other in jsonText.
+  const uint8_t **shaped;
+  int32_t *shapedLen;
+  uint8_t *jsonText;
+  int64_t jsonTextCap;
 } Plan;
 
 static void plan_free(napi_env env, void *data, void *hint) {
@@ -91,7 +99,10 @@ static void plan_free(napi_env env, void *data, void *hint) {
   free(p->ends);
   free(p->written);
   free(p->writtenLen);
+  free(p->shaped);
+  free(p->shapedLen);
   free(p->keyText);
+  free(p->jsonText);
   free(p);
 }
 
@@ -175,15 +186,19 @@ static napi_value create_plan(napi_env env, napi_callback_info info) {
     p->ends = calloc(p->columns, sizeof(int32_t));
     p->written = calloc(p->nMasked + 1, sizeof(uint8_t *));
     p->writtenLen = calloc(p->nMasked + 1, sizeof(int32_t));
-    ok = p->constants && p->constantLen && p->nulls && p->nullLen && p->starts && p->ends && p->written && p->writtenLen;
+    p->shaped = calloc(p->nMasked + 1, sizeof(uint8_t *));
+    p->shapedLen = calloc(p->nMasked + 1, sizeof(int32_t));
+    ok = p->constants && p->constantLen && p->nulls && p->nullLen && p->starts && p->ends && p->written && p->writtenLen && p->shaped &&
+         p->shapedLen;
   }
   for (int32_t j = 0; ok && j < p->nMasked; j++) {
     napi_value c, n;
     ok = napi_get_element(env, a[7], j, &c) == napi_ok && napi_get_element(env, a[8], j, &n) == napi_ok &&
          copy_bytes(env, c, &p->constants[j], &p->constantLen[j]) && copy_bytes(env, n, &p->nulls[j], &p->nullLen[j]) &&
-         p->masked[j] >= 0 && p->masked[j] < p->columns && (p->kinds[j] == CONSTANT || p->kinds[j] == KEY_TEXT) &&
+         p->masked[j] >= 0 && p->masked[j] < p->columns && (p->kinds[j] == CONSTANT || p->kinds[j] == KEY_TEXT || p->kinds[j] == JSON_KEY_TEXT) &&
          (p->kinds[j] != CONSTANT || p->constants[j] != NULL) && p->nulls[j] != NULL;
     if (ok && p->kinds[j] == KEY_TEXT) p->keyTextCount++;
+    if (ok && p->kinds[j] == JSON_KEY_TEXT) p->jsonCount++;
     if (ok) p->constantRoom += (p->constantLen[j] > 2 ? p->constantLen[j] : 2) + 3;
   }
   for (int32_t i = 0; ok && i < p->nRecordColumns; i++) ok = p->recordColumns[i] >= 0 && p->recordColumns[i] < p->columns;
@@ -192,7 +207,7 @@ static napi_value create_plan(napi_env env, napi_callback_info info) {
   p->nKey = ok ? p->nRecordColumns - p->nMasked : 0;
   for (int32_t j = 0; ok && j < p->nMasked; j++) ok = p->nKey >= 0 && p->recordColumns[p->nKey + j] == p->masked[j];
   for (int32_t i = 0; ok && i < p->nDerived; i++) ok = p->derived[i] >= 0 && p->derived[i] < p->nMasked;
-  if (ok && p->keyTextCount > 0) ok = p->keyIndex >= 0 && p->keyIndex < p->columns;
+  if (ok && p->keyTextCount + p->jsonCount > 0) ok = p->keyIndex >= 0 && p->keyIndex < p->columns;
   if (!ok) {
     plan_free(env, p, NULL);
     return fail(env, "createPlan: invalid plan");
@@ -264,9 +279,245 @@ static inline int split_fields(Plan *p, const uint8_t *buf, int32_t pos, int32_t
   return 1;
 }
 
+/** JSON whitespace in a plain value: spaces (tab, NL and CR are escaped in COPY text). */
+static inline int32_t json_space(const uint8_t *v, int32_t i, int32_t n) {
+  while (i < n && v[i] == ' ') i++;
+  return i;
+}
+
+/**
+ * The length of the UTF-8 sequence at v[i] (a byte of 0x80 or more), or -1 when it is not
+ * one the JavaScript decoder (WHATWG UTF-8, fatal) reads: overlong, a surrogate, beyond
+ * U+10FFFF, cut short.
+ */
+static inline int32_t utf8_length(const uint8_t *v, int32_t i, int32_t n) {
+  uint8_t c = v[i];
+  int32_t len;
+  uint8_t lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return -1;
+  }
+  if (n - i < len || v[i + 1] < lo || v[i + 1] > hi) return -1;
+  for (int32_t k = 2; k < len; k++) {
+    if (v[i + k] < 0x80 || v[i + k] > 0xbf) return -1;
+  }
+  return len;
+}
+
+/**
+ * From a string's opening quote: after its closing quote, or -1. A plain value has no
+ * escapes; bytes from 0x80 must be UTF-8 (in a single-byte dump encoding JavaScript reads
+ * them byte for byte: a string of such bytes is masked and its key copied the same).
+ */
+static inline int32_t json_string_end(const uint8_t *v, int32_t i, int32_t n) {
+  for (i++; i < n;) {
+    uint8_t c = v[i];
+    if (c == '"') return i + 1;
+    if (c < 0x80) {
+      i++;
+    } else {
+      int32_t len = utf8_length(v, i, n);
+      if (len < 0) return -1;
+      i += len;
+    }
+  }
+  return -1;
+}
+
+static inline int json_digit(const uint8_t *v, int32_t i, int32_t n) {
+  return i < n && v[i] >= '0' && v[i] <= '9';
+}
+
+/** -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at i: its end, or -1. */
+static int32_t json_number_end(const uint8_t *v, int32_t i, int32_t n) {
+  if (i < n && v[i] == '-') i++;
+  if (i < n && v[i] == '0') {
+    i++;
+  } else if (json_digit(v, i, n)) {
+    while (json_digit(v, i, n)) i++;
+  } else {
+    return -1;
+  }
+  if (i < n && v[i] == '.') {
+    if (!json_digit(v, i + 1, n)) return -1;
+    i += 2;
+    while (json_digit(v, i, n)) i++;
+  }
+  if (i < n && (v[i] == 'e' || v[i] == 'E')) {
+    i++;
+    if (i < n && (v[i] == '+' || v[i] == '-')) i++;
+    if (!json_digit(v, i, n)) return -1;
+    while (json_digit(v, i, n)) i++;
+  }
+  return i;
+}
+
+/** `"key" :` at i: where the member's value starts, or -1. */
+static int32_t json_member(const uint8_t *v, int32_t i, int32_t n) {
+  if (i >= n || v[i] != '"') return -1;
+  i = json_string_end(v, i, n);
+  if (i < 0) return -1;
+  i = json_space(v, i, n);
+  if (i >= n || v[i] != ':') return -1;
+  return json_space(v, i + 1, n);
+}
+
+/** Containers open at once in a json value done here; deeper ones go to JavaScript. */
+#define JSON_DEPTH 64
+
+/** Room json_shape needs for a value of n bytes and a key of kn: each string of 2 bytes or more becomes "xxx<key>". */
+static inline int64_t json_room(int32_t n, int32_t kn) {
+  return (int64_t)n + ((int64_t)n / 2 + 1) * ((int64_t)kn + 4);
+}
+
+/**
+ * The json placeholder of the COPY text field v[0..n) for a row whose key is key[0..kn),
+ * as src/copy/json-shape.ts (maskJsonShape with `xxx` + the key) and the COPY text codec
+ * write it: every string value "xxx<key>", every number but a lone 0 `0`, true `false`;
+ * keys, false, null, spaces and structure as they are. Only for plain values (no
+ * backslash, so no escapes, no control characters, UTF-8 in strings only: the field's
+ * bytes are its text, and so are the result's) and row keys without a quote; into dst[0..cap) (json_room bytes suffice). Its length, or -1:
+ * JavaScript's to do (not plain, invalid json, nested deeper than JSON_DEPTH, no room).
+ */
+static int64_t json_shape(const uint8_t *v, int32_t n, const uint8_t *key, int32_t kn, uint8_t *dst, int64_t cap) {
+  // No escapes, no control characters (JavaScript's to report); bytes from 0x80 only in strings (below).
+  for (int32_t k = 0; k < n; k++) {
+    if (v[k] < 0x20 || v[k] == '\\') return -1;
+  }
+  if (memchr(key, '"', (size_t)kn) != NULL) return -1;
+  uint8_t open[JSON_DEPTH];
+  int depth = 0;
+  int64_t o = 0;
+  // v[copied..i) is still to be written as it is.
+  int32_t copied = 0;
+  int32_t i = json_space(v, 0, n);
+  for (;;) {
+    // A value starts at i.
+    if (i >= n) return -1;
+    uint8_t c = v[i];
+    int32_t e = -1;
+    const char *with = NULL;
+    if (c == '{' || c == '[') {
+      i = json_space(v, i + 1, n);
+      if (i < n && v[i] == (c == '{' ? '}' : ']')) {
+        i++;
+      } else {
+        if (depth == JSON_DEPTH) return -1;
+        open[depth++] = c;
+        if (c == '{' && (i = json_member(v, i, n)) < 0) return -1;
+        continue;
+      }
+    } else if (c == '"') {
+      if ((e = json_string_end(v, i, n)) < 0) return -1;
+      with = "\"";
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      if ((e = json_number_end(v, i, n)) < 0) return -1;
+      if (e - i == 1 && c == '0') {
+        i = e;
+        e = -1;
+      } else {
+        with = "0";
+      }
+    } else if (c == 't' && n - i >= 4 && memcmp(v + i, "true", 4) == 0) {
+      e = i + 4;
+      with = "false";
+    } else if (c == 'f' && n - i >= 5 && memcmp(v + i, "false", 5) == 0) {
+      i += 5;
+    } else if (c == 'n' && n - i >= 4 && memcmp(v + i, "null", 4) == 0) {
+      i += 4;
+    } else {
+      return -1;
+    }
+    if (with != NULL) {
+      // v[i..e) is replaced: by "xxx<key>" (a string) or by `with`.
+      if (o + (i - copied) + 5 + kn > cap) return -1;
+      memcpy(dst + o, v + copied, (size_t)(i - copied));
+      o += i - copied;
+      if (with[0] == '"') {
+        memcpy(dst + o, "\"xxx", 4);
+        memcpy(dst + o + 4, key, (size_t)kn);
+        o += 4 + kn;
+        dst[o++] = '"';
+      } else {
+        size_t wn = strlen(with);
+        memcpy(dst + o, with, wn);
+        o += (int64_t)wn;
+      }
+      copied = i = e;
+    }
+    // A value ended at i: close containers until one goes on with ','.
+    for (;;) {
+      i = json_space(v, i, n);
+      if (depth == 0) {
+        if (i != n || o + (n - copied) > cap) return -1;
+        memcpy(dst + o, v + copied, (size_t)(n - copied));
+        return o + (n - copied);
+      }
+      if (i >= n) return -1;
+      uint8_t top = open[depth - 1];
+      if (v[i] == ',') {
+        i = json_space(v, i + 1, n);
+        if (top == '{' && (i = json_member(v, i, n)) < 0) return -1;
+        break;
+      }
+      if (v[i] != (top == '{' ? '}' : ']')) return -1;
+      depth--;
+      i++;
+    }
+  }
+}
+
+static inline int is_copy_null(const uint8_t *v, int32_t vn) {
+  return vn == 2 && v[0] == '\\' && v[1] == 'N';
+}
+
+/**
+ * The json placeholders of the row's JSON_KEY_TEXT columns from the values at written[j]
+ * (masking: the fields; unmasking: the originals), for the key key[0..kn), into shaped[j]
+ * (NULL stays NULL: replacement() writes it). 1 when done, 0 when a value is JavaScript's to
+ * do, -1 out of memory; *total gets the placeholders' length.
+ */
+static int shape_json(Plan *p, const uint8_t *key, int32_t kn, int64_t *total) {
+  int64_t need = 0;
+  for (int32_t j = 0; j < p->nMasked; j++) {
+    if (p->kinds[j] == JSON_KEY_TEXT && !is_copy_null(p->written[j], p->writtenLen[j])) need += json_room(p->writtenLen[j], kn);
+  }
+  if (p->jsonTextCap < need) {
+    free(p->jsonText);
+    p->jsonTextCap = 2 * need;
+    p->jsonText = malloc((size_t)p->jsonTextCap);
+    if (p->jsonText == NULL) {
+      p->jsonTextCap = 0;
+      return -1;
+    }
+  }
+  int64_t o = 0;
+  for (int32_t j = 0; j < p->nMasked; j++) {
+    if (p->kinds[j] != JSON_KEY_TEXT || is_copy_null(p->written[j], p->writtenLen[j])) continue;
+    int64_t n = json_shape(p->written[j], p->writtenLen[j], key, kn, p->jsonText + o, p->jsonTextCap - o);
+    if (n < 0 || n > INT32_MAX) return 0;
+    p->shaped[j] = p->jsonText + o;
+    p->shapedLen[j] = (int32_t)n;
+    o += n;
+  }
+  *total = o;
+  return 1;
+}
+
 /**
  * What masking writes in masked column j for the value v[0..vn), in a row whose key has
- * keyLength bytes: FIXED (the bytes *w[0..*wn): NULL stays NULL, a constant), KEY (`x` times
+ * keyLength bytes: FIXED (the bytes *w[0..*wn): NULL stays NULL, a constant, the json
+ * placeholder shape_json made), KEY (`x` times
  * *prefix then the key: xxx<key>, cut to the column as fitPlaceholderText does), or LONG_KEY (a
  * key longer than the column: cut with a warning, which JavaScript does).
  */
@@ -274,7 +525,7 @@ static inline int split_fields(Plan *p, const uint8_t *buf, int32_t pos, int32_t
 #define KEY 1
 #define LONG_KEY 2
 static inline int replacement(const Plan *p, int32_t j, const uint8_t *v, int32_t vn, int32_t keyLength, const uint8_t **w, int32_t *wn, int32_t *prefix) {
-  if (vn == 2 && v[0] == '\\' && v[1] == 'N') {
+  if (is_copy_null(v, vn)) {
     *w = p->nulls[j];
     *wn = p->nullLen[j];
     return FIXED;
@@ -282,6 +533,11 @@ static inline int replacement(const Plan *p, int32_t j, const uint8_t *v, int32_
   if (p->kinds[j] == CONSTANT) {
     *w = p->constants[j];
     *wn = p->constantLen[j];
+    return FIXED;
+  }
+  if (p->kinds[j] == JSON_KEY_TEXT) {
+    *w = p->shaped[j];
+    *wn = p->shapedLen[j];
     return FIXED;
   }
   int32_t max = p->maxLength[j];
@@ -348,18 +604,11 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
     int32_t rowEnd, lineEnd;
     line_at(buf, pos, end, &rowEnd, &lineEnd);
     int64_t rowLen = (int64_t)lineEnd - pos;
-    // The room the JavaScript kernel reserves: every xxx<key> at most 3 + the row's length.
-    int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom;
-    if ((int64_t)outCap - outLen < needOut) {
-      status = NEED_OUT;
-      state[S_NEED] = (double)needOut;
-      break;
-    }
     // The fields: exactly one per column.
     int ok = split_fields(p, buf, pos, rowEnd);
     // The key's text, when some column takes xxx<key>: plain ASCII only (the JavaScript general way does the rest).
     int32_t ks = 0, ke = 0;
-    if (ok && p->keyTextCount > 0) {
+    if (ok && p->keyTextCount + p->jsonCount > 0) {
       ks = starts[p->keyIndex];
       ke = ends[p->keyIndex];
       ok = plain_key(buf, ks, ke);
@@ -373,6 +622,24 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
           return fail(env, "maskRows: out of memory");
         }
       }
+    }
+    // The json placeholders first: their length is part of the room the row needs.
+    int64_t jsonLength = 0;
+    if (ok && p->jsonCount > 0) {
+      for (int32_t j = 0; j < p->nMasked; j++) {
+        p->written[j] = buf + starts[p->masked[j]];
+        p->writtenLen[j] = ends[p->masked[j]] - starts[p->masked[j]];
+      }
+      int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
+      if (shaped < 0) return fail(env, "maskRows: out of memory");
+      ok = shaped;
+    }
+    // The room the JavaScript kernel reserves (every xxx<key> at most 3 + the row's length), and the json placeholders'.
+    int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom + jsonLength;
+    if (ok && (int64_t)outCap - outLen < needOut) {
+      status = NEED_OUT;
+      state[S_NEED] = (double)needOut;
+      break;
     }
     int32_t o = outLen, from = pos, changed = 0;
     uint8_t *keyText = p->keyText;
@@ -531,10 +798,16 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
     }
     // Masking the original again must give the masked fields read (the rest is the row's own).
     int32_t ks = 0, ke = 0;
-    if (ok && p->keyTextCount > 0) {
+    if (ok && p->keyTextCount + p->jsonCount > 0) {
       ks = starts[p->keyIndex];
       ke = ends[p->keyIndex];
       ok = plain_key(buf, ks, ke);
+    }
+    if (ok && p->jsonCount > 0) {
+      int64_t jsonLength;
+      int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
+      if (shaped < 0) return fail(env, "restoreRows: out of memory");
+      ok = shaped;
     }
     int changed = 0;
     for (int32_t j = 0; ok && j < nMasked; j++) {

@@ -74,7 +74,7 @@ export const STATE_SIZE = 6;
 
 const BINARY = '../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
-const NATIVE_API = 1;
+const NATIVE_API = 2;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 
@@ -109,13 +109,13 @@ export interface NativeTable {
   state: Float64Array;
 }
 
-/** The native kernel's plan for rm's table, when there is a kernel and every masked column is a constant or xxx<key>; else null. */
+/** The native kernel's plan for rm's table, when there is a kernel and every masked column is a constant, xxx<key> or a json placeholder; else null. */
 export function nativeTable(rows: NativeRows | null, rm: RowMasker, shape: RecordShape): NativeTable | null {
-  if (!rows || rm.fastKind.some((k) => k === GENERAL)) return null;
+  if (!rows || rm.nativeKind.some((k) => k === GENERAL)) return null;
   const plan = rm.plan;
   const masked = Int32Array.from(plan.masked, (m) => m.index);
   const constants = rm.constants.map((c) => c ?? null);
-  const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.fastKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
+  const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.nativeKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
   return { rows, plan: made, state: new Float64Array(STATE_SIZE) };
 }
 

@@ -22,6 +22,11 @@ export const GENERAL = 0;
 export const CONSTANT = 1;
 /** `xxx` + the row key in a COPY text or SQL literal column, built from the key field's bytes when they are plain. */
 export const KEY_TEXT = 2;
+/**
+ * Native kernel only (nativeKind): a json column whose strings become `xxx` + the row key
+ * (a placeholder), in COPY text; JavaScript masks it the general way.
+ */
+export const JSON_KEY_TEXT = 3;
 const SQUOTE = 0x27;
 
 export interface FieldRef {
@@ -53,6 +58,8 @@ export class RowMasker implements RowContext {
   private cachedKey: string | undefined;
   /** Per masked column: GENERAL, CONSTANT or KEY_TEXT. */
   readonly fastKind: Uint8Array;
+  /** fastKind, and JSON_KEY_TEXT where the native kernel can do a json column JavaScript does the general way. */
+  readonly nativeKind: Uint8Array;
   /** Per masked column of kind KEY_TEXT: its maximum length in characters, or -1. */
   readonly maxLength: Int32Array;
   /** The fields are SQL literals (else COPY text, for the byte paths). */
@@ -90,6 +97,11 @@ export class RowMasker implements RowContext {
         this.fastKind[j] = KEY_TEXT;
         this.maxLength[j] = m.mask.keyText.maxLength ?? -1;
       }
+    });
+    this.nativeKind = this.fastKind.slice();
+    plan.masked.forEach((m, j) => {
+      const keyForm = plan.keyIndexes.length === 1 ? form(plan.keyIndexes[0]!) : undefined;
+      if (m.mask.kind === 'value' && m.mask.jsonKeyText && form(m.index) === 'copy-text' && keyForm === 'copy-text') this.nativeKind[j] = JSON_KEY_TEXT;
     });
   }
 

@@ -58,7 +58,7 @@ export function placeholderMask(column: ColumnContext, type: ResolvedType): Valu
       return { kind: 'row', derive: (row) => uuidFromKey(row.key()) };
     case 'json':
     case 'jsonb':
-      return { kind: 'value', derive: (value, row) => maskJsonShape(value, () => `xxx${row.key()}`) };
+      return { kind: 'value', derive: (value, row) => maskJsonShape(value, () => `xxx${row.key()}`), jsonKeyText: true };
     case 'array': {
       if (!type.element) break;
       const element = placeholderMask(column, type.element);

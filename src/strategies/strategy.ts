@@ -28,7 +28,15 @@ export type ValueMask =
       keyText?: { maxLength: number | undefined };
     }
   /** Depends on the original value (json shape, array elements). */
-  | { kind: 'value'; derive: (value: string, row: RowContext) => string };
+  | {
+      kind: 'value';
+      derive: (value: string, row: RowContext) => string;
+      /**
+       * Set when derive(value, row) is maskJsonShape(value, () => `xxx${row.key()}`): the
+       * native kernel may then mask plain values from their bytes.
+       */
+      jsonKeyText?: true;
+    };
 
 export interface ColumnContext {
   /** `schema.table` of the rule, for messages. */

@@ -1,12 +1,14 @@
 // The native COPY kernel (native/copy_kernel.c) against the JavaScript kernel it stands in
-// for: for any table of constant and xxx<key> columns and any rows (escapes, tabs, CRs,
-// wrong field counts, keys too long for their column, NULLs, a last line without its end),
+// for: for any table of constant, xxx<key> and json placeholder columns and any rows
+// (escapes, tabs, CRs, wrong field counts, keys too long for their column, NULLs, json
+// valid or not, plain or not, a last line without its end),
 // the same output bytes, records, changed rows and errors, whether the output and records
 // areas have room to spare or only the room asked for. (Which rows go to the general path
 // may differ: the JavaScript kernel sends a row there when it is unsure of its room.) The
 // rest of the suite runs through the native kernel wherever it is built.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { TextEncoding } from '../../src/copy/text-field.js';
 import type { SourcePosition } from '../../src/dump/sql-scanner.js';
 import { TestArea } from './run-in-memory.js';
 import { CopyKernel } from '../../src/mask/copy-kernel.js';
@@ -25,7 +27,7 @@ const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';
 if (!native && !required) console.warn(`native-kernel.test.ts: SKIPPED, the native COPY kernel is ${nativeStatus()} (npm run install builds it)`);
 
-type ColumnKind = 'key' | 'short' | 'text' | 'numeric' | 'date' | 'bytea' | 'kept';
+type ColumnKind = 'key' | 'short' | 'text' | 'numeric' | 'date' | 'bytea' | 'json' | 'kept';
 
 const TYPES: Record<Exclude<ColumnKind, 'key' | 'kept'>, (maxLength: number) => ResolvedType> = {
   short: (n) => ({ kind: 'text', display: `character varying(${n})`, base: 'varchar', maxLength: n, notNull: false }),
@@ -33,6 +35,7 @@ const TYPES: Record<Exclude<ColumnKind, 'key' | 'kept'>, (maxLength: number) => 
   numeric: () => ({ kind: 'numeric', display: 'numeric', base: 'numeric', notNull: false }),
   date: () => ({ kind: 'date', display: 'date', base: 'date', notNull: false }),
   bytea: () => ({ kind: 'bytea', display: 'bytea', base: 'bytea', notNull: false }),
+  json: () => ({ kind: 'jsonb', display: 'jsonb', base: 'jsonb', notNull: false }),
 };
 
 function planOf(kinds: readonly ColumnKind[], maxLength: number, tableIndex: number): TablePlan {
@@ -60,8 +63,8 @@ interface Result {
 }
 
 /** One batch through the kernel (the native one when `rows` is given, else JavaScript only). */
-function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, vault: boolean, rows: NativeRows | null): Result {
-  const codec = copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t });
+function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, vault: boolean, rows: NativeRows | null, encoding: TextEncoding = 'utf8'): Result {
+  const codec = copyTextCodec({ encoding, fromUnicode: (t) => t });
   const rm = new RowMasker(plan, codec);
   const shape = new RecordShape(plan);
   const out = new TestArea(tight);
@@ -100,7 +103,7 @@ function countingCalls(kernel: 'maskRows' | 'restoreRows'): { rows: NativeRows; 
   return counts;
 }
 
-const columnKind = fc.constantFrom<ColumnKind>('short', 'text', 'numeric', 'date', 'bytea', 'kept');
+const columnKind = fc.constantFrom<ColumnKind>('short', 'text', 'numeric', 'date', 'bytea', 'json', 'kept');
 // A table: its key somewhere among 1 to 6 other columns, or no key (then no xxx<key> column).
 const table = fc
   .tuple(fc.array(columnKind, { minLength: 1, maxLength: 6 }), fc.nat(6), fc.boolean())
@@ -115,6 +118,44 @@ const anyField = fc.oneof(
   fc.string({ maxLength: 8, unit: fc.constantFrom('a', '\\', '\\t', '\\n', '\r', '\x7f', 'é', '🎉', ' ', 'N') }),
   fc.string({ minLength: 150, maxLength: 400, unit: fc.constantFrom('a', 'é', ' ') }),
 );
+
+/** Text as a COPY text field. */
+function copyText(text: string): string {
+  return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
+}
+
+// Json edge cases, as text (copyText makes them COPY text): valid, plain or not...
+const JSON_VALID = [
+  '0', '-0', '0.5', '[0.25, 0e3, 0E+1, -0.0]', '1e5', '-0.5E-2', '10', 'true', 'false', 'null', ' { } ', '[ ]', '"x"', '""',
+  ' [0, 1,true ,"a", false, null] ', '{"a":{"b":[]},"a":"é"}', '{"a" : 1 , "b":[ "c" ,{ } ]}', '["a\\"b", "\\\\"]', '[1,\t2]', '\t[1]',
+  '['.repeat(63) + ']'.repeat(63), '['.repeat(64) + '1' + ']'.repeat(64), '['.repeat(65) + ']'.repeat(65),
+];
+// ...and not.
+const JSON_INVALID = [
+  '', ' ', '{', '[', '[1,]', '01', '-01', 'tru', 'nul', 'fals', '{"a" 1}', '"', '[1 2]', '{"a":1,}', '-', '1.', '1.e5', '1e', '1e+', '{1:2}', '[1]x',
+  '{"a":1]', '[1}', 'nulx', 'trux', 'falsx', '"a\tb"', '{"k\n": 1}', '{"a":}', '[,]', '{,}', '"a"b"', '{"a":1 "b":2}', '[' + '1,'.repeat(3) + ']',
+];
+// Json as COPY text: any value (escapes, UTF-8: JavaScript's), spaced out, and the edges of the grammar.
+const jsonValue = fc.jsonValue({ maxDepth: 3 });
+const jsonField = fc
+  .oneof(
+    jsonValue.map((v) => JSON.stringify(v)),
+    jsonValue.map((v) => JSON.stringify(v, null, 1).replace(/\n/g, '')),
+    fc.constantFrom(...JSON_VALID, ...JSON_INVALID),
+  )
+  .map(copyText);
+// Keys: a quote is plain in COPY text but not in json.
+const keyField = fc.oneof(plainField, plainField, anyField, fc.constantFrom('a"b', '"'));
+
+/** A row's fields, as the column kinds call for them. */
+function fieldsFor(kinds: readonly ColumnKind[]): fc.Arbitrary<string[]> {
+  const field = (k: ColumnKind): fc.Arbitrary<string> =>
+    k === 'key' ? keyField : k === 'json' ? fc.oneof(jsonField, jsonField, jsonField, anyField) : fc.oneof(anyField, plainField, plainField);
+  return fc.tuple(...kinds.map(field));
+}
+
+// Json the native kernel masks itself: printable ASCII without backslashes.
+const PLAIN_JSON = ['{"en_US": "Ann", "n": 12, "ok": true, "l": [0, -1.5e3, null, false, ""]}', '[]', ' "x" ', '0', '{"a":{"b":[1,{}]}}'];
 
 function lines(fields: readonly (readonly string[])[], ends: readonly string[], cutLast: boolean): Buffer {
   const text = fields.map((f, i) => f.join('\t') + ends[i % ends.length]!).join('');
@@ -132,7 +173,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
         kinds: fc.constant(kinds),
         // Mostly one field per column; sometimes one more or one less.
         rows: fc.array(
-          fc.tuple(fc.array(fc.oneof(anyField, plainField, plainField), { minLength: kinds.length, maxLength: kinds.length }), fc.constantFrom(0, 0, 0, 0, 1, -1)).map(([f, extra]) =>
+          fc.tuple(fieldsFor(kinds), fc.constantFrom(0, 0, 0, 0, 1, -1)).map(([f, extra]) =>
             extra > 0 ? [...f, 'x'] : extra < 0 ? f.slice(0, -1) : f,
           ),
           { minLength: 1, maxLength: 12 },
@@ -152,18 +193,91 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
         const input = lines(b.rows, b.ends, b.cutLast);
         const viaNative = run(plan, input, b.ordinal, b.tight, b.vault, native!);
         const viaJs = run(plan, input, b.ordinal, b.tight, b.vault, null);
-        expect({ ...viaNative, handedOver: [] }).toEqual({ ...viaJs, handedOver: [] });
+        // On an error, the same error; the output is then left unfinished, and where it stops
+        // depends on the path a row took (the general one writes a row field by field).
+        if (viaJs.error !== undefined) expect(viaNative.error).toBe(viaJs.error);
+        else expect({ ...viaNative, handedOver: [] }).toEqual({ ...viaJs, handedOver: [] });
       }),
       { numRuns: 400 },
     );
   });
 
+  it('masks every json edge case as JavaScript does, or leaves it to JavaScript', () => {
+    const plan = planOf(['key', 'json', 'kept'], 12, 0);
+    for (const text of [...JSON_VALID, ...JSON_INVALID]) {
+      for (const key of ['7', 'a"b', 'k-1']) {
+        const input = lines([[key, copyText(text), 'k']], ['\n'], false);
+        const viaJs = run(plan, input, 0, true, true, null);
+        // The lists say which is which: JavaScript's mask is the reference.
+        expect({ text, valid: viaJs.error === undefined }).toEqual({ text, valid: JSON_VALID.includes(text) });
+        for (const tight of [true, false]) {
+          const viaNative = run(plan, input, 0, tight, true, native!);
+          if (viaJs.error !== undefined) expect(viaNative.error).toBe(viaJs.error);
+          else expect({ text, key, ...viaNative, handedOver: [] }).toEqual({ text, key, ...viaJs, handedOver: [] });
+        }
+        if (viaJs.error !== undefined) continue;
+        const restored = restore(plan, Buffer.from(viaJs.out, 'latin1'), Buffer.from(viaJs.records, 'latin1'), 0, true, native!);
+        expect({ text, key, ...restored }).toEqual({ text, key, ...restore(plan, Buffer.from(viaJs.out, 'latin1'), Buffer.from(viaJs.records, 'latin1'), 0, true, null) });
+        expect(restored.out).toBe(input.toString('latin1'));
+      }
+    }
+  });
+
+  it('masks json with UTF-8 in its strings itself, and leaves what is not UTF-8 to JavaScript, in UTF-8 and single-byte dumps', () => {
+    const b = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+    const utf8Valid = [
+      b('["', [0xf0, 0x9f, 0x8e, 0x89], '"]'),
+      b('{"', [0xc3, 0xa9], '": "', [0xe2, 0x82, 0xac], '"}'),
+      b('"', [0xef, 0xbf, 0xbe], '"'),
+      b('"', [0x7f], '"'),
+      b('"', [0xed, 0x9f, 0xbf, 0xf4, 0x8f, 0xbf, 0xbf, 0xe0, 0xa0, 0x80, 0xf0, 0x90, 0x80, 0x80], '"'),
+    ];
+    const utf8Invalid = [
+      b('"', [0x80], '"'),
+      b('"', [0xc0, 0x80], '"'),
+      b('"', [0xc3], '"'),
+      b('"', [0xed, 0xa0, 0x80], '"'),
+      b('"', [0xf4, 0x90, 0x80, 0x80], '"'),
+      b('"', [0xf5, 0x80, 0x80, 0x80], '"'),
+      b('"', [0xe2, 0x82], '"'),
+      b('"', [0xe0, 0x9f, 0x80], '"'),
+      b('"', [0xf0, 0x8f, 0xbf, 0xbf], '"'),
+      b('"', [0xe2, 0x82, 0x41], '"'),
+      b('"', [0xf0, 0x9f, 0x8e, 0x41], '"'),
+      b('"', [0xe2, 0x82]),
+      b('[1]', [0xc3, 0xa9]),
+      b('[', [0xc3, 0xa9], ']'),
+      b('"', [0x01], '"'),
+      b('[1,', [0x7f], ']'),
+    ];
+    const plan = planOf(['key', 'json'], 12, 0);
+    const counting = countingCalls('maskRows');
+    for (const encoding of ['utf8', 'latin1'] as const) {
+      for (const json of [...utf8Valid, ...utf8Invalid]) {
+        const input = b('K\t', [...json], '\n');
+        const viaJs = run(plan, input, 0, true, true, null, encoding);
+        if (encoding === 'utf8') expect({ json, valid: viaJs.error === undefined }).toEqual({ json, valid: utf8Valid.includes(json) });
+        counting.handedBack = 0;
+        const viaNative = run(plan, input, 0, true, true, counting.rows, encoding);
+        if (viaJs.error !== undefined) expect(viaNative.error).toBe(viaJs.error);
+        else expect({ json, ...viaNative, handedOver: [] }).toEqual({ json, ...viaJs, handedOver: [] });
+        // UTF-8 in strings is the kernel's to mask, whatever the dump's encoding.
+        if (utf8Valid.includes(json)) expect({ json, handedBack: counting.handedBack }).toEqual({ json, handedBack: 0 });
+        if (viaJs.error !== undefined) continue;
+        const masked = [Buffer.from(viaJs.out, 'latin1'), Buffer.from(viaJs.records, 'latin1')] as const;
+        expect(restore(plan, ...masked, 0, true, native!, encoding)).toEqual(restore(plan, ...masked, 0, true, null, encoding));
+      }
+    }
+  });
+
   it('does plain rows itself, handing none to JavaScript', () => {
     const counting = countingCalls('maskRows');
-    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date'], 12, 3);
-    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02']);
+    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date', 'json'], 12, 3);
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02', PLAIN_JSON[i % PLAIN_JSON.length]!]);
     const input = lines(rows, ['\n'], false);
     const viaNative = run(plan, input, 0, false, true, counting.rows);
+    expect({ ...viaNative, handedOver: [] }).toEqual({ ...run(plan, input, 0, false, true, null), handedOver: [] });
+    expect(viaNative.out).toContain('\t{"en_US": "xxx1", "n": 0, "ok": false, "l": [0, 0, null, false, "xxx1"]}\n');
     expect(counting.handedBack).toBe(0);
     expect(counting.calls).toBeLessThan(20);
     expect(viaNative.changed).toBe(500);
@@ -175,7 +289,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     const n = native!;
     const i32 = (...v: number[]): Int32Array => Int32Array.from(v);
     expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(5), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100)).toThrow(/invalid plan/);
-    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(3), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100)).toThrow(/invalid plan/);
+    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(4), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100)).toThrow(/invalid plan/);
     const plan = n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100);
     const state = new Float64Array(6);
     expect(() => n.maskRows(plan, Buffer.from('1\t2\n'), 0, 9, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
@@ -186,8 +300,16 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
 });
 
 /** One batch of masked rows restored from its records (the native kernel when `rows` is given). */
-function restore(plan: TablePlan, masked: Buffer, records: Buffer, ordinal: number, tight: boolean, rows: NativeRows | null): Omit<Result, 'records' | 'handedOver'> {
-  const rm = new RowMasker(plan, copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t }));
+function restore(
+  plan: TablePlan,
+  masked: Buffer,
+  records: Buffer,
+  ordinal: number,
+  tight: boolean,
+  rows: NativeRows | null,
+  encoding: TextEncoding = 'utf8',
+): Omit<Result, 'records' | 'handedOver'> {
+  const rm = new RowMasker(plan, copyTextCodec({ encoding, fromUnicode: (t) => t }));
   const out = new TestArea(tight);
   try {
     const changed = new RowRestorer(rm, rows).restoreBatch(masked, 0, masked.length, records, ordinal, 1, 0, out);
@@ -202,7 +324,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     const batch = table.chain((kinds) =>
       fc.record({
         kinds: fc.constant(kinds),
-        rows: fc.array(fc.array(fc.oneof(anyField, plainField, plainField), { minLength: kinds.length, maxLength: kinds.length }), { minLength: 1, maxLength: 10 }),
+        rows: fc.array(fieldsFor(kinds), { minLength: 1, maxLength: 10 }),
         ends: fc.array(fc.constantFrom('\n', '\n', '\r\n'), { minLength: 1, maxLength: 3 }),
         cutLast: fc.boolean(),
         maxLength: fc.integer({ min: 1, max: 14 }),
@@ -246,10 +368,23 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     );
   });
 
+  it("refuses a json field edited to what masking wrote in another row (the check is of the row's own original)", () => {
+    const plan = planOf(['key', 'json'], 12, 0);
+    // Two rows with the same key: the first json plain, the second not (an escape: native, then JavaScript).
+    const input = lines([['K', '{"a":"b"}'], ['K', copyText('["\\u00e9"]')]], ['\n'], false);
+    const masked = run(plan, input, 0, false, true, null);
+    expect(masked.out).toBe('K\t{"a":"xxxK"}\nK\t["xxxK"]\n');
+    const edited = Buffer.from('K\t{"a":"xxxK"}\nK\t{"a":"xxxK"}\n', 'latin1');
+    const records = Buffer.from(masked.records, 'latin1');
+    const viaNative = restore(plan, edited, records, 0, false, native!);
+    expect(viaNative.error).toMatch(/^VAULT_MISMATCH/);
+    expect(viaNative).toEqual(restore(plan, edited, records, 0, false, null));
+  });
+
   it('restores plain rows itself, handing none to JavaScript', () => {
     const counting = countingCalls('restoreRows');
-    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date'], 12, 3);
-    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), i % 7 === 0 ? '\\N' : `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02']);
+    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date', 'json'], 12, 3);
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), i % 7 === 0 ? '\\N' : `name ${i}`, `note\\t${i}`, '12.50', 'kept', '2020-01-02', i % 5 === 0 ? '\\N' : PLAIN_JSON[i % PLAIN_JSON.length]!]);
     const input = lines(rows, ['\n'], false);
     const masked = run(plan, input, 0, false, true, null);
     const restored = restore(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting.rows);

@@ -13,17 +13,24 @@ import type { ByteArea } from '../../src/mask/byte-sink.js';
 
 /**
  * An output area for the kernels that grows to exactly the room asked for (`tight`: a kernel
- * writing past what it reserved loses bytes) or with room to spare.
+ * writing past what it reserved loses bytes, and a native kernel writing past the end of
+ * the buffer it was given is caught in the guard bytes behind it) or with room to spare.
  */
 export class TestArea implements ByteArea {
   bytes = Buffer.alloc(0);
   length = 0;
+  /** `bytes` and the guard behind it. */
+  private whole = Buffer.alloc(GUARD_BYTES, GUARD);
   constructor(private readonly tight = true) {}
   reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;
-    const bigger = Buffer.alloc(this.tight ? this.length + n : 2 * (this.length + n) + 64);
-    this.bytes.copy(bigger, 0, 0, this.length);
-    this.bytes = bigger;
+    this.checkGuard();
+    const size = this.tight ? this.length + n : 2 * (this.length + n) + 64;
+    const whole = Buffer.alloc(size + GUARD_BYTES, GUARD);
+    whole.fill(0, 0, size);
+    this.bytes.copy(whole, 0, 0, this.length);
+    this.whole = whole;
+    this.bytes = whole.subarray(0, size);
   }
   write(src: Uint8Array, start: number, end: number): void {
     this.reserve(end - start);
@@ -31,9 +38,17 @@ export class TestArea implements ByteArea {
     this.length += end - start;
   }
   view(): Buffer {
+    this.checkGuard();
     return this.bytes.subarray(0, this.length);
   }
+  private checkGuard(): void {
+    const guard = this.whole.subarray(this.bytes.length);
+    if (guard.some((b) => b !== GUARD)) throw new Error(`written past the end of an output area of ${this.bytes.length} bytes`);
+  }
 }
+
+const GUARD = 0xa5;
+const GUARD_BYTES = 256;
 
 export class MemoryVault implements VaultSink {
   records: VaultRecord[] = [];
