@@ -58,6 +58,11 @@ export interface MaskResult extends RunSummary {
 
 /** Batches of rows out on the workers, per worker, before the input waits. */
 const PENDING_PER_WORKER = 4;
+/**
+ * The same for unmask, which sends every batch to the workers (a chunk of input makes up to
+ * eight): 4 measured 137-147 MB at 1 GiB, 2 131-133 MB, no slower.
+ */
+const UNMASK_PENDING_PER_WORKER = 2;
 
 /** Mask workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
 function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): MaskWorkers | undefined {
@@ -155,7 +160,7 @@ export interface UnmaskOptions {
   /** The pseudonym key masking was given, if it was given one. */
   pseudonymKey?: Buffer | undefined;
   onStart?: (processor: DumpProcessor) => void;
-  /** Threads that restore rows, as for MaskOptions.threads (default 1). */
+  /** Threads that restore rows, as for MaskOptions.threads (default 1), but with workers every batch goes to them. */
   threads?: number;
 }
 
@@ -176,7 +181,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     digest = inputDigest;
     let unmasker: DumpUnmasker | undefined;
     const driver = drive(options.input, options.output, {
-      maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER,
+      maxPending: (workers?.size ?? 0) * UNMASK_PENDING_PER_WORKER,
       digest: { stream: inputDigest, of: 'input' },
       finish: async () => {
         unmasker!.checkVaultExhausted();

@@ -60,11 +60,14 @@ export class DumpUnmasker extends DumpProcessor {
     const records = this.vault.rowRecords!(count);
     const workers = this.workers;
     const restorer = this.restorer(t);
-    if (workers && !workers.busy) {
+    // With workers, every batch goes to them (unlike masking): this thread decrypts the vault
+    // and walks its records, and restoring batches itself whenever they had a few queued
+    // left the worker idle half the time (1 GiB, heavy rules: 7.1-10.6 -> 5.8-6.0 s).
+    if (workers) {
       this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
-    // No workers, or they have enough to do: this thread restores the batch itself.
+    // No workers: this thread restores the batch itself.
     const restore = (out: ByteArea): void => {
       t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
     };
