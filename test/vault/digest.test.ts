@@ -28,12 +28,13 @@ function treeByDefinition(data: Uint8Array): string {
   return root.update(length).digest('hex');
 }
 
-async function digestInPieces(digest: TreeDigest | OutputDigest, data: Uint8Array, cuts: number[]): Promise<string> {
+/** The digest of `data` fed in pieces cut at `cuts`, waiting after each until at most `max` leaves are out. */
+async function digestInPieces(digest: TreeDigest | OutputDigest, data: Uint8Array, cuts: number[], max = 1): Promise<string> {
   const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
   let from = 0;
   for (const to of [...points, data.length]) {
     digest.update(data.subarray(from, to));
-    await digest.settle(1);
+    await digest.settle(max);
     from = to;
   }
   return digest.hex();
@@ -119,15 +120,7 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(data.length), { maxLength: 12 }), fc.nat(6), async (cuts, max) => {
         // settle(max) with few or many leaves out: the thread's leaves are refilled only once back.
-        const d = new TreeDigest({ thread: true });
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
-        let from = 0;
-        for (const to of [...points, data.length]) {
-          d.update(data.subarray(from, to));
-          await d.settle(max);
-          from = to;
-        }
-        expect(await d.hex()).toBe(expected);
+        expect(await digestInPieces(new TreeDigest({ thread: true }), data, cuts, max)).toBe(expected);
       }),
       { numRuns: 15 },
     );
@@ -139,15 +132,7 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(data.length), { maxLength: 10 }), fc.nat(6), fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (cuts, max, delays) => {
         const hasher = new SlowHasher(delays);
-        const d = new TreeDigest({ hasher });
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
-        let from = 0;
-        for (const to of [...points, data.length]) {
-          d.update(data.subarray(from, to));
-          await d.settle(max);
-          from = to;
-        }
-        expect(await d.hex()).toBe(expected);
+        expect(await digestInPieces(new TreeDigest({ hasher }), data, cuts, max)).toBe(expected);
         // A leaf was filled again only after its digest was in.
         expect(hasher.overwritten).toBe(0);
         expect(hasher.calls).toBe(Math.ceil(data.length / MiB));
