@@ -380,6 +380,9 @@ static inline int64_t json_room(int32_t n, int32_t kn) {
   return (int64_t)n + ((int64_t)n / 2 + 1) * ((int64_t)kn + 4);
 }
 
+/** The most room a row's json placeholders may ask for; larger values go to JavaScript (memory stays flat). */
+#define JSON_ROOM_MAX (4 << 20)
+
 /**
  * The json placeholder of the COPY text field v[0..n) for a row whose key is key[0..kn),
  * as src/copy/json-shape.ts (maskJsonShape with `xxx` + the key) and the COPY text codec
@@ -492,9 +495,10 @@ static int shape_json(Plan *p, const uint8_t *key, int32_t kn, int64_t *total) {
   for (int32_t j = 0; j < p->nMasked; j++) {
     if (p->kinds[j] == JSON_KEY_TEXT && !is_copy_null(p->written[j], p->writtenLen[j])) need += json_room(p->writtenLen[j], kn);
   }
+  if (need > JSON_ROOM_MAX) return 0;
   if (p->jsonTextCap < need) {
     free(p->jsonText);
-    p->jsonTextCap = 2 * need;
+    p->jsonTextCap = need < 65536 ? 65536 : need;
     p->jsonText = malloc((size_t)p->jsonTextCap);
     if (p->jsonText == NULL) {
       p->jsonTextCap = 0;
