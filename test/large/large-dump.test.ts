@@ -12,8 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * Peak RSS allowed: issue 5's 150 MB, on one thread and with this 2-core machine's default (the
- * main thread and one worker). Measured on this 200 MB dump: 89-92 MB on one thread, 123-126 MB
- * with a worker (1 GiB: up to 139 for unmask, 127 for mask; bench/RESULTS.md). Each further
+ * main thread and one worker). Measured on this 200 MB dump: 88-92 MB on one thread, 112-119 MB
+ * with a worker (1 GiB: 123-131 for mask, 127-133 for unmask, the same at 4 GiB; bench/RESULTS.md). Each further
  * worker (machines with more cores) has a V8 isolate of its own and the memory its optimizing
  * compiler mallocs at its peak (up to 50 MB measured), which glibc keeps in that thread's arena.
  */
