@@ -198,7 +198,10 @@ export class RowRestorer {
     return changed;
   }
 
-  /** The next row record of `records` (checked whole by the vault reader that gave them). */
+  /**
+   * The next row record of `records` (the vault reader gives whole ones; a record cut short
+   * all the same matches no row: its count is -1, and restore() refuses it).
+   */
   private nextRecord(records: Uint8Array): RecordFields {
     const c = this.cursor;
     const end = records.length;
@@ -209,6 +212,11 @@ export class RowRestorer {
     rec.count = readVarint(records, c, end);
     for (let k = 0; k < rec.count; k++) {
       const length = readVarint(records, c, end);
+      if (length < 0 || length > end - c.pos) {
+        rec.count = -1;
+        c.pos = end;
+        break;
+      }
       rec.set(k, records, c.pos, c.pos + length);
       c.pos += length;
     }

@@ -386,6 +386,22 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     expect(viaNative).toEqual(restore(plan, edited, records, 0, false, null));
   });
 
+  it('refuses records cut short anywhere, as JavaScript does', () => {
+    // The vault reader hands over whole records only; the restorers must not read past one all the same.
+    const plan = planOf(['key', 'text', 'kept', 'text', 'json'], 1, 300);
+    const input = lines([['', '@.@0a~', '', 'A.-~', '{"a":[1,"b"]}'], ['2', 'x', 'y', 'z', '[]']], ['\n'], false);
+    const masked = run(plan, input, 2 ** 40, false, true, null);
+    const rows = Buffer.from(masked.out, 'latin1');
+    const records = Buffer.from(masked.records, 'latin1');
+    for (let cut = 0; cut < records.length; cut++) {
+      for (const tight of [true, false]) {
+        const viaNative = restore(plan, rows, records.subarray(0, cut), 2 ** 40, tight, native!);
+        expect({ cut, ...viaNative }).toEqual({ cut, ...restore(plan, rows, records.subarray(0, cut), 2 ** 40, tight, null) });
+        expect({ cut, error: viaNative.error?.split(':')[0] }).toEqual({ cut, error: 'VAULT_MISMATCH' });
+      }
+    }
+  });
+
   it('restores plain rows itself, handing none to JavaScript', () => {
     const counting = countingCalls('restoreRows');
     const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date', 'json'], 12, 3);
