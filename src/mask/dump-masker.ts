@@ -20,6 +20,8 @@ export interface VaultSink {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
   /** Records serialized by writeRowRecord (rows masked on worker threads). */
   appendRecords?(bytes: Uint8Array): void;
+  /** The same as a whole records frame (byte 0 the frame type), to be sealed as it is: saves a copy. */
+  appendFrame?(frame: Uint8Array): void;
 }
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
@@ -179,7 +181,13 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected override applyBatch(t: ActiveTable, done: BatchResult): void {
-    this.vault?.appendRecords!(done.records);
+    const vault = this.vault;
+    if (done.frame && vault?.appendFrame) {
+      vault.appendFrame(done.frame);
+      this.workers!.recycleFrame(done.frame);
+    } else {
+      vault?.appendRecords!(done.records);
+    }
     super.applyBatch(t, done);
   }
 

@@ -144,6 +144,24 @@ export class VaultWriter {
     if (this.pos >= FRAME_TARGET_BYTES) this.flushRecords();
   }
 
+  /**
+   * Records serialized elsewhere as a whole records frame (`frame[0]` FRAME_RECORDS, then
+   * the records): sealed as they are, after the records before them, without the copy
+   * appendRecords makes. Small ones are appended (frames stay near FRAME_TARGET_BYTES or
+   * above). `frame` must be ordinary memory: libsodium mis-reads SharedArrayBuffers.
+   */
+  appendFrame(frame: Uint8Array): void {
+    this.assertOpen();
+    if (frame[0] !== FRAME_RECORDS) throw new Error('appendFrame: not a records frame');
+    if (frame.buffer instanceof SharedArrayBuffer) throw new Error('appendFrame: a frame in shared memory cannot be sealed');
+    if (frame.length < FRAME_TARGET_BYTES / 4 || frame.length > MAX_FRAME_PLAINTEXT_BYTES) {
+      this.appendRecords(frame.subarray(1));
+      return;
+    }
+    this.flushRecords();
+    this.writeFrame(frame, TAG_MESSAGE, null);
+  }
+
   /** Waits for the background sync in flight, if any: call before finish() or abort(). */
   async settle(): Promise<void> {
     await this.syncing;

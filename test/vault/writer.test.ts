@@ -2,7 +2,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgcloakError } from '../../src/errors.js';
-import { MAX_FRAME_PLAINTEXT_BYTES } from '../../src/vault/format.js';
+import { FRAME_RECORDS, MAX_FRAME_PLAINTEXT_BYTES } from '../../src/vault/format.js';
+import { FrameRecords } from '../../src/mask/parallel/record-buffer.js';
 import { VaultWriter } from '../../src/vault/writer.js';
 import {
   expectVaultError,
@@ -157,5 +158,68 @@ describe('VaultWriter checks', () => {
     writer.finish({});
     const rows = readWholeVault(join(dir, 'dump.vault'), keySource(key)).records.filter((r) => r.type === 'row');
     expect(rows).toEqual([{ type: 'row', tableIndex: 0, ordinal: 2, fields: [Buffer.alloc(1000)] }]);
+  });
+});
+
+describe('VaultWriter.appendFrame (records a worker serialized as a whole frame)', () => {
+  /** Rows `from..to` of table 0 as a FrameRecords frame. */
+  function frameOf(from: number, to: number, value: string): Buffer {
+    const frame = new FrameRecords(16);
+    for (let i = from; i < to; i++) frame.row(0, i, [{ buf: Buffer.from(`${value}${i}`), start: 0, end: value.length + String(i).length }]);
+    const length = frame.length;
+    return Buffer.from(frame.take(undefined), 0, length);
+  }
+
+  it('gives the records appendRecords and row() give, whatever the frame sizes, between rows written here', () => {
+    const dir = makeTempDir();
+    const key = randomKey();
+    const writer = openWriter(dir, key);
+    const big = 'x'.repeat(400);
+    writer.row(0, 0, [{ buf: Buffer.from('first'), start: 0, end: 5 }]);
+    // Small (appended), large (sealed as it is), one more row, an empty frame, and a large one again.
+    writer.appendFrame(frameOf(1, 3, 'small'));
+    writer.appendFrame(frameOf(3, 603, big));
+    writer.row(0, 603, [{ buf: Buffer.from('between'), start: 0, end: 7 }]);
+    writer.appendFrame(frameOf(604, 604, ''));
+    writer.appendFrame(frameOf(604, 904, big));
+    writer.finish({});
+    const rows = readWholeVault(join(dir, 'dump.vault'), keySource(key)).records.filter((r) => r.type === 'row');
+    expect(rows.map((r) => r.ordinal)).toEqual(Array.from({ length: 904 }, (_, i) => i));
+    expect(rows.map((r) => Buffer.concat(r.fields).toString())).toEqual([
+      'first',
+      'small1',
+      'small2',
+      ...Array.from({ length: 600 }, (_, i) => `${big}${i + 3}`),
+      'between',
+      ...Array.from({ length: 300 }, (_, i) => `${big}${i + 604}`),
+    ]);
+  });
+
+  it('refuses what is not a records frame in ordinary memory', () => {
+    const writer = openWriter(makeTempDir());
+    const frame = frameOf(0, 200, 'y'.repeat(100));
+    expect(() => writer.appendFrame(frame.subarray(1))).toThrow(/not a records frame/);
+    const shared = Buffer.from(new SharedArrayBuffer(frame.length));
+    frame.copy(shared);
+    expect(() => writer.appendFrame(shared)).toThrow(/shared memory/);
+    writer.abort();
+  });
+
+  it('FrameRecords hands its memory over whole and starts the next frame in memory given back', () => {
+    const frame = new FrameRecords(16);
+    frame.row(0, 7, [{ buf: Buffer.from('abc'), start: 0, end: 3 }]);
+    const length = frame.length;
+    const taken = Buffer.from(frame.take(undefined), 0, length);
+    const back = new ArrayBuffer(1024);
+    frame.row(0, 8, [{ buf: Buffer.from('zz'), start: 0, end: 2 }]);
+    expect(taken[0]).toBe(FRAME_RECORDS);
+    expect(taken.subarray(1).toString('latin1')).toContain('abc');
+    const second = frame.take(back);
+    expect(Buffer.from(second)[0]).toBe(FRAME_RECORDS);
+    expect(Buffer.from(second).toString('latin1')).toContain('zz');
+    // The memory given back takes the next records.
+    frame.row(0, 9, [{ buf: Buffer.from('q'), start: 0, end: 1 }]);
+    expect(frame.bytes.buffer).toBe(back);
+    expect(frame.bytes[0]).toBe(FRAME_RECORDS);
   });
 });

@@ -17,14 +17,14 @@ import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 import { RowRestorer } from '../../unmask/row-restorer.js';
-import { RecordBuffer } from './record-buffer.js';
+import { FrameRecords } from './record-buffer.js';
 import { leafDigest } from '../../vault/digest.js';
 
 const init = workerData as WorkerInit;
 const secret = init.secret ? Buffer.from(init.secret) : undefined;
 const tables: { row: RowMasker; shape: RecordShape; restorer?: RowRestorer }[] = [];
 const out = new ScratchBuffer();
-const records = new RecordBuffer();
+const records = new FrameRecords();
 let warnings: string[] = [];
 let input = Buffer.allocUnsafe(0);
 /** SQL literal options of INSERT plans: standard_conforming_strings is set per job. */
@@ -57,15 +57,18 @@ function maskRows(job: RowsJob): FromWorker {
   return masked(job, changed);
 }
 
-/** The reply to a masking job: its output and records into the slot, and the warnings since the last. */
+/** The reply to a masking job: its output into the slot, its records frame (transferred), and the warnings since the last. */
 function masked(job: RowsJob | InsertsJob, changed: number): FromWorker {
+  const frameLength = job.record ? records.length : 0;
   const done: FromWorker = {
     type: 'done',
     seq: job.seq,
     out: into(job.out, out.view()),
     outLength: out.length,
-    records: into(job.records, records.view()),
-    recordsLength: records.length,
+    records: job.records,
+    recordsLength: 0,
+    frame: job.record ? records.take(job.frame) : undefined,
+    frameLength,
     changed,
     warnings,
   };
@@ -135,7 +138,7 @@ function restoreRows(job: RestoreJob): FromWorker {
   const records = recordsCopy.subarray(0, job.recordsLength);
   out.reset();
   const changed = restorer.restoreBatch(buf, 0, buf.length, records, job.ordinal, job.line, job.offset, out);
-  return { type: 'done', seq: job.seq, out: into(job.out, out.view()), outLength: out.length, records: job.records, recordsLength: 0, changed, warnings: [] };
+  return { type: 'done', seq: job.seq, out: into(job.out, out.view()), outLength: out.length, records: job.records, recordsLength: 0, frame: undefined, frameLength: 0, changed, warnings: [] };
 }
 
 parentPort!.on('message', (message: ToWorker) => {
@@ -157,5 +160,5 @@ parentPort!.on('message', (message: ToWorker) => {
           : { message: String((err as Error)?.message ?? err), stack: (err as Error)?.stack },
     };
   }
-  parentPort!.postMessage(reply);
+  parentPort!.postMessage(reply, reply.type === 'done' && reply.frame ? [reply.frame] : []);
 });

@@ -41,6 +41,8 @@ export interface RowsJob {
   offset: number;
   /** Write vault records (false for a dry run without a vault). */
   record: boolean;
+  /** Memory of an earlier reply's frame, handed back for this job's records (transferred). */
+  frame?: ArrayBuffer | undefined;
 }
 
 /**
@@ -82,6 +84,7 @@ export interface InsertsJob {
   standardStrings: boolean;
   encoding: string;
   record: boolean;
+  frame?: ArrayBuffer | undefined;
 }
 
 /** A leaf of the run's output (or input) digest to hash between batches (../../vault/digest.ts). */
@@ -100,9 +103,12 @@ export interface JobDone {
   /** Where the masked rows are: the job's `out`, or a larger buffer. */
   out: SharedArrayBuffer;
   outLength: number;
-  /** Their vault records, serialized as the vault writer would. */
+  /** Unmask: the job's records buffer, handed back. */
   records: SharedArrayBuffer;
   recordsLength: number;
+  /** Masking: the rows' vault records as a whole records frame (FrameRecords), transferred; `frame[0..frameLength)`. */
+  frame: ArrayBuffer | undefined;
+  frameLength: number;
   changed: number;
   /** Warnings raised while masking (the main thread shows each once). */
   warnings: string[];

@@ -2,8 +2,10 @@
 // later as they are (rows masked on a worker thread, or on the main thread while earlier
 // rows are still out on workers).
 
+import { copyBytes } from '../../io/bytes.js';
+import { FRAME_RECORDS } from '../../vault/format.js';
 import { rowRecordSize, writeRowRecord, type FieldRef } from '../../vault/row-record.js';
-import { ScratchBuffer } from '../byte-sink.js';
+import { ScratchBuffer, type ByteArea } from '../byte-sink.js';
 import type { RowRecorder } from '../masked-row.js';
 
 export class RecordBuffer implements RowRecorder {
@@ -33,4 +35,61 @@ export class RecordBuffer implements RowRecorder {
   copy(): Uint8Array {
     return Uint8Array.from(this.records.view());
   }
+}
+
+/**
+ * A worker's records for one job as a whole vault records frame (byte 0 the frame type,
+ * then the records), in memory of its own: not shared, so libsodium can seal it (it
+ * mis-reads SharedArrayBuffers), and transferred to the main thread rather than copied,
+ * where the vault writer seals it as it is (VaultWriter.appendFrame).
+ */
+export class FrameRecords implements RowRecorder, ByteArea {
+  bytes: Buffer;
+  length = 1;
+
+  constructor(size = INITIAL_FRAME_BYTES) {
+    this.bytes = frameMemory(new ArrayBuffer(size));
+  }
+
+  get serialized(): ByteArea {
+    return this;
+  }
+
+  reset(): void {
+    this.length = 1;
+  }
+
+  reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const bigger = frameMemory(new ArrayBuffer(Math.max(this.bytes.length * 2, this.length + n)));
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
+  }
+
+  write(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    copyBytes(src, start, end, this.bytes, this.length);
+    this.length += end - start;
+  }
+
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
+    this.reserve(rowRecordSize(tableIndex, ordinal, fields));
+    this.length = writeRowRecord(this.bytes, this.length, tableIndex, ordinal, fields);
+  }
+
+  /** Hands over the frame's memory (its length: `length`); the next records go into `next` (memory handed back), or new memory. */
+  take(next: ArrayBuffer | undefined): ArrayBuffer {
+    const frame = this.bytes.buffer as ArrayBuffer;
+    this.bytes = frameMemory(next ?? new ArrayBuffer(this.bytes.length));
+    this.length = 1;
+    return frame;
+  }
+}
+
+const INITIAL_FRAME_BYTES = 64 * 1024;
+
+function frameMemory(memory: ArrayBuffer): Buffer {
+  const bytes = Buffer.from(memory);
+  bytes[0] = FRAME_RECORDS;
+  return bytes;
 }

@@ -15,7 +15,11 @@ interface Waiting<T> {
   reject(err: Error): void;
 }
 
-/** Memory shared with the workers for one batch: its rows in, the masked rows and records out. */
+/**
+ * Memory shared with the workers for one batch: its rows in, the masked rows out, and for
+ * unmask its vault records in. (Masking's records come back as a frame in memory of their
+ * own, transferred: the vault writer seals it without a copy, which shared memory would not allow.)
+ */
 interface Slot {
   input: SharedArrayBuffer;
   out: SharedArrayBuffer;
@@ -27,13 +31,18 @@ interface Slot {
 /** A batch's result: views into its slot, valid until `release` (once the output is written). */
 export interface BatchResult {
   out: Buffer;
+  /** Its vault records (masking: within `frame`). */
   records: Buffer;
+  /** Masking: the records as a whole vault records frame, in memory of its own (recycleFrame it once sealed). */
+  frame: Buffer | undefined;
   changed: number;
   warnings: string[];
   release: () => void;
 }
 
 const SLOT_BYTES = 320 * 1024;
+/** Sealed records frames kept for the next batches (more are left to the garbage collector). */
+const SPARE_FRAMES = 8;
 /** Batches queued per worker before `busy`. */
 const QUEUED_PER_WORKER = 6;
 
@@ -56,6 +65,8 @@ export class MaskWorkers implements LeafHasher {
   private failure: Error | undefined;
   /** Slots free for the next batch. */
   private readonly spare: Slot[] = [];
+  /** Memory of records frames already sealed, handed back to the workers with the next batches. */
+  private readonly spareFrames: ArrayBuffer[] = [];
 
   constructor(count: number, secret: Buffer | undefined) {
     const init: WorkerInit = { secret: secret ? new Uint8Array(secret) : undefined };
@@ -88,12 +99,19 @@ export class MaskWorkers implements LeafHasher {
   /** Masks a batch of rows of plan `plan` (copied: `rows` may be reused at once). */
   submit(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(rows);
-    return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, ...where }));
+    const frame = this.spareFrames.pop();
+    return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, frame, ...where }), frame);
+  }
+
+  /** A records frame's memory (BatchResult.frame) once sealed: the next batches' records go into it. */
+  recycleFrame(frame: Buffer): void {
+    if (this.spareFrames.length < SPARE_FRAMES) this.spareFrames.push(frame.buffer as ArrayBuffer);
   }
 
   /** Masks the rows of plan `plan` in a run of INSERT statements (`input` copied; `rows` as InsertsJob says). */
   submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(input, undefined, rows);
+    const frame = this.spareFrames.pop();
     return this.send(slot, input.length, (seq) => ({
       type: 'inserts',
       seq,
@@ -104,8 +122,9 @@ export class MaskWorkers implements LeafHasher {
       rowsLength: rows.length,
       out: slot.out,
       records: slot.records,
+      frame,
       ...where,
-    }));
+    }), frame);
   }
 
   /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
@@ -124,7 +143,8 @@ export class MaskWorkers implements LeafHasher {
     }));
   }
 
-  private send(slot: Slot, bytes: number, message: (seq: number) => ToWorker): Promise<BatchResult> {
+  /** `frame`: memory for the records, transferred with the message. */
+  private send(slot: Slot, bytes: number, message: (seq: number) => ToWorker, frame?: ArrayBuffer): Promise<BatchResult> {
     if (this.failure) {
       this.spare.push(slot);
       return Promise.reject(this.failure);
@@ -134,7 +154,7 @@ export class MaskWorkers implements LeafHasher {
     this.load[w]! += bytes;
     const done = new Promise<JobDone>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, worker: w });
-      this.workers[w]!.postMessage(message(seq));
+      this.workers[w]!.postMessage(message(seq), frame ? [frame] : []);
     });
     return done.then(
       (d) => {
@@ -142,9 +162,11 @@ export class MaskWorkers implements LeafHasher {
         // The worker may have needed larger buffers: the slot keeps them.
         slot.out = d.out;
         slot.records = d.records;
+        const frame = d.frame ? Buffer.from(d.frame, 0, d.frameLength) : undefined;
         return {
           out: Buffer.from(d.out, 0, d.outLength),
-          records: Buffer.from(d.records, 0, d.recordsLength),
+          records: frame ? frame.subarray(1) : Buffer.from(d.records, 0, d.recordsLength),
+          frame,
           changed: d.changed,
           warnings: d.warnings,
           // Every slot comes back for reuse: their number is bounded by the batches that can be
@@ -190,7 +212,8 @@ export class MaskWorkers implements LeafHasher {
     const slot = this.spare.pop() ?? {
       input: new SharedArrayBuffer(SLOT_BYTES),
       out: new SharedArrayBuffer(SLOT_BYTES),
-      records: new SharedArrayBuffer(SLOT_BYTES),
+      // Only unmask sends records this way (masking's come back as frames): grown when needed.
+      records: new SharedArrayBuffer(0),
       rows: new SharedArrayBuffer(0),
     };
     slot.input = withRoom(slot.input, input.byteLength);
