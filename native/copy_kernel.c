@@ -389,8 +389,9 @@ static inline int64_t json_room(int32_t n, int32_t kn) {
  * write it: every string value "xxx<key>", every number but a lone 0 `0`, true `false`;
  * keys, false, null, spaces and structure as they are. Only for plain values (no
  * backslash, so no escapes, no control characters, UTF-8 in strings only: the field's
- * bytes are its text, and so are the result's) and row keys without a quote; into dst[0..cap) (json_room bytes suffice). Its length, or -1:
- * JavaScript's to do (not plain, invalid json, nested deeper than JSON_DEPTH, no room).
+ * bytes are its text, and so are the result's) and row keys without a quote; into
+ * dst[0..cap) (json_room bytes suffice). Its length, or -1: JavaScript's to do (not plain,
+ * invalid json, nested deeper than JSON_DEPTH, no room).
  */
 static int64_t json_shape(const uint8_t *v, int32_t n, const uint8_t *key, int32_t kn, uint8_t *dst, int64_t cap) {
   // No escapes, no control characters (JavaScript's to report); bytes from 0x80 only in strings (below).
@@ -408,6 +409,7 @@ static int64_t json_shape(const uint8_t *v, int32_t n, const uint8_t *key, int32
     // A value starts at i.
     if (i >= n) return -1;
     uint8_t c = v[i];
+    // A value to replace ends at e (-1: none): a string by "xxx<key>", anything else by `with`.
     int32_t e = -1;
     const char *with = NULL;
     if (c == '{' || c == '[') {
@@ -422,7 +424,6 @@ static int64_t json_shape(const uint8_t *v, int32_t n, const uint8_t *key, int32
       }
     } else if (c == '"') {
       if ((e = json_string_end(v, i, n)) < 0) return -1;
-      with = "\"";
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       if ((e = json_number_end(v, i, n)) < 0) return -1;
       if (e - i == 1 && c == '0') {
@@ -441,12 +442,11 @@ static int64_t json_shape(const uint8_t *v, int32_t n, const uint8_t *key, int32
     } else {
       return -1;
     }
-    if (with != NULL) {
-      // v[i..e) is replaced: by "xxx<key>" (a string) or by `with`.
+    if (e >= 0) {
       if (o + (i - copied) + 5 + kn > cap) return -1;
       memcpy(dst + o, v + copied, (size_t)(i - copied));
       o += i - copied;
-      if (with[0] == '"') {
+      if (c == '"') {
         memcpy(dst + o, "\"xxx", 4);
         memcpy(dst + o + 4, key, (size_t)kn);
         o += 4 + kn;

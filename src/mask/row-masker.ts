@@ -99,8 +99,8 @@ export class RowMasker implements RowContext {
       }
     });
     this.nativeKind = this.fastKind.slice();
+    const keyForm = plan.keyIndexes.length === 1 ? form(plan.keyIndexes[0]!) : undefined;
     plan.masked.forEach((m, j) => {
-      const keyForm = plan.keyIndexes.length === 1 ? form(plan.keyIndexes[0]!) : undefined;
       if (m.mask.kind === 'value' && m.mask.jsonKeyText && form(m.index) === 'copy-text' && keyForm === 'copy-text') this.nativeKind[j] = JSON_KEY_TEXT;
     });
   }

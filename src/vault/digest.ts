@@ -124,6 +124,7 @@ export class TreeDigest implements StreamDigest {
       digest = this.hasher.hashLeaf(leaf.buffer as SharedArrayBuffer, this.used);
       // Back to the spares once hashed; a failed leaf is dropped (the run is over).
       digest.then(() => this.spare.push(leaf), () => undefined);
+      this.leaf = this.nextLeaf();
     } else {
       // WebCrypto copies the data before this returns: the leaf buffer is free again at once.
       digest = webcrypto.subtle.digest('SHA-256', this.leaf.subarray(0, this.used)).then((d) => new Uint8Array(d));
@@ -131,7 +132,6 @@ export class TreeDigest implements StreamDigest {
     this.inFlight.push(digest);
     digest.catch(() => undefined);
     this.used = 0;
-    if (this.hasher) this.leaf = this.nextLeaf();
   }
 }
 
