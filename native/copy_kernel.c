@@ -1,6 +1,7 @@
 // The COPY text batch kernels of src/mask/copy-kernel.ts (maskRows) and
 // src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript
-// (and the COPY data scanner's walk from line to line, countLines):
+// (and the COPY data scanner's walk from line to line, countLines; the INSERT statements
+// whose rows are plain, insertRows):
 // tables whose masked columns are all constants, `xxx` + a plain key, or json placeholders
 // (every string `xxx` + the key). They write the bytes (and, masking, the vault records)
 // the JavaScript kernels would, and stop at the first row they cannot do the same way
@@ -18,7 +19,7 @@
 #include <string.h>
 
 // What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
-#define API_VERSION 2
+#define API_VERSION 3
 
 #define CONSTANT 1
 #define KEY_TEXT 2
@@ -873,6 +874,185 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   return report(env, state, status, pos, rows, outLen, (double)rp, changedRows);
 }
 
+static inline int sql_space(uint8_t b) {
+  return b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\f' || b == '\v';
+}
+
+/** The bytes of a word in src/dump/insert-statement.ts (but `$`, which may open a dollar quote): names, keywords, numbers. */
+static inline int sql_word(uint8_t b) {
+  return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || b == '.' || b == '+' || b == '-' || b >= 0x80;
+}
+
+/** Lines in buf[from..to). */
+static inline int32_t count_nl(const uint8_t *buf, int32_t from, int32_t to) {
+  int32_t n = 0;
+  const uint8_t *p = buf + from, *e = buf + to;
+  while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+    n++;
+    p++;
+  }
+  return n;
+}
+
+/** Spaces and line ends from `q`: where they end; lines counted into *lines. */
+static inline int32_t skip_sql_space(const uint8_t *buf, int32_t q, int32_t end, int32_t *lines) {
+  while (q < end && sql_space(buf[q])) {
+    if (buf[q] == '\n') (*lines)++;
+    q++;
+  }
+  return q;
+}
+
+#define INS_STOP 0
+#define INS_ROOM 1
+
+/**
+ * insertRows(buf, start, end, header, fields, limit, rows: Int32Array, rowsAt, shift, line,
+ * offset, state): from `start`, the first byte of a statement, takes whole INSERT statements
+ * that begin with exactly the bytes of `header` (`INSERT INTO t [(cols)] VALUES`, read before
+ * by src/dump/insert-statement.ts with standard_conforming_strings on) and whose rows are
+ * plain: `(`, `fields` values each one standard string literal ('' a quote in it) or one
+ * word (a number, NULL, true ...), separated by commas, `)`; rows separated by commas, then
+ * `;`; spaces and line ends between tokens and between statements. What InsertRowReader and
+ * the statement scanner read in such a statement is exactly that (no comment, cast, escape
+ * string, dollar quote or expression in it). Per row it writes into rows[rowsAt..]: its
+ * start and end (after `)`), line and stream offset, then its fields' starts, then their
+ * ends (positions plus `shift`; `offset` is the stream offset of buf[0], kept to 32 bits as
+ * an Int32Array keeps it). It stops before a statement that is not like that (for
+ * JavaScript to read as it always does), that does not end before `end`, once it took
+ * `limit` bytes, or when `rows` lacks room for a statement's rows (state[S_NEED] = 1).
+ * state[S_POS]: just after the last `;` taken (start when none), state[S_ROWS]: the rows,
+ * state[S_OUT]: the statements, state[S_RECORDS]: the line ends passed.
+ */
+static napi_value insert_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value a[12];
+  uint8_t *buf, *header;
+  size_t bufLen, headerLen;
+  int32_t start, end, fields, rowsAt, shift, line;
+  double limit, offset;
+  bool is;
+  napi_typedarray_type type;
+  size_t rowsCap, byteOffset;
+  napi_value ab;
+  void *rowsData;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12 || !get_buffer(env, a[0], &buf, &bufLen) || !get_i32(env, a[1], &start) ||
+      !get_i32(env, a[2], &end) || !get_buffer(env, a[3], &header, &headerLen) || !get_i32(env, a[4], &fields) ||
+      napi_get_value_double(env, a[5], &limit) != napi_ok || napi_is_typedarray(env, a[6], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, a[6], &type, &rowsCap, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+      !get_i32(env, a[7], &rowsAt) || !get_i32(env, a[8], &shift) || !get_i32(env, a[9], &line) || napi_get_value_double(env, a[10], &offset) != napi_ok) {
+    return fail(env, "insertRows: bad arguments");
+  }
+  double *state = get_state(env, a[11]);
+  if (state == NULL) return fail(env, "insertRows: bad state array");
+  if (start < 0 || end < start || (size_t)end > bufLen || fields < 1 || rowsAt < 0 || (size_t)rowsAt > rowsCap || headerLen == 0) {
+    return fail(env, "insertRows: ranges out of bounds");
+  }
+  int32_t *rows = rowsData;
+  const int32_t stride = 4 + 2 * fields;
+  const int32_t hl = (int32_t)headerLen;
+  int32_t pos = start, lines = 0, taken = 0, room = 0;
+  int32_t at = rowsAt;
+  double rowCount = 0;
+  while (pos < end && (double)(pos - start) < limit) {
+    // Between statements: spaces and line ends only.
+    int32_t linesBefore = lines;
+    int32_t p = skip_sql_space(buf, pos, end, &lines);
+    if (end - p < hl || memcmp(buf + p, header, (size_t)hl) != 0) {
+      lines = linesBefore;
+      break;
+    }
+    int32_t q = p + hl;
+    int32_t r = at;
+    double n = 0;
+    int ok = 0;
+    for (;;) {
+      q = skip_sql_space(buf, q, end, &lines);
+      if (q >= end || buf[q] != '(') break;
+      if ((size_t)r + (size_t)stride > rowsCap) {
+        room = 1;
+        break;
+      }
+      int32_t rowStart = q++;
+      int32_t rowLine = line + lines;
+      int32_t f = 0;
+      int good = 0;
+      for (;;) {
+        q = skip_sql_space(buf, q, end, &lines);
+        if (q >= end || f == fields) break;
+        int32_t s = q;
+        uint8_t b = buf[q];
+        if (b == '\'') {
+          // To the next quote that is not doubled; one at the end may be doubled in bytes not here yet.
+          int32_t from = q + 1, closed = 0;
+          for (;;) {
+            const uint8_t *c = memchr(buf + from, '\'', (size_t)(end - from));
+            if (c == NULL) break;
+            int32_t k = (int32_t)(c - buf);
+            if (k + 1 >= end) break;
+            if (buf[k + 1] == '\'') {
+              from = k + 2;
+              continue;
+            }
+            q = k + 1;
+            closed = 1;
+            break;
+          }
+          if (!closed) break;
+          lines += count_nl(buf, s, q);
+        } else if (sql_word(b)) {
+          while (q < end && sql_word(buf[q]) && !(buf[q] == '-' && q + 1 < end && buf[q + 1] == '-')) q++;
+          if (q >= end || (buf[q] == '-')) break;
+        } else {
+          break;
+        }
+        rows[r + 4 + f] = s + shift;
+        rows[r + 4 + fields + f] = q + shift;
+        f++;
+        q = skip_sql_space(buf, q, end, &lines);
+        if (q >= end) break;
+        if (buf[q] == ',') {
+          q++;
+          continue;
+        }
+        if (buf[q] == ')' && f == fields) good = 1;
+        break;
+      }
+      if (!good) break;
+      q++;
+      int64_t o = (int64_t)(offset + rowStart);
+      rows[r] = rowStart + shift;
+      rows[r + 1] = q + shift;
+      rows[r + 2] = rowLine;
+      rows[r + 3] = (int32_t)(uint32_t)(uint64_t)o;
+      r += stride;
+      n++;
+      q = skip_sql_space(buf, q, end, &lines);
+      if (q >= end) break;
+      if (buf[q] == ',') {
+        q++;
+        continue;
+      }
+      if (buf[q] == ';') ok = 1;
+      break;
+    }
+    if (!ok) {
+      lines = linesBefore;
+      break;
+    }
+    pos = q + 1;
+    at = r;
+    rowCount += n;
+    taken++;
+  }
+  state[S_POS] = pos;
+  state[S_ROWS] = rowCount;
+  state[S_OUT] = taken;
+  state[S_RECORDS] = lines;
+  state[S_NEED] = room ? INS_ROOM : INS_STOP;
+  return NULL;
+}
+
 /**
  * countLines(buf, start, end, limit, state): from the line start `start`, moves over whole
  * lines of COPY data (each up to and with its NL) until the bytes passed reach `limit`, a
@@ -920,5 +1100,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "restoreRows", f);
   napi_create_function(env, "countLines", NAPI_AUTO_LENGTH, count_lines, NULL, &f);
   napi_set_named_property(env, exports, "countLines", f);
+  napi_create_function(env, "insertRows", NAPI_AUTO_LENGTH, insert_rows, NULL, &f);
+  napi_set_named_property(env, exports, "insertRows", f);
   return exports;
 }

@@ -1,7 +1,7 @@
 // The native COPY kernel (native/copy_kernel.c, built at install by scripts/build-native.js)
 // when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel and RowRestorer
 // hand it the rows it can do without JavaScript, the statement scanner its walk through
-// COPY data from line to line. Without it everything runs in JavaScript, with the same bytes.
+// COPY data from line to line, DumpMasker the INSERT statements whose rows are plain. Without it everything runs in JavaScript, with the same bytes.
 
 import { createRequire } from 'node:module';
 import { MAX_RECORD_BYTES } from './vault/row-record.js';
@@ -52,6 +52,27 @@ export interface NativeRows {
     state: Float64Array,
   ): number;
   countLines(buf: Buffer, start: number, end: number, limit: number, state: Float64Array): void;
+  /**
+   * From the statement at `start`, the INSERT statements that begin with `header` and whose
+   * rows are plain (native/copy_kernel.c says what that is), into `rows` from `rowsAt` as
+   * InsertsJob.rows holds them (positions plus `shift`; `offset`: the stream offset of
+   * buf[0]). state: POS after the last `;` taken, ROWS rows, STATEMENTS statements, LINES
+   * line ends passed, NEED INSERT_ROOM when `rows` lacked room.
+   */
+  insertRows(
+    buf: Buffer,
+    start: number,
+    end: number,
+    header: Buffer,
+    fields: number,
+    limit: number,
+    rows: Int32Array,
+    rowsAt: number,
+    shift: number,
+    line: number,
+    offset: number,
+    state: Float64Array,
+  ): void;
 }
 
 /** What maskRows and restoreRows return. */
@@ -71,10 +92,14 @@ export const RECORDS = 3;
 export const CHANGED = 4;
 export const NEED = 5;
 export const STATE_SIZE = 6;
+/** insertRows: the statements taken, the line ends passed, and NEED when it stopped for room in `rows`. */
+export const STATEMENTS = OUT;
+export const LINES = RECORDS;
+export const INSERT_ROOM = 1;
 
 const BINARY = '../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
-const NATIVE_API = 2;
+const NATIVE_API = 3;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 

@@ -148,6 +148,13 @@ export class SqlScanner {
   private rawCopy = false;
   private carryLength = 0;
 
+  /**
+   * Set by the handler while handling a statement, for the next statement only: takes whole
+   * statements from the one starting at `start` (writing them itself), if it can, and says
+   * where they end (after a `;`) and how many line ends they hold; undefined when it took none.
+   */
+  insertRun: ((buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined) | undefined;
+
   constructor(handler: ScannerHandler) {
     this.handler = handler;
   }
@@ -286,6 +293,15 @@ export class SqlScanner {
           }
           if (!this.inStatement) {
             if (at > emitFrom) this.handler.emit(buf, emitFrom, at);
+            const taken = this.insertRun?.(buf, at, len, { line: this.line, offset: this.chunkOffset + at });
+            if (taken) {
+              // Whole statements, written by the handler: on after the last one's `;`.
+              this.line += taken.lines;
+              pos = emitFrom = taken.end;
+              this.prev2 = buf[pos - 2]!;
+              this.prev1 = SEMICOLON;
+              continue;
+            }
             this.startStatement(at);
             keepFrom = at;
           }
@@ -452,6 +468,7 @@ export class SqlScanner {
 
   private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
     this.inStatement = false;
+    this.insertRun = undefined;
     const text = whole ?? Buffer.concat(this.keptParts, this.keptLength);
     this.keptParts = [];
     this.keptLength = 0;

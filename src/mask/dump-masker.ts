@@ -2,8 +2,10 @@
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import type { InsertHeader } from '../dump/insert-statement.js';
+import * as N from '../native.js';
 import { RecordBuffer } from './parallel/record-buffer.js';
-import { ScratchBuffer, type Push } from './byte-sink.js';
+import { ScratchBuffer, type ByteArea, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
 import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
 import type { RuleSet } from '../rules/rules-file.js';
@@ -11,7 +13,7 @@ import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
 import { derivedColumns, RecordShape } from './masked-record.js';
-import { maskBatch, maskRow } from './masked-row.js';
+import { maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */
@@ -62,7 +64,13 @@ export class DumpMasker extends DumpProcessor {
   private readonly runBytes = new ScratchBuffer();
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
   private runRows = new Int32Array(4096);
-  private inserts: { table: ActiveTable; first: number; rowInts: number; standardStrings: boolean; encoding: string } | undefined;
+  private inserts: InsertRun | undefined;
+  /** The native kernel's walk through INSERT statements (takeInserts), with workers. */
+  private readonly native: N.NativeRows | undefined;
+  private readonly insertState = new Float64Array(N.STATE_SIZE);
+  /** The header of the last INSERT statement of a run (`INSERT INTO t ... VALUES`), its table and field count. */
+  private fastHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
+  private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
    * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
@@ -73,6 +81,7 @@ export class DumpMasker extends DumpProcessor {
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
+    this.native = workers ? N.nativeRows() : undefined;
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
@@ -129,25 +138,13 @@ export class DumpMasker extends DumpProcessor {
       this.closeInserts();
       run = undefined;
     }
-    if (!run) {
-      this.out.flush();
-      // The run's buffers are reused: closeInserts() copies them out.
-      this.runBytes.reset();
-      run = { table: t, first: t.counter.rows, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
-      this.inserts = run;
-      this.out.capture = this.runBytes;
-    }
+    run ??= this.openInserts(t);
     t.counter.rows++;
     const shift = this.runBytes.length - start;
     this.runBytes.write(buf, start, end);
     const rm = t.row;
     const n = rm.starts.length;
-    let rows = this.runRows;
-    if (run.rowInts + 4 + 2 * n > rows.length) {
-      rows = new Int32Array(Math.max(rows.length * 2, 4 + 2 * n));
-      rows.set(this.runRows.subarray(0, run.rowInts));
-      this.runRows = rows;
-    }
+    const rows = this.rowRoom(run.rowInts + 4 + 2 * n);
     let k = run.rowInts;
     rows[k++] = start + shift;
     rows[k++] = end + shift;
@@ -159,6 +156,75 @@ export class DumpMasker extends DumpProcessor {
     if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
   }
 
+  private openInserts(t: ActiveTable): InsertRun {
+    this.out.flush();
+    // The run's buffers are reused: closeInserts() copies them out.
+    this.runBytes.reset();
+    const run = { table: t, first: t.counter.rows, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+    this.inserts = run;
+    this.out.capture = this.runBytes;
+    return run;
+  }
+
+  /** runRows with room for `ints` (its first ones kept). */
+  private rowRoom(ints: number): Int32Array {
+    let rows = this.runRows;
+    if (ints > rows.length) {
+      rows = new Int32Array(Math.max(rows.length * 2, ints));
+      rows.set(this.runRows);
+      this.runRows = rows;
+    }
+    return rows;
+  }
+
+  /**
+   * After an INSERT statement whose rows went into a run: the statements with the same
+   * header that follow go into runs natively, whole statements at a time (takeInserts),
+   * as long as their rows are plain. Standard strings only: the kernel reads no escapes.
+   */
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
+    if (!this.native || this.inserts?.table !== t || !this.literalOptions.standardStrings) return;
+    const fast = this.fastHeader;
+    const bytes = text.subarray(0, header.valuesEnd);
+    if (fast?.table !== t || !fast.bytes.equals(bytes)) {
+      // Copied: the statement may be a view of the caller's chunk.
+      this.fastHeader = { table: t, bytes: Buffer.from(bytes), fields: t.row.starts.length };
+    }
+    this.scanner.insertRun = this.takeInsertsHere;
+  }
+
+  /** The statements from `start` the native kernel takes, into runs (see insertDone); undefined when none. */
+  private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
+    const native = this.native!;
+    const { table: t, bytes, fields } = this.fastHeader!;
+    const state = this.insertState;
+    let run = this.inserts;
+    if (run && (run.table !== t || this.runBytes.length >= INSERT_RUN_BYTES)) {
+      this.closeInserts();
+      run = undefined;
+    }
+    // Rows go after the open run's (an unopened run starts empty).
+    const filled = run ? this.runBytes.length : 0;
+    const rowInts = run ? run.rowInts : 0;
+    for (;;) {
+      native.insertRows(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - start, state);
+      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+      this.rowRoom(this.runRows.length * 2);
+    }
+    if (state[N.STATEMENTS] === 0) return undefined;
+    const taken = state[N.POS]!;
+    const rows = state[N.ROWS]!;
+    run ??= this.openInserts(t);
+    this.out.write(buf, start, taken);
+    run.rowInts += rows * (4 + 2 * fields);
+    t.counter.rows += rows;
+    t.stats.rows = t.counter.rows;
+    if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
+    // The statements after them may take the same way.
+    this.scanner.insertRun = this.takeInsertsHere;
+    return { end: taken, lines: state[N.LINES]! };
+  }
+
   /** Sends the open run of INSERT statements, if any, to a worker. */
   private closeInserts(): void {
     const run = this.inserts;
@@ -166,7 +232,17 @@ export class DumpMasker extends DumpProcessor {
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
-    const result = this.workers!.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
+    const workers = this.workers!;
+    if (workers.busy && run.standardStrings === this.literalOptions.standardStrings && run.encoding === this.encodingName) {
+      // The workers have enough to do: this thread masks the run itself (its codec reads
+      // strings with the settings in force, which must be the run's).
+      const shape = this.shapes[t.plan.index]!;
+      const bytes = this.runBytes.view();
+      const rows = this.runRows.subarray(0, run.rowInts);
+      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, out, records));
+      return;
+    }
+    const result = workers.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
       ordinal: run.first,
       standardStrings: run.standardStrings,
       encoding: run.encoding,
@@ -207,24 +283,31 @@ export class DumpMasker extends DumpProcessor {
   /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
   private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
     const shape = this.shapes[t.plan.index]!;
+    this.masked(t, (out, records) => maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
+  }
+
+  /**
+   * Rows masked on this thread by `mask` (into `out`, their records into `records`; returns
+   * the rows changed), at once: straight out when nothing waits, else in their turn.
+   */
+  private masked(t: ActiveTable, mask: (out: ByteArea, records: RowRecorder | undefined) => number): void {
+    const vault = this.vault;
     if (this.ordered.idle) {
-      const vault = this.vault;
       if (!vault?.appendRecords) {
-        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, vault);
+        t.stats.changedRows += mask(this.out, vault);
         return;
       }
       this.deferred.reset();
-      t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, this.out, this.deferred);
+      t.stats.changedRows += mask(this.out, this.deferred);
       vault.appendRecords(this.deferred.view());
       return;
     }
-    const vault = this.vault;
     // Its records wait in a buffer of the pool until their turn, then go back to it.
     const records = vault ? (this.waitingRecords.pop() ?? new RecordBuffer()) : undefined;
     records?.reset();
     this.writeInTurn(
       (out) => {
-        t.stats.changedRows += maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records);
+        t.stats.changedRows += mask(out, records);
       },
       () => {
         if (!records) return;
@@ -233,6 +316,16 @@ export class DumpMasker extends DumpProcessor {
       },
     );
   }
+}
+
+interface InsertRun {
+  table: ActiveTable;
+  /** The ordinal of the row before its first. */
+  first: number;
+  /** The ints of runRows its rows take. */
+  rowInts: number;
+  standardStrings: boolean;
+  encoding: string;
 }
 
 /** Runs of INSERT statements go to a worker at about this size. */

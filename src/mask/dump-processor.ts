@@ -328,7 +328,11 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.write(text, pos, text.length);
     active.stats.rows = active.counter.rows;
+    this.insertDone(active, text, header);
   }
+
+  /** After an INSERT statement whose rows were masked (`text[0..header.valuesEnd)` its header). */
+  protected insertDone(_t: ActiveTable, _text: Buffer, _header: InsertHeader): void {}
 
   /**
    * The statement's INSERT header. A dump repeats the same header statement after

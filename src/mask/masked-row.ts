@@ -118,3 +118,31 @@ export function maskBatch(
   }
   return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
 }
+
+/**
+ * Masks a run of INSERT statements `buf` (InsertsJob): per row in `rows`, its start, end,
+ * line and offset, then its fields' starts and ends; everything between rows is written as
+ * it is. The first row is row `ordinal + 1`. Returns how many rows changed.
+ */
+export function maskInsertRun(rm: RowMasker, shape: RecordShape, buf: Buffer, rows: Int32Array, ordinal: number, out: ByteWriter, vault: RowRecorder | undefined): number {
+  const n = rm.starts.length;
+  const stride = 4 + 2 * n;
+  let changed = 0;
+  let pos = 0;
+  const at = { line: 0, offset: 0 };
+  for (let r = 0; r < rows.length; r += stride) {
+    const rowStart = rows[r]!;
+    const rowEnd = rows[r + 1]!;
+    at.line = rows[r + 2]!;
+    at.offset = rows[r + 3]!;
+    for (let i = 0; i < n; i++) {
+      rm.starts[i] = rows[r + 4 + i]!;
+      rm.ends[i] = rows[r + 4 + n + i]!;
+    }
+    out.write(buf, pos, rowStart);
+    if (maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault)) changed++;
+    pos = rowEnd;
+  }
+  out.write(buf, pos, buf.length);
+  return changed;
+}

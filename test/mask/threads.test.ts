@@ -123,6 +123,47 @@ describe('mask --threads', () => {
     expect((await unmask(b2.output, b2.vault, 2)).equals(both)).toBe(true);
   });
 
+  it('reads INSERT statements on the native walk as on the JavaScript one: plain and other forms, settings, tables interleaved', async () => {
+    const input = Buffer.from(mixedInserts(400));
+    const rulesText = `tables:\n  p:\n    columns: {name: placeholder, note: placeholder, doc: placeholder}\n  q:\n    columns: {v: placeholder}\n`;
+    const one = await mask([input], rulesText, 1);
+    expect(one.recordCount).toBeGreaterThan(400);
+    for (const sizes of [[input.length], [1], [7], [64], [4093], [333, 17, 5000]]) {
+      const two = await mask(chunksOf(input, sizes), rulesText, 2);
+      expect(two.output.equals(one.output)).toBe(true);
+      expect(two.records).toBe(one.records);
+      expect(two.changed).toEqual(one.changed);
+      expect(two.warnings).toEqual(one.warnings);
+    }
+    expect((await unmask(one.output, one.vault, 2)).equals(input)).toBe(true);
+    // A row with a value too many, after rows the native walk took: the same error, at its line.
+    const text = input.toString();
+    // After a plain one-row statement with standard strings on: where the native walk goes on.
+    const lines = text.split('\n');
+    const plainRow = /^INSERT INTO public\.p VALUES \(\d+, ('[^'\n]*'|NULL), ('[^'\n]*'|NULL), ('[^'\n]*'|NULL)\);$/;
+    let k = lines.length >> 1;
+    while (!(plainRow.test(lines[k - 1]!) && lines.slice(0, k).reverse().find((l) => l.startsWith('SET standard'))!.endsWith('on;'))) k++;
+    const at = lines.slice(0, k).join('\n').length + 1;
+    const bad = Buffer.from(`${text.slice(0, at)}INSERT INTO public.p VALUES (0, 'a', 'b', NULL, 1);\n${text.slice(at)}`);
+    const e1 = await errorOf(() => mask([bad], rulesText, 1));
+    expect(e1.code).toBe('COPY_FIELD_COUNT');
+    expect(e1.position.line).toBe(text.slice(0, at).split('\n').length);
+    for (const sizes of [[bad.length], [4093]]) {
+      const e2 = await errorOf(() => mask(chunksOf(bad, sizes), rulesText, 2));
+      expect(e2.message).toBe(e1.message);
+      expect(e2.position).toEqual(e1.position);
+    }
+    // A row the native walk takes, whose masking fails on the worker: the same error, at its line.
+    const badJson = Buffer.from(`${text.slice(0, at)}INSERT INTO public.p VALUES (0, 'a', 'b', '{"a": tru');\n${text.slice(at)}`);
+    const j1 = await errorOf(() => mask([badJson], rulesText, 1));
+    expect(j1.position).toMatchObject({ line: text.slice(0, at).split('\n').length, column: 'doc' });
+    for (const sizes of [[badJson.length], [4093]]) {
+      const j2 = await errorOf(() => mask(chunksOf(badJson, sizes), rulesText, 2));
+      expect(j2.message).toBe(j1.message);
+      expect(j2.position).toEqual(j1.position);
+    }
+  });
+
   it('unmasks byte for byte on 2 and 3 threads, however the masked dump is cut', async () => {
     const one = await mask([dump], rules, 1);
     for (const threads of [2, 3]) {
@@ -185,3 +226,56 @@ describe('mask --threads', () => {
     }
   });
 });
+
+/**
+ * `n` INSERT statements into two tables, mostly one plain row each (as pg_dump --inserts
+ * writes them) and now and then what the native walk leaves to JavaScript: several rows,
+ * casts, escape strings, comments, expressions, a column list, standard strings off.
+ */
+function mixedInserts(n: number): string {
+  let seed = 7;
+  // mulberry32: a small generator whose low bits are as random as its high ones.
+  const rand = (k: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % k;
+  };
+  const text = (): string => ["'a'", "'it''s'", "'x;y)('", "'two\nlines'", "'é'", 'NULL', "''"][rand(7)]!;
+  const doc = (): string => ['\'{"k": "v", "n": 1}\'', 'NULL', '\'[1, "a"]\'', '\'{"q": "it\'\'s"}\''][rand(4)]!;
+  const lines = ['SET standard_conforming_strings = on;', 'CREATE TABLE public.p (id integer, name text, note text, doc jsonb);', 'CREATE TABLE public.q (id integer, v text);', ''];
+  for (let i = 1; i <= n; i++) {
+    const plain = `INSERT INTO public.p VALUES (${i}, ${text()}, ${text()}, ${doc()});`;
+    switch (rand(16)) {
+      case 0:
+        lines.push(`INSERT INTO public.p VALUES (${i}, ${text()}, ${text()}, NULL), (${i + 100000}, 'b', 'c', NULL);`);
+        break;
+      case 1:
+        lines.push(`INSERT INTO public.p VALUES (${i}, 'a'::text, E'e\\'s', NULL);`);
+        break;
+      case 2:
+        lines.push(`INSERT INTO public.p VALUES (${i}, /* c */ 'a', 'b' -- c\n, NULL);`);
+        break;
+      case 3:
+        lines.push(`INSERT INTO public.q VALUES (${i}, ${text()});`);
+        break;
+      case 4:
+        lines.push(`INSERT INTO public.p (id, name, note, doc) VALUES (${i}, ${text()}, ${text()}, NULL);`);
+        break;
+      case 5:
+        lines.push(`-- a comment\n${plain}`);
+        break;
+      case 6:
+        lines.push(i % 2 ? "SET standard_conforming_strings = off;" : 'SET standard_conforming_strings = on;');
+        lines.push(plain);
+        break;
+      case 7:
+        lines.push(`${plain} ${plain}`);
+        break;
+      default:
+        lines.push(plain);
+    }
+  }
+  lines.push('SET standard_conforming_strings = on;', '');
+  return lines.join('\n');
+}

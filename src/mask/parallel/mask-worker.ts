@@ -12,7 +12,7 @@ import { copyTextCodec, sqlLiteralCodec, type TextOptions } from '../field-codec
 import type { LiteralOptions } from '../../dump/sql-literal.js';
 import { prepareMask } from '../mask-spec.js';
 import { RecordShape } from '../masked-record.js';
-import { maskBatch, maskRow } from '../masked-row.js';
+import { maskBatch, maskInsertRun } from '../masked-row.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
@@ -101,30 +101,9 @@ function maskInserts(job: InsertsJob): FromWorker {
   literalOptions.encoding = encoding.fields;
   literalOptions.fromUnicode = (t) => encoding.fromUnicode(t);
   const buf = privateCopy(job.input, job.inputLength);
-  const rows = new Int32Array(job.rows, 0, job.rowsLength);
-  const n = row.starts.length;
-  const stride = 4 + 2 * n;
-  const recorder = job.record ? records : undefined;
   out.reset();
   records.reset();
-  let changed = 0;
-  let ordinal: number = job.ordinal;
-  let pos = 0;
-  const at = { line: 0, offset: 0 };
-  for (let r = 0; r < rows.length; r += stride) {
-    const rowStart = rows[r]!;
-    const rowEnd = rows[r + 1]!;
-    at.line = rows[r + 2]!;
-    at.offset = rows[r + 3]!;
-    for (let i = 0; i < n; i++) {
-      row.starts[i] = rows[r + 4 + i]!;
-      row.ends[i] = rows[r + 4 + n + i]!;
-    }
-    out.write(buf, pos, rowStart);
-    if (maskRow(row, shape, ++ordinal, buf, rowStart, rowEnd, at, out, recorder)) changed++;
-    pos = rowEnd;
-  }
-  out.write(buf, pos, buf.length);
+  const changed = maskInsertRun(row, shape, buf, new Int32Array(job.rows, 0, job.rowsLength), job.ordinal, out, job.record ? records : undefined);
   return masked(job, changed);
 }
 
