@@ -1,7 +1,8 @@
-// The COPY text batch kernels of src/mask/copy-kernel.ts (maskRows) and
-// src/unmask/row-restorer.ts (restoreRows) for the rows they can do without JavaScript
-// (and the COPY data scanner's walk from line to line, countLines; the INSERT statements
-// whose rows are plain, insertRows):
+// The batch kernels of src/mask/copy-kernel.ts (maskRows: COPY text rows),
+// src/mask/masked-row.ts (maskInserts: the rows of a run of INSERT statements, SQL
+// literals) and src/unmask/row-restorer.ts (restoreRows: COPY text rows) for the rows
+// they can do without JavaScript (and the COPY data scanner's walk from line to line,
+// countLines; the INSERT statements whose rows are plain, insertRows):
 // tables whose masked columns are all constants, `xxx` + a plain key, or json placeholders
 // (every string `xxx` + the key). They write the bytes (and, masking, the vault records)
 // the JavaScript kernels would, and stop at the first row they cannot do the same way
@@ -19,7 +20,7 @@
 #include <string.h>
 
 // What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
-#define API_VERSION 3
+#define API_VERSION 4
 
 #define CONSTANT 1
 #define KEY_TEXT 2
@@ -43,6 +44,8 @@
 
 typedef struct {
   int32_t columns;
+  // The fields are SQL literals (INSERT rows), else COPY text.
+  int literal;
   uint32_t tableIndex;
   int32_t keyIndex;
   // The key columns' fields, then the masked columns': what a record holds before its derived values.
@@ -157,18 +160,22 @@ static int get_i32(napi_env env, napi_value v, int32_t *out) {
 /**
  * createPlan(columns, tableIndex, keyIndex, recordColumns: Int32Array, masked: Int32Array,
  * kinds: Uint8Array, maxLength: Int32Array, constants: (Buffer|null)[], nulls: Buffer[],
- * derived: Int32Array, maxRecord): a table's plan, for maskRows.
+ * derived: Int32Array, maxRecord, literal: boolean): a table's plan, for maskRows and
+ * restoreRows (COPY text fields) or maskInserts (SQL literals, `literal`).
  */
 static napi_value create_plan(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value a[11];
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 11) return fail(env, "createPlan: 11 arguments expected");
+  size_t argc = 12;
+  napi_value a[12];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12) return fail(env, "createPlan: 12 arguments expected");
   Plan *p = calloc(1, sizeof(Plan));
   if (p == NULL) return fail(env, "createPlan: out of memory");
   int32_t tableIndex, nKinds = 0, nMax = 0;
   double maxRecord = 0;
+  bool literal = false;
   int ok = get_i32(env, a[0], &p->columns) && get_i32(env, a[1], &tableIndex) && get_i32(env, a[2], &p->keyIndex) &&
+           napi_get_value_bool(env, a[11], &literal) == napi_ok &&
            napi_get_value_double(env, a[10], &maxRecord) == napi_ok && maxRecord >= 0 && maxRecord <= 9007199254740991.0;
+  p->literal = literal;
   p->tableIndex = (uint32_t)tableIndex;
   p->maxRecord = (int64_t)maxRecord;
   if (ok) p->recordColumns = copy_array(env, a[3], 0, &p->nRecordColumns);
@@ -485,6 +492,17 @@ static inline int is_copy_null(const uint8_t *v, int32_t vn) {
   return vn == 2 && v[0] == '\\' && v[1] == 'N';
 }
 
+/** NULL in the plan's fields: `\\N` in COPY text, the word NULL in any case among SQL literals (isSqlNull). */
+static inline int is_null(const Plan *p, const uint8_t *v, int32_t vn) {
+  if (!p->literal) return is_copy_null(v, vn);
+  return vn == 4 && (v[0] | 0x20) == 'n' && (v[1] | 0x20) == 'u' && (v[2] | 0x20) == 'l' && (v[3] | 0x20) == 'l';
+}
+
+/** A SQL literal's json: a quoted string without a quote in its body (else JavaScript's to decode). */
+static inline int plain_quoted(const uint8_t *v, int32_t vn) {
+  return vn >= 2 && v[0] == '\'' && v[vn - 1] == '\'' && memchr(v + 1, '\'', (size_t)(vn - 2)) == NULL;
+}
+
 /**
  * The json placeholders of the row's JSON_KEY_TEXT columns from the values at written[j]
  * (masking: the fields; unmasking: the originals), for the key key[0..kn), into shaped[j]
@@ -494,7 +512,10 @@ static inline int is_copy_null(const uint8_t *v, int32_t vn) {
 static int shape_json(Plan *p, const uint8_t *key, int32_t kn, int64_t *total) {
   int64_t need = 0;
   for (int32_t j = 0; j < p->nMasked; j++) {
-    if (p->kinds[j] == JSON_KEY_TEXT && !is_copy_null(p->written[j], p->writtenLen[j])) need += json_room(p->writtenLen[j], kn);
+    if (p->kinds[j] != JSON_KEY_TEXT || is_null(p, p->written[j], p->writtenLen[j])) continue;
+    // SQL: the body of the quoted literal, and the quotes around its placeholder.
+    if (p->literal && !plain_quoted(p->written[j], p->writtenLen[j])) return 0;
+    need += json_room(p->writtenLen[j], kn) + 2;
   }
   if (need > JSON_ROOM_MAX) return 0;
   if (p->jsonTextCap < need) {
@@ -508,12 +529,22 @@ static int shape_json(Plan *p, const uint8_t *key, int32_t kn, int64_t *total) {
   }
   int64_t o = 0;
   for (int32_t j = 0; j < p->nMasked; j++) {
-    if (p->kinds[j] != JSON_KEY_TEXT || is_copy_null(p->written[j], p->writtenLen[j])) continue;
-    int64_t n = json_shape(p->written[j], p->writtenLen[j], key, kn, p->jsonText + o, p->jsonTextCap - o);
-    if (n < 0 || n > INT32_MAX) return 0;
-    p->shaped[j] = p->jsonText + o;
-    p->shapedLen[j] = (int32_t)n;
-    o += n;
+    if (p->kinds[j] != JSON_KEY_TEXT || is_null(p, p->written[j], p->writtenLen[j])) continue;
+    const uint8_t *v = p->written[j];
+    int32_t vn = p->writtenLen[j];
+    uint8_t *dst = p->jsonText + o;
+    int q = p->literal;
+    if (q) {
+      v++;
+      vn -= 2;
+      dst[0] = '\'';
+    }
+    int64_t n = json_shape(v, vn, key, kn, dst + q, p->jsonTextCap - o - 2 * q);
+    if (n < 0 || n > INT32_MAX - 2) return 0;
+    if (q) dst[n + 1] = '\'';
+    p->shaped[j] = dst;
+    p->shapedLen[j] = (int32_t)n + 2 * q;
+    o += n + 2 * q;
   }
   *total = o;
   return 1;
@@ -530,7 +561,7 @@ static int shape_json(Plan *p, const uint8_t *key, int32_t kn, int64_t *total) {
 #define KEY 1
 #define LONG_KEY 2
 static inline int replacement(const Plan *p, int32_t j, const uint8_t *v, int32_t vn, int32_t keyLength, const uint8_t **w, int32_t *wn, int32_t *prefix) {
-  if (is_copy_null(v, vn)) {
+  if (is_null(p, v, vn)) {
     *w = p->nulls[j];
     *wn = p->nullLen[j];
     return FIXED;
@@ -563,6 +594,170 @@ static napi_value report(napi_env env, double *state, int status, int32_t pos, d
   return result;
 }
 
+/** Output and records of a masking call, and how far they got. */
+typedef struct {
+  uint8_t *out;
+  size_t outCap;
+  int32_t outLen;
+  uint8_t *rec;
+  size_t recCap;
+  int32_t recLen;
+  int hasRecords;
+  double *state;
+} Sink;
+
+/**
+ * The key's text for xxx<key>, when some column takes it: [*ks, *ke) in buf. COPY text: the
+ * field, printable ASCII other than backslash. SQL literals: a number's digits or the body
+ * of a quoted string without quotes in it (what RowMasker.findPlainKey takes). 0 when the
+ * key is not like that (the JavaScript general way does the rest); -1 out of memory.
+ */
+static int row_key(Plan *p, const uint8_t *buf, int32_t *ks, int32_t *ke) {
+  int32_t s = p->starts[p->keyIndex], e = p->ends[p->keyIndex];
+  int ok;
+  if (!p->literal) {
+    ok = plain_key(buf, s, e);
+  } else if (e - s >= 2 && buf[s] == '\'' && buf[e - 1] == '\'') {
+    s++;
+    e--;
+    ok = plain_key(buf, s, e) && memchr(buf + s, '\'', (size_t)(e - s)) == NULL;
+  } else {
+    ok = e > s;
+    for (int32_t i = s; i < e && ok; i++) ok = buf[i] >= '0' && buf[i] <= '9';
+  }
+  *ks = s;
+  *ke = e;
+  // xxx<key> per column, quoted in SQL.
+  int64_t need = ((int64_t)(e - s) + 5) * p->keyTextCount;
+  if (ok && p->keyTextCap < need) {
+    free(p->keyText);
+    p->keyTextCap = 2 * need;
+    p->keyText = malloc((size_t)p->keyTextCap);
+    if (p->keyText == NULL) {
+      p->keyTextCap = 0;
+      return -1;
+    }
+  }
+  return ok;
+}
+
+/**
+ * Masks the row whose fields are in p->starts/ends, the row being buf[from..to) as it is
+ * written (COPY: the line with its end; INSERT: from the end of the row before, so with the
+ * statement text between them), `rowLen` long, as row `ordinal`: its bytes into the sink,
+ * its record too. Returns DONE (*changed set), ROW_FOR_JS, NEED_OUT or NEED_RECORDS
+ * (state[S_NEED] the room), or -1 out of memory. Nothing is committed unless DONE.
+ */
+static int mask_row(Plan *p, const uint8_t *buf, int32_t from, int32_t to, uint64_t ordinal, Sink *k, int *changedOut) {
+  const int32_t *starts = p->starts, *ends = p->ends;
+  int64_t rowLen = (int64_t)to - from;
+  int32_t ks = 0, ke = 0;
+  if (p->keyTextCount + p->jsonCount > 0) {
+    int key = row_key(p, buf, &ks, &ke);
+    if (key <= 0) return key < 0 ? -1 : ROW_FOR_JS;
+  }
+  // The json placeholders first: their length is part of the room the row needs.
+  int64_t jsonLength = 0;
+  if (p->jsonCount > 0) {
+    for (int32_t j = 0; j < p->nMasked; j++) {
+      p->written[j] = buf + starts[p->masked[j]];
+      p->writtenLen[j] = ends[p->masked[j]] - starts[p->masked[j]];
+    }
+    int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
+    if (shaped <= 0) return shaped < 0 ? -1 : ROW_FOR_JS;
+  }
+  // The room the JavaScript kernel reserves (every xxx<key> at most 3 + the row's length) and
+  // the json placeholders' (quoted ones with their quotes). A quoted xxx<key> fits too: its
+  // key and quotes are no longer than the row (a quoted key, or digits inside parentheses).
+  int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom + jsonLength;
+  if ((int64_t)k->outCap - k->outLen < needOut) {
+    k->state[S_NEED] = (double)needOut;
+    return NEED_OUT;
+  }
+  uint8_t *out = k->out;
+  int32_t o = k->outLen, changed = 0;
+  uint8_t *keyText = p->keyText;
+  for (int32_t j = 0; j < p->nMasked; j++) {
+    int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
+    memcpy(out + o, buf + from, (size_t)(s - from));
+    o += s - from;
+    from = e;
+    const uint8_t *w = NULL;
+    int32_t wn = 0, prefix = 0;
+    int kind = replacement(p, j, buf + s, e - s, ke - ks, &w, &wn, &prefix);
+    if (kind == LONG_KEY) return ROW_FOR_JS;
+    if (kind == KEY) {
+      uint8_t *t = keyText;
+      if (p->literal) *t++ = '\'';
+      memset(t, 'x', (size_t)prefix);
+      memcpy(t + prefix, buf + ks, (size_t)(ke - ks));
+      t += prefix + (ke - ks);
+      if (p->literal) *t++ = '\'';
+      w = keyText;
+      wn = (int32_t)(t - keyText);
+      keyText = t;
+    }
+    p->written[j] = w;
+    p->writtenLen[j] = wn;
+    memcpy(out + o, w, (size_t)wn);
+    o += wn;
+    if (!changed && (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0)) changed = 1;
+  }
+  memcpy(out + o, buf + from, (size_t)(to - from));
+  o += to - from;
+  if (k->hasRecords) {
+    // Type, table, ordinal, count; a length of at most 5 bytes before each field.
+    int64_t room = 1 + 5 + 8 + 5 + 5 * ((int64_t)p->nRecordColumns + p->nDerived) + 2 * rowLen;
+    for (int32_t d = 0; d < p->nDerived; d++) room += p->writtenLen[p->derived[d]];
+    if ((int64_t)k->recCap - k->recLen < room) {
+      k->state[S_NEED] = (double)room;
+      return NEED_RECORDS;
+    }
+    uint8_t *r = k->rec + k->recLen;
+    *r++ = RECORD_ROW;
+    r = put_varint(r, p->tableIndex);
+    r = put_varint(r, ordinal);
+    r = put_varint(r, (uint64_t)p->nRecordColumns + (uint64_t)p->nDerived);
+    for (int32_t c = 0; c < p->nRecordColumns; c++) {
+      int32_t s = starts[p->recordColumns[c]], e = ends[p->recordColumns[c]];
+      r = put_varint(r, (uint64_t)(e - s));
+      memcpy(r, buf + s, (size_t)(e - s));
+      r += e - s;
+    }
+    for (int32_t d = 0; d < p->nDerived; d++) {
+      int32_t j = p->derived[d];
+      r = put_varint(r, (uint64_t)p->writtenLen[j]);
+      memcpy(r, p->written[j], (size_t)p->writtenLen[j]);
+      r += p->writtenLen[j];
+    }
+    // Too large for a frame: JavaScript throws the error.
+    if (r - (k->rec + k->recLen) > p->maxRecord) return ROW_FOR_JS;
+    k->recLen = (int32_t)(r - k->rec);
+  }
+  k->outLen = o;
+  *changedOut = changed;
+  return DONE;
+}
+
+/** The output and records arguments a[i..i+3] (out, outLength, records|null, recordsLength) into a sink; 0 on a bad argument, -1 on lengths out of bounds. */
+static int get_sink(napi_env env, napi_value *a, double *state, Sink *k) {
+  napi_valuetype recType;
+  k->rec = NULL;
+  k->recCap = 0;
+  k->state = state;
+  if (!get_buffer(env, a[0], &k->out, &k->outCap) || !get_i32(env, a[1], &k->outLen) || napi_typeof(env, a[2], &recType) != napi_ok ||
+      !get_i32(env, a[3], &k->recLen)) {
+    return 0;
+  }
+  // An empty Buffer may have no data pointer: whether there are records is the argument's type.
+  k->hasRecords = recType != napi_null && recType != napi_undefined;
+  if (k->hasRecords && !get_buffer(env, a[2], &k->rec, &k->recCap)) return 0;
+  // Positions are 32-bit: larger buffers are used only up to 2 GiB.
+  if (k->outCap > INT32_MAX) k->outCap = INT32_MAX;
+  if (k->recCap > INT32_MAX) k->recCap = INT32_MAX;
+  return k->outLen >= 0 && (size_t)k->outLen <= k->outCap && k->recLen >= 0 && (size_t)k->recLen <= k->recCap ? 1 : -1;
+}
+
 /**
  * maskRows(plan, buf, start, end, ordinal, out, outLength, records|null, recordsLength, state: Float64Array):
  * masks the whole rows of buf[start..end) (each with its line end; the last may lack it),
@@ -576,149 +771,101 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
   napi_value a[10];
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 10) return fail(env, "maskRows: 10 arguments expected");
   Plan *p;
-  uint8_t *buf, *out, *rec = NULL;
-  size_t bufLen, outCap, recCap = 0;
-  int32_t start, end, outLen, recLen;
+  uint8_t *buf;
+  size_t bufLen;
+  int32_t start, end;
   double ordinalD;
-  napi_valuetype recType;
-  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
-      !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
-      !get_buffer(env, a[5], &out, &outCap) || !get_i32(env, a[6], &outLen) || napi_typeof(env, a[7], &recType) != napi_ok ||
-      !get_i32(env, a[8], &recLen)) {
-    return fail(env, "maskRows: bad arguments");
-  }
-  // An empty Buffer may have no data pointer: whether there are records is the argument's type.
-  const int hasRecords = recType != napi_null && recType != napi_undefined;
-  if (hasRecords && !get_buffer(env, a[7], &rec, &recCap)) return fail(env, "maskRows: bad records buffer");
+  Sink k;
+  int sink = 0;
   double *state = get_state(env, a[9]);
   if (state == NULL) return fail(env, "maskRows: bad state array");
-  // Positions are 32-bit: larger buffers are used only up to 2 GiB.
-  if (outCap > INT32_MAX) outCap = INT32_MAX;
-  if (recCap > INT32_MAX) recCap = INT32_MAX;
-  if (start < 0 || end < start || (size_t)end > bufLen || outLen < 0 || (size_t)outLen > outCap || recLen < 0 ||
-      (size_t)recLen > recCap || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
+      !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
+      (sink = get_sink(env, a + 5, state, &k)) == 0 || p->literal) {
+    return fail(env, "maskRows: bad arguments");
+  }
+  if (sink < 0 || start < 0 || end < start || (size_t)end > bufLen || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
     return fail(env, "maskRows: ranges out of bounds");
   }
-
   uint64_t ordinal = (uint64_t)ordinalD;
   double rows = 0, changedRows = 0;
   int32_t pos = start;
   int status = DONE;
-  int32_t *starts = p->starts, *ends = p->ends;
   while (pos < end) {
-    int32_t rowEnd, lineEnd;
+    int32_t rowEnd, lineEnd, changed = 0;
     line_at(buf, pos, end, &rowEnd, &lineEnd);
-    int64_t rowLen = (int64_t)lineEnd - pos;
     // The fields: exactly one per column.
-    int ok = split_fields(p, buf, pos, rowEnd);
-    // The key's text, when some column takes xxx<key>: plain ASCII only (the JavaScript general way does the rest).
-    int32_t ks = 0, ke = 0;
-    if (ok && p->keyTextCount + p->jsonCount > 0) {
-      ks = starts[p->keyIndex];
-      ke = ends[p->keyIndex];
-      ok = plain_key(buf, ks, ke);
-      int64_t need = ((int64_t)(ke - ks) + 3) * p->keyTextCount;
-      if (ok && p->keyTextCap < need) {
-        free(p->keyText);
-        p->keyTextCap = 2 * need;
-        p->keyText = malloc((size_t)p->keyTextCap);
-        if (p->keyText == NULL) {
-          p->keyTextCap = 0;
-          return fail(env, "maskRows: out of memory");
-        }
-      }
-    }
-    // The json placeholders first: their length is part of the room the row needs.
-    int64_t jsonLength = 0;
-    if (ok && p->jsonCount > 0) {
-      for (int32_t j = 0; j < p->nMasked; j++) {
-        p->written[j] = buf + starts[p->masked[j]];
-        p->writtenLen[j] = ends[p->masked[j]] - starts[p->masked[j]];
-      }
-      int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
-      if (shaped < 0) return fail(env, "maskRows: out of memory");
-      ok = shaped;
-    }
-    // The room the JavaScript kernel reserves (every xxx<key> at most 3 + the row's length), and the json placeholders'.
-    int64_t needOut = rowLen * (1 + p->keyTextCount) + p->constantRoom + jsonLength;
-    if (ok && (int64_t)outCap - outLen < needOut) {
-      status = NEED_OUT;
-      state[S_NEED] = (double)needOut;
-      break;
-    }
-    int32_t o = outLen, from = pos, changed = 0;
-    uint8_t *keyText = p->keyText;
-    for (int32_t j = 0; ok && j < p->nMasked; j++) {
-      int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
-      memcpy(out + o, buf + from, (size_t)(s - from));
-      o += s - from;
-      from = e;
-      const uint8_t *w = NULL;
-      int32_t wn = 0, prefix = 0;
-      int kind = replacement(p, j, buf + s, e - s, ke - ks, &w, &wn, &prefix);
-      if (kind == LONG_KEY) {
-        ok = 0;
-        break;
-      }
-      if (kind == KEY) {
-        memset(keyText, 'x', (size_t)prefix);
-        memcpy(keyText + prefix, buf + ks, (size_t)(ke - ks));
-        w = keyText;
-        wn = prefix + (ke - ks);
-        keyText += wn;
-      }
-      p->written[j] = w;
-      p->writtenLen[j] = wn;
-      memcpy(out + o, w, (size_t)wn);
-      o += wn;
-      if (!changed && (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0)) changed = 1;
-    }
-    if (!ok) {
-      status = ROW_FOR_JS;
-      break;
-    }
-    memcpy(out + o, buf + from, (size_t)(lineEnd - from));
-    o += lineEnd - from;
-    if (hasRecords) {
-      // Type, table, ordinal, count; a length of at most 5 bytes before each field.
-      int64_t room = 1 + 5 + 8 + 5 + 5 * ((int64_t)p->nRecordColumns + p->nDerived) + 2 * rowLen;
-      for (int32_t d = 0; d < p->nDerived; d++) room += p->writtenLen[p->derived[d]];
-      if ((int64_t)recCap - recLen < room) {
-        status = NEED_RECORDS;
-        state[S_NEED] = (double)room;
-        break;
-      }
-      uint8_t *r = rec + recLen;
-      *r++ = RECORD_ROW;
-      r = put_varint(r, p->tableIndex);
-      r = put_varint(r, ordinal + 1);
-      r = put_varint(r, (uint64_t)p->nRecordColumns + (uint64_t)p->nDerived);
-      for (int32_t c = 0; c < p->nRecordColumns; c++) {
-        int32_t s = starts[p->recordColumns[c]], e = ends[p->recordColumns[c]];
-        r = put_varint(r, (uint64_t)(e - s));
-        memcpy(r, buf + s, (size_t)(e - s));
-        r += e - s;
-      }
-      for (int32_t d = 0; d < p->nDerived; d++) {
-        int32_t j = p->derived[d];
-        r = put_varint(r, (uint64_t)p->writtenLen[j]);
-        memcpy(r, p->written[j], (size_t)p->writtenLen[j]);
-        r += p->writtenLen[j];
-      }
-      // Too large for a frame: JavaScript throws the error.
-      if (r - (rec + recLen) > p->maxRecord) {
-        status = ROW_FOR_JS;
-        break;
-      }
-      recLen = (int32_t)(r - rec);
-    }
-    outLen = o;
+    status = split_fields(p, buf, pos, rowEnd) ? mask_row(p, buf, pos, lineEnd, ordinal + 1, &k, &changed) : ROW_FOR_JS;
+    if (status < 0) return fail(env, "maskRows: out of memory");
+    if (status != DONE) break;
     ordinal++;
     rows++;
     changedRows += changed;
     pos = lineEnd;
   }
-  return report(env, state, status, pos, rows, outLen, recLen, changedRows);
+  return report(env, state, status, pos, rows, k.outLen, k.recLen, changedRows);
+}
+
+/**
+ * maskInserts(plan, buf, rows: Int32Array, rowsAt, rowsEnd, pos, ordinal, out, outLength,
+ * records|null, recordsLength, state): masks the rows of a run of INSERT statements
+ * (InsertsJob: per row its start, end, line, offset, then its fields' starts and ends) from
+ * the one at rows[rowsAt] to rowsEnd, each with the statement text before it from `pos` on,
+ * the first being row ordinal + 1, as maskRows does; the text after the last row is the
+ * caller's. state[S_POS] gets the index in `rows` of the row it stopped at (or rowsEnd).
+ */
+static napi_value mask_inserts(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value a[12];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12) return fail(env, "maskInserts: 12 arguments expected");
+  Plan *p;
+  uint8_t *buf;
+  size_t bufLen, nRows, byteOffset;
+  int32_t at, rowsEnd, pos;
+  double ordinalD;
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  void *rowsData;
+  Sink k;
+  int sink = 0;
+  double *state = get_state(env, a[11]);
+  if (state == NULL) return fail(env, "maskInserts: bad state array");
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
+      napi_is_typedarray(env, a[2], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, a[2], &type, &nRows, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+      !get_i32(env, a[3], &at) || !get_i32(env, a[4], &rowsEnd) || !get_i32(env, a[5], &pos) ||
+      napi_get_value_double(env, a[6], &ordinalD) != napi_ok || (sink = get_sink(env, a + 7, state, &k)) == 0 || !p->literal) {
+    return fail(env, "maskInserts: bad arguments");
+  }
+  const int32_t stride = 4 + 2 * p->columns;
+  if (sink < 0 || at < 0 || rowsEnd < at || (size_t)rowsEnd > nRows || (rowsEnd - at) % stride != 0 || pos < 0 || (size_t)pos > bufLen ||
+      !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+    return fail(env, "maskInserts: ranges out of bounds");
+  }
+  const int32_t *rows = rowsData;
+  uint64_t ordinal = (uint64_t)ordinalD;
+  double done = 0, changedRows = 0;
+  int status = DONE;
+  for (; at < rowsEnd; at += stride) {
+    int32_t rowStart = rows[at], rowEnd = rows[at + 1], changed = 0;
+    // The rows come from this process's reader, but a bad range must not read past the buffer.
+    int ok = pos <= rowStart && rowStart <= rowEnd && (size_t)rowEnd <= bufLen;
+    for (int32_t i = 0; ok && i < p->columns; i++) {
+      p->starts[i] = rows[at + 4 + i];
+      p->ends[i] = rows[at + 4 + p->columns + i];
+      ok = rowStart <= p->starts[i] && p->starts[i] <= p->ends[i] && p->ends[i] <= rowEnd && (i == 0 || p->ends[i - 1] <= p->starts[i]);
+    }
+    if (!ok) return fail(env, "maskInserts: a row's ranges are out of bounds");
+    status = mask_row(p, buf, pos, rowEnd, ordinal + 1, &k, &changed);
+    if (status < 0) return fail(env, "maskInserts: out of memory");
+    if (status != DONE) break;
+    ordinal++;
+    done++;
+    changedRows += changed;
+    pos = rowEnd;
+  }
+  return report(env, state, status, at, done, k.outLen, k.recLen, changedRows);
 }
 
 /** Reads a varint at *pos, not past end; -1 when it runs out or is longer than 8 bytes. */
@@ -752,7 +899,7 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
       !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
       !get_buffer(env, a[5], &rec, &recLen) || !get_i32(env, a[6], &recStart) || !get_buffer(env, a[7], &out, &outCap) ||
-      !get_i32(env, a[8], &outLen)) {
+      !get_i32(env, a[8], &outLen) || p->literal) {
     return fail(env, "restoreRows: bad arguments");
   }
   double *state = get_state(env, a[9]);
@@ -1100,6 +1247,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "restoreRows", f);
   napi_create_function(env, "countLines", NAPI_AUTO_LENGTH, count_lines, NULL, &f);
   napi_set_named_property(env, exports, "countLines", f);
+  napi_create_function(env, "maskInserts", NAPI_AUTO_LENGTH, mask_inserts, NULL, &f);
+  napi_set_named_property(env, exports, "maskInserts", f);
   napi_create_function(env, "insertRows", NAPI_AUTO_LENGTH, insert_rows, NULL, &f);
   napi_set_named_property(env, exports, "insertRows", f);
   return exports;

@@ -26,12 +26,33 @@ export interface NativeRows {
     nulls: readonly Buffer[],
     derived: Int32Array,
     maxRecord: number,
+    literal: boolean,
   ): NativePlan;
   maskRows(
     plan: NativePlan,
     buf: Buffer,
     start: number,
     end: number,
+    ordinal: number,
+    out: Buffer,
+    outLength: number,
+    records: Buffer | null,
+    recordsLength: number,
+    state: Float64Array,
+  ): number;
+  /**
+   * The rows of a run of INSERT statements (InsertsJob.rows, from index `rowsAt` to
+   * `rowsEnd`), each with the text before it from `pos`, as maskRows does for COPY rows
+   * (a plan made with `literal`); state[POS] is the index of the row it stopped at. The
+   * text after the last row is the caller's to write.
+   */
+  maskInserts(
+    plan: NativePlan,
+    buf: Buffer,
+    rows: Int32Array,
+    rowsAt: number,
+    rowsEnd: number,
+    pos: number,
     ordinal: number,
     out: Buffer,
     outLength: number,
@@ -99,7 +120,7 @@ export const INSERT_ROOM = 1;
 
 const BINARY = '../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
-const NATIVE_API = 3;
+const NATIVE_API = 4;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 
@@ -134,13 +155,29 @@ export interface NativeTable {
   state: Float64Array;
 }
 
-/** The native kernel's plan for rm's table, when there is a kernel and every masked column is a constant, xxx<key> or a json placeholder; else null. */
+/**
+ * The native kernel's plan for rm's table (COPY text or SQL literal fields), when there is a
+ * kernel and every masked column is a constant, xxx<key> or a json placeholder; else null.
+ */
 export function nativeTable(rows: NativeRows | null, rm: RowMasker, shape: RecordShape): NativeTable | null {
   if (!rows || rm.nativeKind.some((k) => k === GENERAL)) return null;
   const plan = rm.plan;
   const masked = Int32Array.from(plan.masked, (m) => m.index);
   const constants = rm.constants.map((c) => c ?? null);
-  const made = rows.createPlan(rm.starts.length, shape.tableIndex, plan.keyIndexes[0] ?? -1, shape.columns, masked, rm.nativeKind, rm.maxLength, constants, rm.nulls, shape.derived, MAX_RECORD_BYTES);
+  const made = rows.createPlan(
+    rm.starts.length,
+    shape.tableIndex,
+    plan.keyIndexes[0] ?? -1,
+    shape.columns,
+    masked,
+    rm.nativeKind,
+    rm.maxLength,
+    constants,
+    rm.nulls,
+    shape.derived,
+    MAX_RECORD_BYTES,
+    rm.literal,
+  );
   return { rows, plan: made, state: new Float64Array(STATE_SIZE) };
 }
 

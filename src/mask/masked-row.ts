@@ -5,6 +5,7 @@
 import type { SourcePosition } from '../dump/sql-scanner.js';
 import type { ByteArea, ByteWriter } from './byte-sink.js';
 import { CopyKernel, eachLine } from './copy-kernel.js';
+import * as N from '../native.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 
@@ -119,30 +120,73 @@ export function maskBatch(
   return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
 }
 
+/** Per row masker of INSERT rows: the native kernel's plan, or null (no kernel, or masks it cannot do). */
+const insertKernels = new WeakMap<RowMasker, N.NativeTable | null>();
+
 /**
  * Masks a run of INSERT statements `buf` (InsertsJob): per row in `rows`, its start, end,
  * line and offset, then its fields' starts and ends; everything between rows is written as
- * it is. The first row is row `ordinal + 1`. Returns how many rows changed.
+ * it is. The first row is row `ordinal + 1`. With the native kernel (`kernel`; null: none)
+ * when it can, and the recorder takes serialized records or there is none. Returns how
+ * many rows changed.
  */
-export function maskInsertRun(rm: RowMasker, shape: RecordShape, buf: Buffer, rows: Int32Array, ordinal: number, out: ByteWriter, vault: RowRecorder | undefined): number {
-  const n = rm.starts.length;
-  const stride = 4 + 2 * n;
+export function maskInsertRun(
+  rm: RowMasker,
+  shape: RecordShape,
+  buf: Buffer,
+  rows: Int32Array,
+  ordinal: number,
+  out: ByteArea,
+  vault: RowRecorder | undefined,
+  kernel: N.NativeRows | null = N.nativeRows() ?? null,
+): number {
+  let native = kernel ? insertKernels.get(rm) : null;
+  if (native === undefined) insertKernels.set(rm, (native = N.nativeTable(kernel, rm, shape)));
+  const stride = 4 + 2 * rm.starts.length;
   let changed = 0;
   let pos = 0;
-  const at = { line: 0, offset: 0 };
-  for (let r = 0; r < rows.length; r += stride) {
-    const rowStart = rows[r]!;
-    const rowEnd = rows[r + 1]!;
-    at.line = rows[r + 2]!;
-    at.offset = rows[r + 3]!;
-    for (let i = 0; i < n; i++) {
-      rm.starts[i] = rows[r + 4 + i]!;
-      rm.ends[i] = rows[r + 4 + n + i]!;
+  let r = 0;
+  while (r < rows.length) {
+    if (native && (vault === undefined || vault.serialized)) {
+      const records = vault?.serialized;
+      const { plan, state } = native;
+      const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
+      out.length = state[N.OUT]!;
+      if (records) records.length = state[N.RECORDS]!;
+      changed += state[N.CHANGED]!;
+      ordinal += state[N.ROWS]!;
+      const next = state[N.POS]!;
+      // The rows done end where the next one's text starts.
+      if (next > r) pos = rows[next - stride + 1]!;
+      r = next;
+      if (status === N.DONE) break;
+      if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
+        N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
+        continue;
+      }
+      // N.ROW_FOR_JS: one row the native kernel leaves to JavaScript, below.
     }
-    out.write(buf, pos, rowStart);
-    if (maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault)) changed++;
-    pos = rowEnd;
+    if (maskInsertRow(rm, shape, buf, rows, r, pos, ++ordinal, out, vault)) changed++;
+    pos = rows[r + 1]!;
+    r += stride;
   }
   out.write(buf, pos, buf.length);
   return changed;
+}
+
+const insertAt = { line: 0, offset: 0 };
+
+/** The row at rows[r] of maskInsertRun, with the text before it from `pos`, in JavaScript; returns whether masking changed it. */
+function maskInsertRow(rm: RowMasker, shape: RecordShape, buf: Buffer, rows: Int32Array, r: number, pos: number, ordinal: number, out: ByteWriter, vault: RowRecorder | undefined): boolean {
+  const n = rm.starts.length;
+  const rowStart = rows[r]!;
+  const rowEnd = rows[r + 1]!;
+  insertAt.line = rows[r + 2]!;
+  insertAt.offset = rows[r + 3]!;
+  for (let i = 0; i < n; i++) {
+    rm.starts[i] = rows[r + 4 + i]!;
+    rm.ends[i] = rows[r + 4 + n + i]!;
+  }
+  out.write(buf, pos, rowStart);
+  return maskRow(rm, shape, ordinal, buf, rowStart, rowEnd, insertAt, out, vault);
 }

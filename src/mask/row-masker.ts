@@ -24,7 +24,7 @@ export const CONSTANT = 1;
 export const KEY_TEXT = 2;
 /**
  * Native kernel only (nativeKind): a json column whose strings become `xxx` + the row key
- * (a placeholder), in COPY text; JavaScript masks it the general way.
+ * (a placeholder), in COPY text or a SQL literal; JavaScript masks it the general way.
  */
 export const JSON_KEY_TEXT = 3;
 const SQUOTE = 0x27;
@@ -63,7 +63,7 @@ export class RowMasker implements RowContext {
   /** Per masked column of kind KEY_TEXT: its maximum length in characters, or -1. */
   readonly maxLength: Int32Array;
   /** The fields are SQL literals (else COPY text, for the byte paths). */
-  private readonly literal: boolean;
+  readonly literal: boolean;
   /**
    * Where this row's key text is in its field when it is plain (see keyTextInto):
    * keyPlain 1 with keyStart/keyEnd, 0 when it is not, -1 not yet known.
@@ -101,7 +101,8 @@ export class RowMasker implements RowContext {
     this.nativeKind = this.fastKind.slice();
     const keyForm = plan.keyIndexes.length === 1 ? form(plan.keyIndexes[0]!) : undefined;
     plan.masked.forEach((m, j) => {
-      if (m.mask.kind === 'value' && m.mask.jsonKeyText && form(m.index) === 'copy-text' && keyForm === 'copy-text') this.nativeKind[j] = JSON_KEY_TEXT;
+      const f = form(m.index);
+      if (m.mask.kind === 'value' && m.mask.jsonKeyText && (f === 'copy-text' || f === 'sql-literal') && keyForm === f) this.nativeKind[j] = JSON_KEY_TEXT;
     });
   }
 

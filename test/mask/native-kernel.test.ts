@@ -12,9 +12,10 @@ import type { TextEncoding } from '../../src/copy/text-field.js';
 import type { SourcePosition } from '../../src/dump/sql-scanner.js';
 import { TestArea } from './run-in-memory.js';
 import { CopyKernel } from '../../src/mask/copy-kernel.js';
-import { copyTextCodec } from '../../src/mask/field-codecs.js';
+import { copyTextCodec, sqlLiteralCodec } from '../../src/mask/field-codecs.js';
+import { InsertRowReader } from '../../src/dump/insert-statement.js';
 import { RecordShape } from '../../src/mask/masked-record.js';
-import { maskRow } from '../../src/mask/masked-row.js';
+import { maskInsertRun, maskRow } from '../../src/mask/masked-row.js';
 import { ROW_FOR_JS, nativeRows, nativeStatus, type NativeRows } from '../../src/native.js';
 import { RecordBuffer } from '../../src/mask/parallel/record-buffer.js';
 import { RowMasker } from '../../src/mask/row-masker.js';
@@ -91,7 +92,7 @@ function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, va
 }
 
 /** The native kernel, with the calls of one of its kernels counted, and the rows it handed back. */
-function countingCalls(kernel: 'maskRows' | 'restoreRows'): { rows: NativeRows; calls: number; handedBack: number } {
+function countingCalls(kernel: 'maskRows' | 'restoreRows' | 'maskInserts'): { rows: NativeRows; calls: number; handedBack: number } {
   const counts = { rows: native!, calls: 0, handedBack: 0 };
   const counted = (...args: unknown[]): number => {
     counts.calls++;
@@ -293,10 +294,23 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
   it('rejects plans and ranges it cannot use', () => {
     const n = native!;
     const i32 = (...v: number[]): Int32Array => Int32Array.from(v);
-    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(5), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100)).toThrow(/invalid plan/);
-    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(4), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100)).toThrow(/invalid plan/);
-    const plan = n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100);
+    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(5), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100, false)).toThrow(/invalid plan/);
+    expect(() => n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(4), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100, false)).toThrow(/invalid plan/);
+    const plan = n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(1), i32(-1), [Buffer.from('0')], [Buffer.from('\\N')], i32(), 100, false);
+    const literal = n.createPlan(2, 0, 0, i32(0, 1), i32(1), Uint8Array.of(1), i32(-1), [Buffer.from("'0'")], [Buffer.from('NULL')], i32(), 100, true);
     const state = new Float64Array(6);
+    // Each kernel takes plans of its own fields only.
+    expect(() => n.maskRows(literal, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/bad arguments/);
+    expect(() => n.restoreRows(literal, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(0), 0, Buffer.alloc(64), 0, state)).toThrow(/bad arguments/);
+    const row = Buffer.from("(1, 'a')");
+    const rows = i32(0, 8, 1, 0, 1, 4, 2, 7);
+    expect(() => n.maskInserts(plan, row, rows, 0, 8, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/bad arguments/);
+    expect(() => n.maskInserts(literal, row, rows, 0, 9, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
+    expect(() => n.maskInserts(literal, row, rows, 0, 7, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
+    expect(() => n.maskInserts(literal, row, i32(0, 9, 1, 0, 1, 4, 2, 7), 0, 8, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
+    expect(() => n.maskInserts(literal, row, i32(0, 8, 1, 0, 1, 4, 5, 7), 0, 8, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
+    expect(n.maskInserts(literal, row, rows, 0, 8, 0, 0, Buffer.alloc(64), 0, null, 0, state)).toBe(0);
+    expect([...state.subarray(0, 5)]).toEqual([8, 1, 8, 0, 1]);
     expect(() => n.maskRows(plan, Buffer.from('1\t2\n'), 0, 9, 0, Buffer.alloc(64), 0, null, 0, state)).toThrow(/out of bounds/);
     expect(() => n.maskRows(plan, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(64), 65, null, 0, state)).toThrow(/out of bounds/);
     expect(n.maskRows(plan, Buffer.from('1\t2\n'), 0, 4, 0, Buffer.alloc(64), 0, null, 0, state)).toBe(0);
@@ -411,5 +425,110 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     const restored = restore(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting.rows);
     expect(counting.handedBack).toBe(0);
     expect(restored).toEqual({ out: input.toString('latin1'), changed: 500 });
+  });
+});
+
+/** A run of INSERT statements into `plan`'s table and its rows as DumpMasker notes them (InsertsJob.rows). */
+function insertRun(plan: TablePlan, rows: readonly (readonly string[])[], perStatement: number): { buf: Buffer; rows: Int32Array } {
+  const statements: string[] = [];
+  for (let i = 0; i < rows.length; i += perStatement) {
+    statements.push(`INSERT INTO public.t VALUES ${rows.slice(i, i + perStatement).map((r) => `(${r.join(', ')})`).join(',\n ')};\n`);
+  }
+  const buf = Buffer.from(statements.join(''), 'utf8');
+  const ints: number[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const end = buf.indexOf(';\n', buf.indexOf(' VALUES ', pos)) + 2;
+    const statement = buf.subarray(0, end);
+    const reader = new InsertRowReader(statement, buf.indexOf(' VALUES ', pos) + 7, true);
+    while (reader.next()) {
+      if (reader.starts.length !== plan.columnNames.length) throw new Error('bad test row');
+      ints.push(reader.rowStart, reader.rowEnd, 1, reader.rowStart, ...reader.starts, ...reader.ends);
+    }
+    pos = end;
+  }
+  return { buf, rows: Int32Array.from(ints) };
+}
+
+/** A run through maskInsertRun (the native kernel when `rows` is given, else JavaScript only). */
+function runInserts(plan: TablePlan, run: { buf: Buffer; rows: Int32Array }, ordinal: number, tight: boolean, vault: boolean, kernel: NativeRows | null): Omit<Result, 'handedOver'> {
+  const rm = new RowMasker(plan, sqlLiteralCodec({ standardStrings: true, encoding: 'utf8', fromUnicode: (t) => t }));
+  const out = new TestArea(tight);
+  const recorder = new RecordBuffer();
+  try {
+    const changed = maskInsertRun(rm, new RecordShape(plan), run.buf, run.rows, ordinal, out, vault ? recorder : undefined, kernel);
+    return { out: out.view().toString('latin1'), records: vault ? recorder.view().toString('latin1') : '', changed };
+  } catch (err) {
+    return { out: '', records: '', changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
+  }
+}
+
+/** Text as a standard SQL string literal. */
+const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+const sqlPlain = fc.stringMatching(/^[a-zA-Z0-9 .@~-]{0,12}$/).map(sqlString);
+const sqlAny = fc.oneof(
+  sqlPlain,
+  fc.constantFrom('NULL', 'null', 'Null', '42', '-1.5e3', 'true', "E'a\\nb'", "'x'::text", "N'n'", "''", "'it''s'", "'a\\b'", "'é'", "'line\nbreak'", 'now()'),
+  fc.string({ maxLength: 8, unit: fc.constantFrom('a', '\\', "'", '\n', 'é', '🎉', ' ', 'N') }).map(sqlString),
+);
+const sqlKey = fc.oneof(fc.integer({ min: 0, max: 99999 }).map(String), sqlPlain, sqlAny, fc.constantFrom("'a\"b'", "'k''1'", '007', "'é'", "''"));
+const sqlJson = fc.oneof(
+  jsonValue.map((v) => sqlString(JSON.stringify(v))),
+  jsonValue.map((v) => sqlString(JSON.stringify(v, null, 1))),
+  fc.constantFrom(...JSON_VALID, ...JSON_INVALID).map(sqlString),
+  fc.constantFrom(...PLAIN_JSON).map(sqlString),
+  fc.constantFrom('NULL', "'{\"a\": \"it''s\"}'", '5', "'{\"a\": 1}'::jsonb"),
+);
+
+describe.skipIf(!native && !required)('native INSERT kernel', () => {
+  it('writes what JavaScript writes for the rows of a run of INSERT statements, for any table and values', () => {
+    const batch = table.chain((kinds) =>
+      fc.record({
+        kinds: fc.constant(kinds),
+        rows: fc.array(fc.tuple(...kinds.map((k) => (k === 'key' ? sqlKey : k === 'json' ? fc.oneof(sqlJson, sqlJson, sqlAny) : fc.oneof(sqlAny, sqlPlain)))), { minLength: 1, maxLength: 12 }),
+        perStatement: fc.constantFrom(1, 1, 3),
+        maxLength: fc.integer({ min: 1, max: 14 }),
+        tableIndex: fc.constantFrom(0, 1, 300),
+        ordinal: fc.constantFrom(0, 127, 2 ** 40),
+        tight: fc.boolean(),
+        vault: fc.boolean(),
+      }),
+    );
+    fc.assert(
+      fc.property(batch, (b) => {
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex);
+        const run = insertRun(plan, b.rows, b.perStatement);
+        const viaJs = runInserts(plan, run, b.ordinal, b.tight, b.vault, null);
+        const viaNative = runInserts(plan, run, b.ordinal, b.tight, b.vault, native!);
+        if (viaJs.error !== undefined) expect(viaNative.error).toBe(viaJs.error);
+        else expect(viaNative).toEqual(viaJs);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('does plain rows itself, json too, handing none to JavaScript', () => {
+    const counting = countingCalls('maskInserts');
+    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date', 'json'], 12, 3);
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), sqlString(`name ${i}`), sqlString(`it's\n${i}`), '12.50', "'kept'", "'2020-01-02'", sqlString(PLAIN_JSON[i % PLAIN_JSON.length]!)]);
+    const run = insertRun(plan, rows, 1);
+    const viaNative = runInserts(plan, run, 0, false, true, counting.rows);
+    expect(viaNative).toEqual(runInserts(plan, run, 0, false, true, null));
+    expect(viaNative.out).toContain(`INSERT INTO public.t VALUES (1, 'xxx1', 'xxx1', '0', 'kept', '2011-11-11', '{"en_US": "xxx1", "n": 0, "ok": false, "l": [0, 0, null, false, "xxx1"]}');\n`);
+    expect(counting.handedBack).toBe(0);
+    expect(counting.calls).toBeLessThan(20);
+    expect(viaNative.changed).toBe(500);
+  });
+
+  it('leaves to JavaScript a json literal with a quote or an escape in it, and a key that is not plain', () => {
+    const counting = countingCalls('maskInserts');
+    const plan = planOf(['key', 'json'], 12, 0);
+    for (const [key, json] of [["'a''b'", "'[1]'"], ['1', "'{\"a\": \"it''s\"}'"], ['1', "'[\"\\n\"]'"], ["'é'", "'[1]'"], ['1', "'[1,\n2]'"]] as const) {
+      counting.handedBack = 0;
+      const run = insertRun(plan, [[key, json]], 1);
+      const viaNative = runInserts(plan, run, 0, true, true, counting.rows);
+      expect(viaNative).toEqual(runInserts(plan, run, 0, true, true, null));
+      expect({ key, json, handedBack: counting.handedBack }).toEqual({ key, json, handedBack: 1 });
+    }
   });
 });
