@@ -1021,14 +1021,21 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   return report(env, state, status, pos, rows, outLen, (double)rp, changedRows);
 }
 
-static inline int sql_space(uint8_t b) {
-  return b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\f' || b == '\v';
-}
-
-/** The bytes of a word in src/dump/insert-statement.ts (but `$`, which may open a dollar quote): names, keywords, numbers. */
-static inline int sql_word(uint8_t b) {
-  return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || b == '.' || b == '+' || b == '-' || b >= 0x80;
-}
+// Byte classes of the INSERT walk: white space, and the bytes of a word in
+// src/dump/insert-statement.ts (but `$`, which may open a dollar quote): names, keywords, numbers.
+#define SQL_SPACE 1
+#define SQL_WORD 2
+// White space: " \n\t\r\f\v"; word: a-z A-Z 0-9 _ . + - and bytes from 0x80.
+static const uint8_t sql_class[256] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
+  0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2,
+  0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
 
 /** Lines in buf[from..to). */
 static inline int32_t count_nl(const uint8_t *buf, int32_t from, int32_t to) {
@@ -1041,12 +1048,9 @@ static inline int32_t count_nl(const uint8_t *buf, int32_t from, int32_t to) {
   return n;
 }
 
-/** Spaces and line ends from `q`: where they end; lines counted into *lines. */
-static inline int32_t skip_sql_space(const uint8_t *buf, int32_t q, int32_t end, int32_t *lines) {
-  while (q < end && sql_space(buf[q])) {
-    if (buf[q] == '\n') (*lines)++;
-    q++;
-  }
+/** Spaces and line ends from `q`: where they end. */
+static inline int32_t skip_sql_space(const uint8_t *buf, int32_t q, int32_t end) {
+  while (q < end && sql_class[buf[q]] == SQL_SPACE) q++;
   return q;
 }
 
@@ -1098,47 +1102,45 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
   int32_t *rows = rowsData;
   const int32_t stride = 4 + 2 * fields;
   const int32_t hl = (int32_t)headerLen;
-  int32_t pos = start, lines = 0, taken = 0, room = 0;
+  // Lines are counted up to `counted` (row starts and statement ends), not byte by byte.
+  int32_t pos = start, lines = 0, counted = start, taken = 0, room = 0;
   int32_t at = rowsAt;
   double rowCount = 0;
   while (pos < end && (double)(pos - start) < limit) {
     // Between statements: spaces and line ends only.
-    int32_t linesBefore = lines;
-    int32_t p = skip_sql_space(buf, pos, end, &lines);
-    if (end - p < hl || memcmp(buf + p, header, (size_t)hl) != 0) {
-      lines = linesBefore;
-      break;
-    }
+    int32_t p = skip_sql_space(buf, pos, end);
+    if (end - p < hl || memcmp(buf + p, header, (size_t)hl) != 0) break;
     int32_t q = p + hl;
-    int32_t r = at;
+    int32_t r = at, statementLines = lines, from = counted;
     double n = 0;
     int ok = 0;
     for (;;) {
-      q = skip_sql_space(buf, q, end, &lines);
+      q = skip_sql_space(buf, q, end);
       if (q >= end || buf[q] != '(') break;
       if ((size_t)r + (size_t)stride > rowsCap) {
         room = 1;
         break;
       }
       int32_t rowStart = q++;
-      int32_t rowLine = line + lines;
+      statementLines += count_nl(buf, from, rowStart);
+      from = rowStart;
       int32_t f = 0;
       int good = 0;
       for (;;) {
-        q = skip_sql_space(buf, q, end, &lines);
+        q = skip_sql_space(buf, q, end);
         if (q >= end || f == fields) break;
         int32_t s = q;
         uint8_t b = buf[q];
         if (b == '\'') {
           // To the next quote that is not doubled; one at the end may be doubled in bytes not here yet.
-          int32_t from = q + 1, closed = 0;
+          int32_t next = q + 1, closed = 0;
           for (;;) {
-            const uint8_t *c = memchr(buf + from, '\'', (size_t)(end - from));
+            const uint8_t *c = memchr(buf + next, '\'', (size_t)(end - next));
             if (c == NULL) break;
             int32_t k = (int32_t)(c - buf);
             if (k + 1 >= end) break;
             if (buf[k + 1] == '\'') {
-              from = k + 2;
+              next = k + 2;
               continue;
             }
             q = k + 1;
@@ -1146,17 +1148,16 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
             break;
           }
           if (!closed) break;
-          lines += count_nl(buf, s, q);
-        } else if (sql_word(b)) {
-          while (q < end && sql_word(buf[q]) && !(buf[q] == '-' && q + 1 < end && buf[q + 1] == '-')) q++;
-          if (q >= end || (buf[q] == '-')) break;
+        } else if (sql_class[b] == SQL_WORD) {
+          while (q < end && sql_class[buf[q]] == SQL_WORD && !(buf[q] == '-' && q + 1 < end && buf[q + 1] == '-')) q++;
+          if (q >= end || buf[q] == '-') break;
         } else {
           break;
         }
         rows[r + 4 + f] = s + shift;
         rows[r + 4 + fields + f] = q + shift;
         f++;
-        q = skip_sql_space(buf, q, end, &lines);
+        q = skip_sql_space(buf, q, end);
         if (q >= end) break;
         if (buf[q] == ',') {
           q++;
@@ -1170,11 +1171,11 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
       int64_t o = (int64_t)(offset + rowStart);
       rows[r] = rowStart + shift;
       rows[r + 1] = q + shift;
-      rows[r + 2] = rowLine;
+      rows[r + 2] = line + statementLines;
       rows[r + 3] = (int32_t)(uint32_t)(uint64_t)o;
       r += stride;
       n++;
-      q = skip_sql_space(buf, q, end, &lines);
+      q = skip_sql_space(buf, q, end);
       if (q >= end) break;
       if (buf[q] == ',') {
         q++;
@@ -1183,11 +1184,10 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
       if (buf[q] == ';') ok = 1;
       break;
     }
-    if (!ok) {
-      lines = linesBefore;
-      break;
-    }
+    if (!ok) break;
     pos = q + 1;
+    lines = statementLines + count_nl(buf, from, pos);
+    counted = pos;
     at = r;
     rowCount += n;
     taken++;
