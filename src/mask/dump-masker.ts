@@ -65,8 +65,8 @@ export class DumpMasker extends DumpProcessor {
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
   private runRows = new Int32Array(4096);
   private inserts: InsertRun | undefined;
-  /** The native kernel's walk through INSERT statements (takeInserts), with workers. */
-  private readonly native: N.NativeRows | undefined;
+  /** The native kernel: its walk through INSERT statements (takeInserts), and its masking of their rows. */
+  private readonly native: N.NativeRows | null;
   private readonly insertState = new Float64Array(N.STATE_SIZE);
   /** The header of the last INSERT statement of a run (`INSERT INTO t ... VALUES`), its table and field count. */
   private fastHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
@@ -75,13 +75,21 @@ export class DumpMasker extends DumpProcessor {
   /**
    * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
    * vault, if any, must take appendRecords). Without them every row is masked on this thread.
+   * `native`: the native kernel for INSERT statements (default: the one built, if any; null: none).
    */
-  constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, onWarning?: (message: string) => void, workers?: MaskWorkers) {
+  constructor(
+    rules: RuleSet,
+    push: Push,
+    vault: VaultSink | undefined,
+    onWarning?: (message: string) => void,
+    workers?: MaskWorkers,
+    native: N.NativeRows | null = N.nativeRows() ?? null,
+  ) {
     super(rules, push, onWarning);
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
-    this.native = workers ? N.nativeRows() : undefined;
+    this.native = native;
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
@@ -102,7 +110,7 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
-    if (this.workers && t.row.codecs[0]?.encoding === 'sql-literal') {
+    if ((this.workers || this.native) && t.row.codecs[0]?.encoding === 'sql-literal') {
       this.batchInsertRow(t, buf, start, end, at);
       return;
     }
@@ -126,10 +134,10 @@ export class DumpMasker extends DumpProcessor {
   }
 
   /**
-   * With workers, the rows of INSERT statements are masked there in runs: while a run is
-   * open, everything written goes into it as it is (the statements around the rows, what
-   * lies between statements), and each row is noted with its fields; the worker writes the
-   * run back with the rows masked.
+   * With workers or the native kernel, the rows of INSERT statements are masked in runs:
+   * while a run is open, everything written goes into it as it is (the statements around
+   * the rows, what lies between statements), and each row is noted with its fields; a
+   * worker (or this thread) writes the run back with the rows masked.
    */
   private batchInsertRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     let run = this.inserts;
@@ -225,21 +233,26 @@ export class DumpMasker extends DumpProcessor {
     return { end: taken, lines: state[N.LINES]! };
   }
 
-  /** Sends the open run of INSERT statements, if any, to a worker. */
+  /** A run's strings are read with the settings it was made with: it ends before they change. */
+  protected override settingsChanging(): void {
+    this.closeInserts();
+  }
+
+  /** Masks the open run of INSERT statements, if any: on a worker, or here when they are busy (or absent). */
   private closeInserts(): void {
     const run = this.inserts;
     if (!run) return;
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
-    const workers = this.workers!;
-    if (workers.busy && run.standardStrings === this.literalOptions.standardStrings && run.encoding === this.encodingName) {
-      // The workers have enough to do: this thread masks the run itself (its codec reads
-      // strings with the settings in force, which must be the run's).
+    const workers = this.workers;
+    if (!workers || workers.busy) {
+      // This thread's codec reads strings with the settings in force: the run's (settingsChanging).
+      if (run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
       const shape = this.shapes[t.plan.index]!;
       const bytes = this.runBytes.view();
       const rows = this.runRows.subarray(0, run.rowInts);
-      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, out, records));
+      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, out, records, this.native));
       return;
     }
     const result = workers.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
@@ -254,6 +267,8 @@ export class DumpMasker extends DumpProcessor {
   override end(): void {
     super.end();
     this.closeInserts();
+    // A run masked here is in the sink, after what end() flushed.
+    this.out.flush();
   }
 
   protected override applyBatch(t: ActiveTable, done: BatchResult): void {

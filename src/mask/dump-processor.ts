@@ -188,10 +188,12 @@ export abstract class DumpProcessor implements ScannerHandler {
         this.planner.onTable(learnt.table);
         return undefined;
       case 'standard_conforming_strings':
+        this.settingsChanging();
         this.scanner.setStandardConformingStrings(learnt.on);
         this.literalOptions.standardStrings = learnt.on;
         return undefined;
       case 'client_encoding': {
+        this.settingsChanging();
         const encoding = dumpEncoding(learnt.name);
         this.unsupportedEncoding = encoding ? undefined : learnt.name;
         this.textEncoding = encoding ?? UTF8_ENCODING;
@@ -330,6 +332,9 @@ export abstract class DumpProcessor implements ScannerHandler {
     active.stats.rows = active.counter.rows;
     this.insertDone(active, text, header);
   }
+
+  /** Before a SET statement changes how strings are read (standard_conforming_strings, client_encoding). */
+  protected settingsChanging(): void {}
 
   /** After an INSERT statement whose rows were masked (`text[0..header.valuesEnd)` its header). */
   protected insertDone(_t: ActiveTable, _text: Buffer, _header: InsertHeader): void {}

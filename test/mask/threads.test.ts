@@ -14,7 +14,10 @@ import { parseRules } from '../../src/rules/rules-file.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
 import { collector } from '../strategies/helpers.js';
-import { chunksOf, errorOf, goldenCase } from './run-in-memory.js';
+import { chunksOf, errorOf, goldenCase, MemoryVault } from './run-in-memory.js';
+import { DumpMasker } from '../../src/mask/dump-masker.js';
+import { secretForMask } from '../../src/mask/strategy-secret.js';
+import { loadSqlParser } from '../../src/schema/catalog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +75,21 @@ async function mask(chunks: Buffer[], rulesText: string, threads: number): Promi
   return { output: out.bytes(), records: hash.digest('hex'), recordCount, vault, warnings, changed: result.tables.map((t) => t.changedRows) };
 }
 
+/** Masked by the JavaScript kernels alone, on one thread (in memory): the output and its records' hash, as mask() gives them. */
+async function javaScriptOnly(input: Buffer, rulesText: string): Promise<{ output: Buffer; records: string }> {
+  await loadSqlParser();
+  const vault = new MemoryVault();
+  const out: Buffer[] = [];
+  const rules = parseRules(rulesText);
+  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, null);
+  masker.useStrategySecret(secretForMask(rules, Buffer.alloc(32, 9), keySource)?.key);
+  masker.write(input);
+  masker.end();
+  const hash = createHash('sha256');
+  for (const r of vault.records) hash.update(recordText(r));
+  return { output: Buffer.concat(out), records: hash.digest('hex') };
+}
+
 function recordText(r: VaultRecord): string {
   if (r.type === 'table') return `T${JSON.stringify(r.decl)}\n`;
   return `R${r.tableIndex},${r.ordinal},${r.fields.map((f) => f.toString('hex')).join(',')}\n`;
@@ -105,6 +123,9 @@ describe('mask --threads', () => {
     const inserts = generated('2MiB', true);
     const one = await mask([inserts], rules, 1);
     expect(one.recordCount).toBeGreaterThan(5_000);
+    const js = await javaScriptOnly(inserts, rules);
+    expect(one.output.equals(js.output)).toBe(true);
+    expect(one.records).toBe(js.records);
     for (const threads of [2, 3]) {
       for (const size of [inserts.length, 65536, 777]) {
         const many = await mask(chunksOf(inserts, [size]), rules, threads);
@@ -128,6 +149,10 @@ describe('mask --threads', () => {
     const rulesText = `tables:\n  p:\n    columns: {name: placeholder, note: placeholder, doc: placeholder}\n  q:\n    columns: {v: placeholder}\n`;
     const one = await mask([input], rulesText, 1);
     expect(one.recordCount).toBeGreaterThan(400);
+    // One thread reads them natively too: the reference is JavaScript alone.
+    const js = await javaScriptOnly(input, rulesText);
+    expect(one.output.equals(js.output)).toBe(true);
+    expect(one.records).toBe(js.records);
     for (const sizes of [[input.length], [1], [7], [64], [4093], [333, 17, 5000]]) {
       const two = await mask(chunksOf(input, sizes), rulesText, 2);
       expect(two.output.equals(one.output)).toBe(true);
