@@ -1067,9 +1067,9 @@ static inline int32_t skip_sql_space(const uint8_t *buf, int32_t q, int32_t end)
  * `;`; spaces and line ends between tokens and between statements. What InsertRowReader and
  * the statement scanner read in such a statement is exactly that (no comment, cast, escape
  * string, dollar quote or expression in it). Per row it writes into rows[rowsAt..]: its
- * start and end (after `)`), line and stream offset, then its fields' starts, then their
- * ends (positions plus `shift`; `offset` is the stream offset of buf[0], kept to 32 bits as
- * an Int32Array keeps it). It stops before a statement that is not like that (for
+ * start and end (after `)`), line and offset, then its fields' starts, then their ends
+ * (positions plus `shift`; offsets plus `offset`, the offset of buf[0] from the run's base,
+ * kept to 32 bits as an Int32Array keeps it). It stops before a statement that is not like that (for
  * JavaScript to read as it always does), that does not end before `end`, once it took
  * `limit` bytes, or when `rows` lacks room for a statement's rows (state[S_NEED] = 1).
  * state[S_POS]: just after the last `;` taken (start when none), state[S_ROWS]: the rows,

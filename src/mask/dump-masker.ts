@@ -146,7 +146,7 @@ export class DumpMasker extends DumpProcessor {
       this.closeInserts();
       run = undefined;
     }
-    run ??= this.openInserts(t);
+    run ??= this.openInserts(t, at.offset);
     t.counter.rows++;
     const shift = this.runBytes.length - start;
     this.runBytes.write(buf, start, end);
@@ -157,18 +157,18 @@ export class DumpMasker extends DumpProcessor {
     rows[k++] = start + shift;
     rows[k++] = end + shift;
     rows[k++] = at.line;
-    rows[k++] = at.offset;
+    rows[k++] = at.offset - run.offsetBase;
     for (let i = 0; i < n; i++) rows[k++] = rm.starts[i]! + shift;
     for (let i = 0; i < n; i++) rows[k++] = rm.ends[i]! + shift;
     run.rowInts = k;
     if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
   }
 
-  private openInserts(t: ActiveTable): InsertRun {
+  private openInserts(t: ActiveTable, offsetBase: number): InsertRun {
     this.out.flush();
     // The run's buffers are reused: closeInserts() copies them out.
     this.runBytes.reset();
-    const run = { table: t, first: t.counter.rows, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+    const run = { table: t, first: t.counter.rows, offsetBase, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
     this.inserts = run;
     this.out.capture = this.runBytes;
     return run;
@@ -215,21 +215,21 @@ export class DumpMasker extends DumpProcessor {
     const filled = run ? this.runBytes.length : 0;
     const rowInts = run ? run.rowInts : 0;
     for (;;) {
-      native.insertRows(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - start, state);
+      // Offsets from the run's base (its first statement's, when it opens now).
+      const base = run ? run.offsetBase : at.offset;
+      native.insertRows(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start, state);
       if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
       this.rowRoom(this.runRows.length * 2);
     }
     if (state[N.STATEMENTS] === 0) return undefined;
     const taken = state[N.POS]!;
     const rows = state[N.ROWS]!;
-    run ??= this.openInserts(t);
+    run ??= this.openInserts(t, at.offset);
     this.out.write(buf, start, taken);
     run.rowInts += rows * (4 + 2 * fields);
     t.counter.rows += rows;
     t.stats.rows = t.counter.rows;
     if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
-    // The statements after them may take the same way.
-    this.scanner.insertRun = this.takeInsertsHere;
     return { end: taken, lines: state[N.LINES]! };
   }
 
@@ -252,11 +252,12 @@ export class DumpMasker extends DumpProcessor {
       const shape = this.shapes[t.plan.index]!;
       const bytes = this.runBytes.view();
       const rows = this.runRows.subarray(0, run.rowInts);
-      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, out, records, this.native));
+      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, run.offsetBase, out, records, this.native));
       return;
     }
     const result = workers.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
       ordinal: run.first,
+      offsetBase: run.offsetBase,
       standardStrings: run.standardStrings,
       encoding: run.encoding,
       record: this.vault !== undefined,
@@ -337,6 +338,8 @@ interface InsertRun {
   table: ActiveTable;
   /** The ordinal of the row before its first. */
   first: number;
+  /** Row offsets in runRows are from this stream offset (a run's fit in 32 bits, a dump's may not). */
+  offsetBase: number;
   /** The ints of runRows its rows take. */
   rowInts: number;
   standardStrings: boolean;

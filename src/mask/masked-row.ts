@@ -125,8 +125,8 @@ const insertKernels = new WeakMap<RowMasker, N.NativeTable | null>();
 
 /**
  * Masks a run of INSERT statements `buf` (InsertsJob): per row in `rows`, its start, end,
- * line and offset, then its fields' starts and ends; everything between rows is written as
- * it is. The first row is row `ordinal + 1`. With the native kernel (`kernel`; null: none)
+ * line and offset (less `offsetBase`), then its fields' starts and ends; everything between
+ * rows is written as it is. The first row is row `ordinal + 1`. With the native kernel (`kernel`; null: none)
  * when it can, and the recorder takes serialized records or there is none. Returns how
  * many rows changed.
  */
@@ -136,6 +136,7 @@ export function maskInsertRun(
   buf: Buffer,
   rows: Int32Array,
   ordinal: number,
+  offsetBase: number,
   out: ByteArea,
   vault: RowRecorder | undefined,
   kernel: N.NativeRows | null = N.nativeRows() ?? null,
@@ -166,7 +167,7 @@ export function maskInsertRun(
       }
       // N.ROW_FOR_JS: one row the native kernel leaves to JavaScript, below.
     }
-    if (maskInsertRow(rm, shape, buf, rows, r, pos, ++ordinal, out, vault)) changed++;
+    if (maskInsertRow(rm, shape, buf, rows, r, pos, ++ordinal, offsetBase, out, vault)) changed++;
     pos = rows[r + 1]!;
     r += stride;
   }
@@ -177,12 +178,23 @@ export function maskInsertRun(
 const insertAt = { line: 0, offset: 0 };
 
 /** The row at rows[r] of maskInsertRun, with the text before it from `pos`, in JavaScript; returns whether masking changed it. */
-function maskInsertRow(rm: RowMasker, shape: RecordShape, buf: Buffer, rows: Int32Array, r: number, pos: number, ordinal: number, out: ByteWriter, vault: RowRecorder | undefined): boolean {
+function maskInsertRow(
+  rm: RowMasker,
+  shape: RecordShape,
+  buf: Buffer,
+  rows: Int32Array,
+  r: number,
+  pos: number,
+  ordinal: number,
+  offsetBase: number,
+  out: ByteWriter,
+  vault: RowRecorder | undefined,
+): boolean {
   const n = rm.starts.length;
   const rowStart = rows[r]!;
   const rowEnd = rows[r + 1]!;
   insertAt.line = rows[r + 2]!;
-  insertAt.offset = rows[r + 3]!;
+  insertAt.offset = offsetBase + rows[r + 3]!;
   for (let i = 0; i < n; i++) {
     rm.starts[i] = rows[r + 4 + i]!;
     rm.ends[i] = rows[r + 4 + n + i]!;

@@ -451,12 +451,12 @@ function insertRun(plan: TablePlan, rows: readonly (readonly string[])[], perSta
 }
 
 /** A run through maskInsertRun (the native kernel when `rows` is given, else JavaScript only). */
-function runInserts(plan: TablePlan, run: { buf: Buffer; rows: Int32Array }, ordinal: number, tight: boolean, vault: boolean, kernel: NativeRows | null): Omit<Result, 'handedOver'> {
+function runInserts(plan: TablePlan, run: { buf: Buffer; rows: Int32Array }, ordinal: number, tight: boolean, vault: boolean, kernel: NativeRows | null, offsetBase = 0): Omit<Result, 'handedOver'> {
   const rm = new RowMasker(plan, sqlLiteralCodec({ standardStrings: true, encoding: 'utf8', fromUnicode: (t) => t }));
   const out = new TestArea(tight);
   const recorder = new RecordBuffer();
   try {
-    const changed = maskInsertRun(rm, new RecordShape(plan), run.buf, run.rows, ordinal, out, vault ? recorder : undefined, kernel);
+    const changed = maskInsertRun(rm, new RecordShape(plan), run.buf, run.rows, ordinal, offsetBase, out, vault ? recorder : undefined, kernel);
     return { out: out.view().toString('latin1'), records: vault ? recorder.view().toString('latin1') : '', changed };
   } catch (err) {
     return { out: '', records: '', changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
@@ -518,6 +518,18 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
     expect(counting.handedBack).toBe(0);
     expect(counting.calls).toBeLessThan(20);
     expect(viaNative.changed).toBe(500);
+  });
+
+  it('reports a row it cannot mask at its offset in the whole dump, past 32 bits too', () => {
+    const plan = planOf(['key', 'json'], 12, 0);
+    const run = insertRun(plan, [['1', "'[1]'"], ['2', "'{bad'"]], 1);
+    const stride = 4 + 2 * 2;
+    // The second row's offset in the run (insertRun counts from the run's first byte).
+    const second = run.rows[stride + 3]!;
+    for (const kernel of [native!, null]) {
+      const { error } = runInserts(plan, run, 0, true, true, kernel, 5_000_000_000);
+      expect(error).toContain(`"offset":${5_000_000_000 + second}`);
+    }
   });
 
   it('leaves to JavaScript a json literal with a quote or an escape in it, and a key that is not plain', () => {

@@ -103,7 +103,7 @@ function maskInserts(job: InsertsJob): FromWorker {
   const buf = privateCopy(job.input, job.inputLength);
   out.reset();
   records.reset();
-  const changed = maskInsertRun(row, shape, buf, new Int32Array(job.rows, 0, job.rowsLength), job.ordinal, out, job.record ? records : undefined);
+  const changed = maskInsertRun(row, shape, buf, new Int32Array(job.rows, 0, job.rowsLength), job.ordinal, job.offsetBase, out, job.record ? records : undefined);
   return masked(job, changed);
 }
 

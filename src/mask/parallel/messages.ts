@@ -65,8 +65,9 @@ export interface RestoreJob {
 
 /**
  * INSERT statements as they stand in the dump, `input[0..inputLength)`, with the rows of
- * one plan to mask in them: per row `rowStart, rowEnd, line, offset`, then the start and
- * end of each field (offsets in the input). Everything else is written as it is.
+ * one plan to mask in them: per row `rowStart, rowEnd, line, offset` (its stream offset less
+ * `offsetBase`: 32 bits hold a run, not a dump), then the start and end of each field
+ * (offsets in the input). Everything else is written as it is.
  */
 export interface InsertsJob {
   type: 'inserts';
@@ -80,6 +81,8 @@ export interface InsertsJob {
   out: SharedArrayBuffer;
   records: SharedArrayBuffer;
   ordinal: number;
+  /** Added to each row's offset in `rows`. */
+  offsetBase: number;
   /** The string settings the rows were read with: standard_conforming_strings, client_encoding. */
   standardStrings: boolean;
   encoding: string;

@@ -109,7 +109,7 @@ export class MaskWorkers implements LeafHasher {
   }
 
   /** Masks the rows of plan `plan` in a run of INSERT statements (`input` copied; `rows` as InsertsJob says). */
-  submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
+  submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'offsetBase' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(input, undefined, rows);
     const frame = this.spareFrames.pop();
     return this.send(slot, input.length, (seq) => ({
