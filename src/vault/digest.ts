@@ -10,7 +10,8 @@
 // - threads the run already has (`{ hasher }`: the mask workers hash leaves between batches);
 // - a small worker thread of our own (`{ thread: true }`, when the run may use more than one
 //   thread but has no workers) that hashes leaves in shared memory.
-// In the last two the main thread only fills leaves. All give the same digest.
+// In the last two the main thread only fills leaves, unless the hasher has fallen behind: then
+// it hashes the next leaf itself as it is fed. All give the same digest.
 //
 // blake2b512: the whole stream through OpenSSL's BLAKE2b-512; what vaults made before
 // recorded (metadata without `outputDigest`).
@@ -56,6 +57,11 @@ export function streamDigest(algorithm: unknown, options: DigestOptions = {}): S
 }
 
 const LEAF_BYTES = 1024 * 1024;
+/**
+ * Leaves out on the hasher at which this thread hashes the next one itself, as it is fed:
+ * the same digest, no copy, and no wait (drive.ts waits when more than 4 are in flight).
+ */
+const HASH_HERE_AT = 3;
 const TAG = Buffer.from('pgcloak sha256-tree-1MiB\0');
 
 export class TreeDigest implements StreamDigest {
@@ -63,6 +69,10 @@ export class TreeDigest implements StreamDigest {
   /** The hasher is a thread of this digest's own, closed with it. */
   private readonly thread: DigestThread | undefined;
   private leaf: Buffer;
+  /** The leaf being filled is hashed on this thread, as it is fed (no copy): the hasher has a backlog. */
+  private here: Hash | undefined;
+  /** Leaves out on the hasher, not answered yet. */
+  private out = 0;
   /** Shared leaves whose digests came back, ready to be filled again (hasher only). */
   private readonly spare: Buffer[] = [];
   private used = 0;
@@ -84,8 +94,11 @@ export class TreeDigest implements StreamDigest {
     this.total += chunk.length;
     let pos = 0;
     while (pos < chunk.length) {
+      // With this many leaves out, reading would soon wait for the hasher: this thread hashes the next leaf itself.
+      if (this.used === 0 && this.hasher && this.out >= HASH_HERE_AT) this.here = createHash('sha256');
       const n = Math.min(LEAF_BYTES - this.used, chunk.length - pos);
-      this.leaf.set(chunk.subarray(pos, pos + n), this.used);
+      if (this.here) this.here.update(chunk.subarray(pos, pos + n));
+      else this.leaf.set(chunk.subarray(pos, pos + n), this.used);
       this.used += n;
       pos += n;
       if (this.used === LEAF_BYTES) this.hashLeaf();
@@ -119,11 +132,21 @@ export class TreeDigest implements StreamDigest {
 
   private hashLeaf(): void {
     let digest: Promise<Uint8Array>;
-    if (this.hasher) {
+    if (this.here) {
+      digest = Promise.resolve(new Uint8Array(this.here.digest()));
+      this.here = undefined;
+    } else if (this.hasher) {
       const leaf = this.leaf;
       digest = this.hasher.hashLeaf(leaf.buffer as SharedArrayBuffer, this.used);
+      this.out++;
       // Back to the spares once hashed; a failed leaf is dropped (the run is over).
-      digest.then(() => this.spare.push(leaf), () => undefined);
+      digest.then(
+        () => {
+          this.out--;
+          this.spare.push(leaf);
+        },
+        () => undefined,
+      );
       this.leaf = this.nextLeaf();
     } else {
       // WebCrypto copies the data before this returns: the leaf buffer is free again at once.
