@@ -13,6 +13,8 @@ import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
 import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
 import type { TablePlan } from '../mask/table-plans.js';
 import type { FieldEncoding } from '../mask/field-codecs.js';
+import type { InsertHeader } from '../dump/insert-statement.js';
+import * as N from '../native.js';
 
 export type VaultRecord =
   | { type: 'table'; decl: Record<string, unknown> & { index: number } }
@@ -40,12 +42,24 @@ export class DumpUnmasker extends DumpProcessor {
   private readonly record = new RecordFields();
   private readonly workers: MaskWorkers | undefined;
 
-  /** `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords). */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers) {
+  /** The native kernel's walk through INSERT statements (takeInserts), when the vault gives raw records. */
+  private readonly native: N.NativeRows | null;
+  private readonly insertState = new Float64Array(N.STATE_SIZE);
+  private insertRows = new Int32Array(4096);
+  /** The header of the last INSERT statement restored (`INSERT INTO t ... VALUES`), its table and field count. */
+  private fastHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
+  private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
+
+  /**
+   * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
+   * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
+   */
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null) {
     super(rules, push);
     this.scanner.batchBytes = UNMASK_BATCH_BYTES;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
+    this.native = vault.rowRecords ? native : null;
   }
 
   /** Batches whenever the vault gives raw row records: a call per batch, no record object per row. */
@@ -99,6 +113,50 @@ export class DumpUnmasker extends DumpProcessor {
       rec.fields.forEach((f, k) => fields!.set(k, f, 0, f.length));
     }
     if (this.restorer(t).restore(buf, start, end, ordinal, fields, at, this.out)) t.stats.changedRows++;
+  }
+
+  /**
+   * After an INSERT statement restored row by row: the statements with the same header that
+   * follow are walked natively, whole statements at a time (takeInserts), as long as their
+   * rows are plain (standard strings only: the walk reads no escapes).
+   */
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
+    if (!this.native || !this.literalOptions.standardStrings) return;
+    const fast = this.fastHeader;
+    const bytes = text.subarray(0, header.valuesEnd);
+    if (fast?.table !== t || !fast.bytes.equals(bytes)) {
+      // Copied: the statement may be a view of the caller's chunk.
+      this.fastHeader = { table: t, bytes: Buffer.from(bytes), fields: t.row.starts.length };
+    }
+    this.scanner.insertRun = this.takeInsertsHere;
+  }
+
+  /** The statements from `start` the native walk takes, restored (see insertDone); undefined when none. */
+  private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
+    const { table: t, bytes, fields } = this.fastHeader!;
+    const state = this.insertState;
+    // Row offsets from the first statement's (a chunk's fit in 32 bits, a dump's may not).
+    for (;;) {
+      this.native!.insertRows(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start, state);
+      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+      this.insertRows = new Int32Array(this.insertRows.length * 2);
+    }
+    if (state[N.STATEMENTS] === 0) return undefined;
+    const taken = state[N.POS]!;
+    const count = state[N.ROWS]!;
+    const rows = this.insertRows.subarray(0, count * (4 + 2 * fields));
+    const first = t.counter.rows;
+    t.counter.rows += count;
+    t.stats.rows = t.counter.rows;
+    // In order on this thread: the vault is read here.
+    const records = this.vault.rowRecords!(count);
+    const restorer = this.restorer(t);
+    const restore = (out: ByteArea): void => {
+      t.stats.changedRows += restorer.restoreInsertRows(buf, start, taken, rows, first, at.offset, records, out);
+    };
+    if (this.ordered.idle) restore(this.out);
+    else this.writeInTurn(restore);
+    return { end: taken, lines: state[N.LINES]! };
   }
 
   private restorer(t: ActiveTable): RowRestorer {

@@ -199,6 +199,39 @@ export class RowRestorer {
   }
 
   /**
+   * The rows of INSERT statements `buf[start..end)` (`rows`: per row its start, end, line and
+   * offset less `offsetBase`, then its fields' starts and ends, as the native walk gives them)
+   * and their vault records (as restoreBatch takes them): the statements to `out` with the
+   * rows' originals put back, the first row being row `ordinal + 1`. Returns how many rows
+   * masking had changed.
+   */
+  restoreInsertRows(buf: Buffer, start: number, end: number, rows: Int32Array, ordinal: number, offsetBase: number, records: Uint8Array, out: ByteArea): number {
+    this.cursor.pos = 0;
+    const rm = this.rm;
+    const n = rm.starts.length;
+    const stride = 4 + 2 * n;
+    const at = { line: 0, offset: 0 };
+    let pos = start;
+    let changed = 0;
+    for (let r = 0; r < rows.length; r += stride) {
+      const rowStart = rows[r]!;
+      const rowEnd = rows[r + 1]!;
+      at.line = rows[r + 2]!;
+      at.offset = offsetBase + rows[r + 3]!;
+      for (let i = 0; i < n; i++) {
+        rm.starts[i] = rows[r + 4 + i]!;
+        rm.ends[i] = rows[r + 4 + n + i]!;
+      }
+      out.write(buf, pos, rowStart);
+      const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
+      if (this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out)) changed++;
+      pos = rowEnd;
+    }
+    out.write(buf, pos, end);
+    return changed;
+  }
+
+  /**
    * The next row record of `records` (the vault reader gives whole ones; a record cut short
    * all the same matches no row: its count is -1, and restore() refuses it).
    */

@@ -160,7 +160,23 @@ describe('mask --threads', () => {
       expect(two.changed).toEqual(one.changed);
       expect(two.warnings).toEqual(one.warnings);
     }
-    expect((await unmask(one.output, one.vault, 2)).equals(input)).toBe(true);
+    // Unmasking walks the same statements: back byte for byte however the masked dump is cut.
+    for (const sizes of [[one.output.length], [1], [7], [4093]]) {
+      expect((await unmask(chunksOf(one.output, sizes), one.vault, 2)).equals(input)).toBe(true);
+    }
+    // A masked row edited in a statement the walk takes (after a plain one): refused at its line.
+    const maskedLines = one.output.toString().split('\n');
+    const plainMasked = /^INSERT INTO public\.p VALUES \(\d+, ('[^'\n]*'|NULL), ('[^'\n]*'|NULL), ('[^'\n]*'|NULL)\);$/;
+    let e = maskedLines.length >> 1;
+    while (!(plainMasked.test(maskedLines[e - 1]!) && plainMasked.test(maskedLines[e]!) && maskedLines[e]!.includes("'xxx"))) e++;
+    const edited = Buffer.from([...maskedLines.slice(0, e), maskedLines[e]!.replace("'xxx", "'xxy"), ...maskedLines.slice(e + 1)].join('\n'));
+    for (const [threads, sizes] of [[1, [edited.length]], [2, [4093]], [2, [1]]] as const) {
+      const u = await errorOf(() => unmask(chunksOf(edited, [...sizes]), one.vault, threads));
+      expect(u.code).toBe('VAULT_MISMATCH');
+      expect(u.position.line).toBe(e + 1);
+      // At the row's `(`, in bytes from the start of the dump.
+      expect(u.position.offset).toBe(Buffer.byteLength(maskedLines.slice(0, e).join('\n')) + 1 + maskedLines[e]!.indexOf('('));
+    }
     // A row with a value too many, after rows the native walk took: the same error, at its line.
     const text = input.toString();
     // After a plain one-row statement with standard strings on: where the native walk goes on.
