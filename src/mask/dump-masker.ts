@@ -68,8 +68,6 @@ export class DumpMasker extends DumpProcessor {
   /** The native kernel: its walk through INSERT statements (takeInserts), and its masking of their rows. */
   private readonly native: N.NativeRows | null;
   private readonly insertState = new Float64Array(N.STATE_SIZE);
-  /** The header of the last INSERT statement of a run (`INSERT INTO t ... VALUES`), its table and field count. */
-  private fastHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
@@ -191,20 +189,13 @@ export class DumpMasker extends DumpProcessor {
    * as long as their rows are plain. Standard strings only: the kernel reads no escapes.
    */
   protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (!this.native || this.inserts?.table !== t || !this.literalOptions.standardStrings) return;
-    const fast = this.fastHeader;
-    const bytes = text.subarray(0, header.valuesEnd);
-    if (fast?.table !== t || !fast.bytes.equals(bytes)) {
-      // Copied: the statement may be a view of the caller's chunk.
-      this.fastHeader = { table: t, bytes: Buffer.from(bytes), fields: t.row.starts.length };
-    }
-    this.scanner.insertRun = this.takeInsertsHere;
+    if (this.native && this.inserts?.table === t && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
   }
 
   /** The statements from `start` the native kernel takes, into runs (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
     const native = this.native!;
-    const { table: t, bytes, fields } = this.fastHeader!;
+    const { table: t, bytes, fields } = this.walkHeader!;
     const state = this.insertState;
     let run = this.inserts;
     if (run && (run.table !== t || this.runBytes.length >= INSERT_RUN_BYTES)) {

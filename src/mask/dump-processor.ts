@@ -65,6 +65,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   private readonly insertPlans = new Map<string, ActiveTable | null>();
   private readonly insertTables = new Map<string, { stats: TableStats; counter: { rows: number } }>();
   private lastHeader: HeaderEntry | undefined;
+  /** The header of the statements offered to the native walk (`INSERT INTO t ... VALUES`), its table and field count. */
+  protected walkHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
   /** The dump's text encoding and string syntax, changed by SET statements as they stream by. */
   private textEncoding: DumpEncoding = UTF8_ENCODING;
   /** Set when client_encoding names a multi-byte encoding other than UTF-8. */
@@ -338,6 +340,18 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** After an INSERT statement whose rows were masked (`text[0..header.valuesEnd)` its header). */
   protected insertDone(_t: ActiveTable, _text: Buffer, _header: InsertHeader): void {}
+
+  /**
+   * Hands the statement start after this INSERT statement to `take` (the native walk of the
+   * statements with the same header, see SqlScanner.insertRun), keeping that header.
+   */
+  protected offerInsertWalk(t: ActiveTable, text: Buffer, header: InsertHeader, take: NonNullable<SqlScanner['insertRun']>): void {
+    const known = this.walkHeader;
+    const bytes = text.subarray(0, header.valuesEnd);
+    // Copied: the statement may be a view of the caller's chunk.
+    if (known?.table !== t || !known.bytes.equals(bytes)) this.walkHeader = { table: t, bytes: Buffer.from(bytes), fields: t.row.starts.length };
+    this.scanner.insertRun = take;
+  }
 
   /**
    * The statement's INSERT header. A dump repeats the same header statement after

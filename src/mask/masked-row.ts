@@ -126,9 +126,9 @@ const insertKernels = new WeakMap<RowMasker, N.NativeTable | null>();
 /**
  * Masks a run of INSERT statements `buf` (InsertsJob): per row in `rows`, its start, end,
  * line and offset (less `offsetBase`), then its fields' starts and ends; everything between
- * rows is written as it is. The first row is row `ordinal + 1`. With the native kernel (`kernel`; null: none)
- * when it can, and the recorder takes serialized records or there is none. Returns how
- * many rows changed.
+ * rows is written as it is. The first row is row `ordinal + 1`. With the native kernel
+ * (`kernel`; null: none) when it can, and the recorder takes serialized records or there is
+ * none. Returns how many rows changed.
  */
 export function maskInsertRun(
   rm: RowMasker,
@@ -143,31 +143,31 @@ export function maskInsertRun(
 ): number {
   let native = kernel ? insertKernels.get(rm) : null;
   if (native === undefined) insertKernels.set(rm, (native = N.nativeTable(kernel, rm, shape)));
+  const general = (rowStart: number, rowEnd: number, at: SourcePosition): boolean => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault);
+  if (!native || (vault !== undefined && !vault.serialized)) return eachInsertRow(rm, buf, 0, buf.length, rows, offsetBase, out, general);
   const stride = 4 + 2 * rm.starts.length;
+  const records = vault?.serialized;
+  const { plan, state } = native;
   let changed = 0;
   let pos = 0;
   let r = 0;
   while (r < rows.length) {
-    if (native && (vault === undefined || vault.serialized)) {
-      const records = vault?.serialized;
-      const { plan, state } = native;
-      const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
-      out.length = state[N.OUT]!;
-      if (records) records.length = state[N.RECORDS]!;
-      changed += state[N.CHANGED]!;
-      ordinal += state[N.ROWS]!;
-      const next = state[N.POS]!;
-      // The rows done end where the next one's text starts.
-      if (next > r) pos = rows[next - stride + 1]!;
-      r = next;
-      if (status === N.DONE) break;
-      if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
-        N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
-        continue;
-      }
-      // N.ROW_FOR_JS: one row the native kernel leaves to JavaScript, below.
+    const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
+    out.length = state[N.OUT]!;
+    if (records) records.length = state[N.RECORDS]!;
+    changed += state[N.CHANGED]!;
+    ordinal += state[N.ROWS]!;
+    const next = state[N.POS]!;
+    // The rows done end where the next one's text starts.
+    if (next > r) pos = rows[next - stride + 1]!;
+    r = next;
+    if (status === N.DONE) break;
+    if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
+      N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
+      continue;
     }
-    if (maskInsertRow(rm, shape, buf, rows, r, pos, ++ordinal, offsetBase, out, vault)) changed++;
+    // One row the native kernel leaves to JavaScript, with the text before it.
+    changed += eachInsertRow(rm, buf, pos, rows[r + 1]!, rows.subarray(r, r + stride), offsetBase, out, general);
     pos = rows[r + 1]!;
     r += stride;
   }
@@ -175,30 +175,39 @@ export function maskInsertRun(
   return changed;
 }
 
-const insertAt = { line: 0, offset: 0 };
-
-/** The row at rows[r] of maskInsertRun, with the text before it from `pos`, in JavaScript; returns whether masking changed it. */
-function maskInsertRow(
+/**
+ * Each row of INSERT statements `buf[start..end)` (`rows` as maskInsertRun takes them): its
+ * fields are set in `rm`, the text before it is written, then `row` writes it (and says
+ * whether masking changed it); the text after the last row follows. Returns how many rows changed.
+ */
+export function eachInsertRow(
   rm: RowMasker,
-  shape: RecordShape,
   buf: Buffer,
+  start: number,
+  end: number,
   rows: Int32Array,
-  r: number,
-  pos: number,
-  ordinal: number,
   offsetBase: number,
   out: ByteWriter,
-  vault: RowRecorder | undefined,
-): boolean {
+  row: (rowStart: number, rowEnd: number, at: SourcePosition) => boolean,
+): number {
   const n = rm.starts.length;
-  const rowStart = rows[r]!;
-  const rowEnd = rows[r + 1]!;
-  insertAt.line = rows[r + 2]!;
-  insertAt.offset = offsetBase + rows[r + 3]!;
-  for (let i = 0; i < n; i++) {
-    rm.starts[i] = rows[r + 4 + i]!;
-    rm.ends[i] = rows[r + 4 + n + i]!;
+  const stride = 4 + 2 * n;
+  const at = { line: 0, offset: 0 };
+  let pos = start;
+  let changed = 0;
+  for (let r = 0; r < rows.length; r += stride) {
+    const rowStart = rows[r]!;
+    const rowEnd = rows[r + 1]!;
+    at.line = rows[r + 2]!;
+    at.offset = offsetBase + rows[r + 3]!;
+    for (let i = 0; i < n; i++) {
+      rm.starts[i] = rows[r + 4 + i]!;
+      rm.ends[i] = rows[r + 4 + n + i]!;
+    }
+    out.write(buf, pos, rowStart);
+    if (row(rowStart, rowEnd, at)) changed++;
+    pos = rowEnd;
   }
-  out.write(buf, pos, rowStart);
-  return maskRow(rm, shape, ordinal, buf, rowStart, rowEnd, insertAt, out, vault);
+  out.write(buf, pos, end);
+  return changed;
 }

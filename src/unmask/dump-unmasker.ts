@@ -46,8 +46,6 @@ export class DumpUnmasker extends DumpProcessor {
   private readonly native: N.NativeRows | null;
   private readonly insertState = new Float64Array(N.STATE_SIZE);
   private insertRows = new Int32Array(4096);
-  /** The header of the last INSERT statement restored (`INSERT INTO t ... VALUES`), its table and field count. */
-  private fastHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
@@ -121,19 +119,12 @@ export class DumpUnmasker extends DumpProcessor {
    * rows are plain (standard strings only: the walk reads no escapes).
    */
   protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (!this.native || !this.literalOptions.standardStrings) return;
-    const fast = this.fastHeader;
-    const bytes = text.subarray(0, header.valuesEnd);
-    if (fast?.table !== t || !fast.bytes.equals(bytes)) {
-      // Copied: the statement may be a view of the caller's chunk.
-      this.fastHeader = { table: t, bytes: Buffer.from(bytes), fields: t.row.starts.length };
-    }
-    this.scanner.insertRun = this.takeInsertsHere;
+    if (this.native && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
   }
 
   /** The statements from `start` the native walk takes, restored (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
-    const { table: t, bytes, fields } = this.fastHeader!;
+    const { table: t, bytes, fields } = this.walkHeader!;
     const state = this.insertState;
     // Row offsets from the first statement's (a chunk's fit in 32 bits, a dump's may not).
     for (;;) {

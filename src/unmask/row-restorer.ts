@@ -9,7 +9,7 @@ import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, RecordShape } from '../mask/masked-record.js';
 import { lineEndAt } from '../mask/copy-kernel.js';
-import { eachCopyRow } from '../mask/masked-row.js';
+import { eachCopyRow, eachInsertRow } from '../mask/masked-row.js';
 import * as N from '../native.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
@@ -207,28 +207,10 @@ export class RowRestorer {
    */
   restoreInsertRows(buf: Buffer, start: number, end: number, rows: Int32Array, ordinal: number, offsetBase: number, records: Uint8Array, out: ByteArea): number {
     this.cursor.pos = 0;
-    const rm = this.rm;
-    const n = rm.starts.length;
-    const stride = 4 + 2 * n;
-    const at = { line: 0, offset: 0 };
-    let pos = start;
-    let changed = 0;
-    for (let r = 0; r < rows.length; r += stride) {
-      const rowStart = rows[r]!;
-      const rowEnd = rows[r + 1]!;
-      at.line = rows[r + 2]!;
-      at.offset = offsetBase + rows[r + 3]!;
-      for (let i = 0; i < n; i++) {
-        rm.starts[i] = rows[r + 4 + i]!;
-        rm.ends[i] = rows[r + 4 + n + i]!;
-      }
-      out.write(buf, pos, rowStart);
+    return eachInsertRow(this.rm, buf, start, end, rows, offsetBase, out, (rowStart, rowEnd, at) => {
       const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-      if (this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out)) changed++;
-      pos = rowEnd;
-    }
-    out.write(buf, pos, end);
-    return changed;
+      return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
+    });
   }
 
   /**
