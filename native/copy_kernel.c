@@ -644,8 +644,7 @@ static int row_key(Plan *p, const uint8_t *buf, int32_t *ks, int32_t *ke) {
 /**
  * Masks the row whose fields are in p->starts/ends, the row being buf[from..to) as it is
  * written (COPY: the line with its end; INSERT: from the end of the row before, so with the
- * statement text between them), `rowLen` long, as row `ordinal`: its bytes into the sink,
- * its record too. Returns DONE (*changed set), ROW_FOR_JS, NEED_OUT or NEED_RECORDS
+ * statement text between them), as row `ordinal`: its bytes into the sink, its record too. Returns DONE (*changed set), ROW_FOR_JS, NEED_OUT or NEED_RECORDS
  * (state[S_NEED] the room), or -1 out of memory. Nothing is committed unless DONE.
  */
 static int mask_row(Plan *p, const uint8_t *buf, int32_t from, int32_t to, uint64_t ordinal, Sink *k, int *changedOut) {

@@ -1,7 +1,8 @@
 // The native COPY kernel (native/copy_kernel.c, built at install by scripts/build-native.js)
 // when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel and RowRestorer
 // hand it the rows it can do without JavaScript, the statement scanner its walk through
-// COPY data from line to line, DumpMasker the INSERT statements whose rows are plain. Without it everything runs in JavaScript, with the same bytes.
+// COPY data from line to line, DumpMasker and DumpUnmasker the INSERT statements whose rows
+// are plain. Without it everything runs in JavaScript, with the same bytes.
 
 import { createRequire } from 'node:module';
 import { MAX_RECORD_BYTES } from './vault/row-record.js';
@@ -76,9 +77,9 @@ export interface NativeRows {
   /**
    * From the statement at `start`, the INSERT statements that begin with `header` and whose
    * rows are plain (native/copy_kernel.c says what that is), into `rows` from `rowsAt` as
-   * InsertsJob.rows holds them (positions plus `shift`; `offset`: the stream offset of
-   * buf[0]). state: POS after the last `;` taken, ROWS rows, STATEMENTS statements, LINES
-   * line ends passed, NEED INSERT_ROOM when `rows` lacked room.
+   * InsertsJob.rows holds them (positions plus `shift`; offsets plus `offset`, the offset of
+   * buf[0] from the run's base, kept to 32 bits). state: POS after the last `;` taken, ROWS
+   * rows, STATEMENTS statements, LINES line ends passed, NEED INSERT_ROOM when `rows` lacked room.
    */
   insertRows(
     buf: Buffer,
