@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: throughput and memory of mask and unmask against a pass-through
 // baseline measured in the same run, on a generated ERP-shaped dump.
-//   npm run bench -- --size 1GiB
+//   npm run bench -- --size 1GiB [--repeat 3]
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -11,6 +11,8 @@ import { option } from './options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const size = option('size', '256MiB');
+const repeat = Number(option('repeat', '3'));
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number of rounds, got ${option('repeat')}`);
 const data = join(root, 'bench', 'data');
 mkdirSync(data, { recursive: true });
 const dump = join(data, `erp-${size}.sql`);
@@ -39,37 +41,60 @@ for (const [name, text] of Object.entries(rules)) writeFileSync(join(work, `${na
 await run(process.execPath, [join(root, 'bin', 'pgcloak.js'), 'keygen', '--output', key, '--quiet'], 'ignore', 'ignore');
 
 const cli = (a) => [join(root, 'bench', 'in-process.js'), 'pgcloak', ...a, '--quiet'];
+const heavyArgs = ['mask', '--rules', join(work, 'heavy.yaml'), '--key-file', key];
+// Every timed case writes its output to /dev/null, as the baseline does. The masked dump that
+// unmask reads is made once beforehand, untimed (writing it to disk in a timed case would
+// time the disk's writeback of a gigabyte that no user's pipe has).
+const masked = join(work, 'heavy.sql');
+const prep = JSON.parse(await run(process.execPath, cli([...heavyArgs, '--vault', join(work, 'unmask.vault')]), dump, masked));
+if (prep.code !== 0) throw new Error(`masking the input of unmask: exit ${prep.code}`);
 const cases = [
-  ['pass-through baseline (node stdin → stdout)', [join(root, 'bench', 'in-process.js'), 'passthrough'], dump, '/dev/null'],
-  ['mask, no rules', cli(['mask', '--rules', join(work, 'none.yaml'), '--vault', join(work, 'none.vault'), '--key-file', key]), dump, '/dev/null'],
-  ['mask, Odoo-style rules', cli(['mask', '--rules', join(work, 'odoo.yaml'), '--vault', join(work, 'odoo.vault'), '--key-file', key]), dump, '/dev/null'],
-  ['mask, heavy rules (vault on)', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'heavy.vault'), '--key-file', key]), dump, join(work, 'heavy.sql')],
-  ['mask, heavy rules, --threads 1', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'heavy1.vault'), '--key-file', key, '--threads', '1']), dump, '/dev/null'],
-  ['unmask, heavy rules', cli(['unmask', '--vault', join(work, 'heavy.vault'), '--key-file', key]), join(work, 'heavy.sql'), '/dev/null'],
-  ['mask, INSERT form, heavy rules', cli(['mask', '--rules', join(work, 'heavy.yaml'), '--vault', join(work, 'inserts.vault'), '--key-file', key]), insertsDump, '/dev/null'],
+  ['pass-through baseline (node stdin → stdout)', [join(root, 'bench', 'in-process.js'), 'passthrough'], dump],
+  ['mask, no rules', cli(['mask', '--rules', join(work, 'none.yaml'), '--vault', join(work, 'none.vault'), '--key-file', key]), dump],
+  ['mask, Odoo-style rules', cli(['mask', '--rules', join(work, 'odoo.yaml'), '--vault', join(work, 'odoo.vault'), '--key-file', key]), dump],
+  ['mask, heavy rules (vault on)', cli([...heavyArgs, '--vault', join(work, 'heavy.vault')]), dump],
+  ['mask, heavy rules, --threads 1', cli([...heavyArgs, '--vault', join(work, 'heavy1.vault'), '--threads', '1']), dump],
+  ['unmask, heavy rules', cli(['unmask', '--vault', join(work, 'unmask.vault'), '--key-file', key]), masked],
+  ['mask, INSERT form, heavy rules', cli([...heavyArgs, '--vault', join(work, 'inserts.vault')]), insertsDump],
 ];
 
 // Which COPY kernel the runs get (the CLI loads the same one): native, not built, or off.
 const { nativeStatus } = await import('../dist/native.js');
-console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}; mask --threads default ${availableParallelism()}; COPY kernel: ${nativeStatus()}`);
-const results = [];
-for (const [label, argv, input, output] of cases) {
-  const start = process.hrtime.bigint();
-  const stats = JSON.parse(await run(process.execPath, argv, input, output));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (stats.code !== 0) throw new Error(`${label}: exit ${stats.code}`);
-  results.push({ label, seconds, bytes: statSync(input).size, rows: input === insertsDump ? insertRows : rows, cpu: (stats.userUs + stats.systemUs) / 1e6, rss: stats.maxRssKiB / 1024 });
+console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}; mask --threads default ${availableParallelism()}; COPY kernel: ${nativeStatus()}; ${repeat} round(s)`);
+// Rounds, each running every case once: a machine's slow minute (its disk's writeback, a
+// neighbour's load) then falls on every case alike, and each ratio is taken within its round.
+const runs = cases.map(() => []);
+for (let round = 0; round < repeat; round++) {
+  for (const [i, [label, argv, input]] of cases.entries()) {
+    const start = process.hrtime.bigint();
+    const stats = JSON.parse(await run(process.execPath, argv, input, '/dev/null'));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (stats.code !== 0) throw new Error(`${label}: exit ${stats.code}`);
+    runs[i].push({ seconds, cpu: (stats.userUs + stats.systemUs) / 1e6, rss: stats.maxRssKiB / 1024 });
+  }
 }
-const base = results[0].seconds;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const lines = [
-  '| case | MB/s | rows/s | × baseline | CPU s | peak RSS MB |',
-  '|---|---:|---:|---:|---:|---:|',
-  // Ratios compare throughput (MB/s), so an input of another size (the INSERT form) compares fairly.
-  ...results.map((r) => `| ${r.label} | ${(r.bytes / 1e6 / r.seconds).toFixed(0)} | ${(r.rows / r.seconds / 1e6).toFixed(2)} M | ${(r.bytes / r.seconds / (bytes / base)).toFixed(2)} | ${r.cpu.toFixed(1)} | ${r.rss.toFixed(0)} |`),
+  '| case | MB/s | rows/s | × baseline | (rounds) | CPU s | peak RSS MB |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...cases.map(([label, , input], i) => {
+    const size = statSync(input).size;
+    const n = input === insertsDump ? insertRows : rows;
+    const seconds = median(runs[i].map((r) => r.seconds));
+    // Ratios compare throughput (MB/s), so an input of another size (the INSERT form) compares fairly.
+    const ratios = runs[i].map((r, k) => (size / r.seconds) / (bytes / runs[0][k].seconds));
+    const range = repeat > 1 ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '';
+    const cpu = median(runs[i].map((r) => r.cpu));
+    const rss = Math.max(...runs[i].map((r) => r.rss));
+    return `| ${label} | ${(size / 1e6 / seconds).toFixed(0)} | ${(n / seconds / 1e6).toFixed(2)} M | ${median(ratios).toFixed(2)} | ${range} | ${cpu.toFixed(1)} | ${rss.toFixed(0)} |`;
+  }),
 ];
 console.log(lines.join('\n'));
-const back = join(work, 'heavy.sql');
-if (existsSync(back)) rmSync(back);
+console.log(`MB/s and rows/s from each case's median time; × baseline the median of its rounds' ratios (each against the baseline of the same round), with their range; CPU s the median; peak RSS the largest.`);
+rmSync(masked);
 
 /** Spawns a command with stdin/stdout from files; resolves with what it wrote on fd 3. */
 function run(cmd, argv, input, output) {
