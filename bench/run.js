@@ -2,7 +2,7 @@
 // `npm run bench`: throughput and memory of mask and unmask against a pass-through
 // baseline measured in the same run, on a generated ERP-shaped dump.
 //   npm run bench -- --size 1GiB [--repeat 3]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,6 +66,7 @@ console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows
 const runs = cases.map(() => []);
 for (let round = 0; round < repeat; round++) {
   for (const [i, [label, argv, input]] of cases.entries()) {
+    settleDisk();
     const start = process.hrtime.bigint();
     const stats = JSON.parse(await run(process.execPath, argv, input, '/dev/null'));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -95,6 +96,18 @@ const lines = [
 console.log(lines.join('\n'));
 console.log(`MB/s and rows/s from each case's median time; × baseline the median of its rounds' ratios (each against the baseline of the same round), with their range; CPU s the median; peak RSS the largest.`);
 rmSync(masked);
+
+/**
+ * Writes back what earlier cases (and the untimed masked dump) left dirty, so that no case
+ * pays for another's writeback: a case's own vault is synced by the case itself.
+ */
+function settleDisk() {
+  try {
+    execFileSync('sync', { stdio: 'ignore' });
+  } catch {
+    // no sync(1): the rounds still share the disk alike
+  }
+}
 
 /** Spawns a command with stdin/stdout from files; resolves with what it wrote on fd 3. */
 function run(cmd, argv, input, output) {
