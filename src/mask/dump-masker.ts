@@ -12,7 +12,7 @@ import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
-import { derivedColumns, RecordShape } from './masked-record.js';
+import { derivedColumns, keyTextColumns, RecordShape } from './masked-record.js';
 import { maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
@@ -29,6 +29,7 @@ export interface VaultSink {
 /** What the vault says about a table: lets unmask check it reads the same plan. */
 export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Record<string, unknown> & { index: number } {
   const derived = derivedColumns(plan);
+  const keyText = keyTextColumns(plan);
   return {
     index: plan.index,
     table: plan.table,
@@ -47,6 +48,19 @@ export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Reco
      */
     maskedConstants: plan.masked.map((m) => (m.mask.kind === 'constant' ? m.mask.value : null)),
     derivedColumns: derived.map((j) => plan.masked[j]!.name),
+    // Format 2: the columns whose placeholder is xxx<row key> (fitted to a maximum length in
+    // characters, or null), left out of the records: fitPlaceholderText(key, maxLength), with
+    // the key the key fields decoded and joined with '-' (a NULL one as ''). Format 1 (unmask
+    // of such a vault) declares neither, as it did.
+    ...(plan.keyTextKept
+      ? {}
+      : {
+          keyTextColumns: keyText.map((j) => plan.masked[j]!.name),
+          keyTextMaxLengths: keyText.map((j) => {
+            const m = plan.masked[j]!.mask;
+            return (m.kind === 'row' ? m.keyText?.maxLength : undefined) ?? null;
+          }),
+        }),
   };
 }
 
@@ -353,6 +367,7 @@ export function planSpec(plan: TablePlan, encoding: string, fields: FieldEncodin
     keyIndexes: plan.keyIndexes,
     keyNames: plan.keyNames,
     masked: plan.masked.map((m) => ({ name: m.name, strategy: m.strategy, type: m.type, index: m.index, spec: m.spec })),
+    keyTextKept: plan.keyTextKept,
     encoding,
   };
 }

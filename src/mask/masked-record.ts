@@ -11,13 +11,31 @@ import type { ByteArea } from './byte-sink.js';
 import type { RowMasker } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 
-/** Positions in plan.masked of the columns whose masked value depends on the row. */
+/**
+ * Positions in plan.masked of the columns whose masked value depends on the row and is kept
+ * in its vault record: all but the xxx<row key> placeholders, which readers make from the
+ * key fields the record holds (unless plan.keyTextKept).
+ */
 export function derivedColumns(plan: TablePlan): number[] {
   const out: number[] = [];
   plan.masked.forEach((m, j) => {
-    if (m.mask.kind !== 'constant') out.push(j);
+    if (m.mask.kind !== 'constant' && !(isKeyText(m) && !plan.keyTextKept)) out.push(j);
   });
   return out;
+}
+
+/** Positions in plan.masked of the xxx<row key> placeholders a vault record leaves out (see derivedColumns). */
+export function keyTextColumns(plan: TablePlan): number[] {
+  const out: number[] = [];
+  if (plan.keyTextKept) return out;
+  plan.masked.forEach((m, j) => {
+    if (isKeyText(m)) out.push(j);
+  });
+  return out;
+}
+
+function isKeyText(m: TablePlan['masked'][number]): boolean {
+  return m.mask.kind === 'row' && m.mask.keyText !== undefined;
 }
 
 /** What one table's vault records hold: key fields, original masked fields, derived values. */

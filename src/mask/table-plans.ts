@@ -40,6 +40,11 @@ export interface TablePlan {
   keyNames: readonly string[];
   /** Sorted by field position. */
   masked: readonly MaskedField[];
+  /**
+   * The vault keeps the xxx<row key> placeholders among a row's derived values (format 1,
+   * when unmasking such a vault); otherwise readers make them from the key (keyTextColumns).
+   */
+  keyTextKept: boolean;
 }
 
 interface PreparedRule {
@@ -57,6 +62,8 @@ export class TablePlanner {
   readonly plans: TablePlan[] = [];
   /** The key of keyed strategies (pseudonym, hash), if the run has one; set before the DDL is read. */
   secret: Buffer | undefined = undefined;
+  /** TablePlan.keyTextKept of the plans made from now on. */
+  keyTextKept = false;
 
   constructor(rules: RuleSet, catalog: SchemaCatalog, warn: (message: string) => void) {
     this.rules = rules;
@@ -175,6 +182,7 @@ export class TablePlanner {
       keyIndexes,
       keyNames,
       masked,
+      keyTextKept: this.keyTextKept,
     };
     this.plans.push(plan);
     return plan;

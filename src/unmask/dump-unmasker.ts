@@ -25,6 +25,8 @@ export interface VaultSource {
   next(): VaultRecord | null;
   /** The next `count` row records as the vault holds them (fewer if other records come first); needed for worker threads. */
   rowRecords?(count: number): Buffer;
+  /** The vault's format version (VaultReader.formatVersion); 1 keeps xxx<row key> in its rows. Default: the current one. */
+  readonly formatVersion?: number;
 }
 
 /**
@@ -54,6 +56,8 @@ export class DumpUnmasker extends DumpProcessor {
    */
   constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null) {
     super(rules, push);
+    // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
+    this.planner.keyTextKept = vault.formatVersion === 1;
     this.scanner.batchBytes = UNMASK_BATCH_BYTES;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;

@@ -9,7 +9,8 @@ import { decodeCsvField } from '../copy/csv-rows.js';
 import type { TextEncoding } from '../copy/text-field.js';
 import { dumpEncoding, UTF8_ENCODING } from '../dump/encoding.js';
 import { PgcloakError } from '../errors.js';
-import { encodeCopyField } from '../copy/text-field.js';
+import { decodeCopyField, encodeCopyField } from '../copy/text-field.js';
+import { fitPlaceholderText } from '../strategies/text-fit.js';
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
 import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
 import type { TableDecl } from '../vault/format.js';
@@ -29,6 +30,10 @@ export interface VaultTable {
   /** What masking wrote in each masked column when it does not depend on the row; null: NULL or row-derived. */
   maskedConstants: (string | null)[];
   derivedColumns: string[];
+  /** Format 2: the xxx<row key> placeholders, made from the key fields rather than kept (empty in format 1). */
+  keyTextColumns: string[];
+  /** Their maximum lengths in characters (null: none), as keyTextColumns. */
+  keyTextMaxLengths: (number | null)[];
 }
 
 export function vaultTable(decl: TableDecl): VaultTable {
@@ -48,7 +53,8 @@ export function vaultTable(decl: TableDecl): VaultTable {
     (d['maskedConstants'] as unknown[]).every((x) => x === null || typeof x === 'string') &&
     (d['maskedConstants'] as unknown[]).length === (d['maskedColumns'] as unknown[]).length &&
     strings(d['derivedColumns']) &&
-    (d['derivedColumns'] as string[]).every((c) => (d['maskedColumns'] as string[]).includes(c));
+    (d['derivedColumns'] as string[]).every((c) => (d['maskedColumns'] as string[]).includes(c)) &&
+    keyTextOk(d);
   if (!ok) {
     throw new PgcloakError('VAULT_FORMAT', `table declaration ${decl.index} of the vault lacks what a reversal inside a database needs (made by an older pgcloak?)`);
   }
@@ -63,7 +69,23 @@ export function vaultTable(decl: TableDecl): VaultTable {
     types: strings(d['types']) ? d['types'] : [],
     maskedConstants: d['maskedConstants'] as (string | null)[],
     derivedColumns: d['derivedColumns'] as string[],
+    keyTextColumns: (d['keyTextColumns'] as string[] | undefined) ?? [],
+    keyTextMaxLengths: (d['keyTextMaxLengths'] as (number | null)[] | undefined) ?? [],
   };
+}
+
+/** keyTextColumns and keyTextMaxLengths: both absent (format 1), or masked columns that are not derivedColumns, each with a length. */
+function keyTextOk(d: Record<string, unknown>): boolean {
+  const columns = d['keyTextColumns'];
+  const lengths = d['keyTextMaxLengths'];
+  if (columns === undefined && lengths === undefined) return true;
+  return (
+    Array.isArray(columns) &&
+    Array.isArray(lengths) &&
+    columns.length === lengths.length &&
+    columns.every((c) => typeof c === 'string' && (d['maskedColumns'] as string[]).includes(c) && !(d['derivedColumns'] as string[]).includes(c)) &&
+    lengths.every((n) => n === null || (Number.isSafeInteger(n) && (n as number) > 0))
+  );
 }
 
 export interface RestoreColumn {
@@ -77,9 +99,11 @@ export interface RestoreColumn {
   skip: boolean;
   /** Position among the vault table's masked columns. */
   j: number;
-  /** Position among its row-derived columns, or -1 when masking wrote a constant. */
+  /** Position among its row-derived columns, or -1 when masking wrote a constant or xxx<row key> (keyText). */
   derived: number;
-  /** The constant masking wrote (null: NULL), when derived is -1. */
+  /** Masking wrote xxx<row key>, fitted to this many characters (undefined: no limit); the vault does not keep it. */
+  keyText: { maxLength: number | undefined } | undefined;
+  /** The constant masking wrote (null: NULL), when derived is -1 and keyText undefined. */
   constant: string | null;
   /** The type in the masked dump, for messages. */
   type: string;
@@ -118,6 +142,8 @@ export function planRestore(info: Pick<VaultInfo, 'tables' | 'rowCounts'>, map: 
     const columns = vault.maskedColumns.map((name, j): RestoreColumn => {
       const m = mapped.column(name);
       const derived = vault.derivedColumns.indexOf(name);
+      const k = vault.keyTextColumns.indexOf(name);
+      const keyText = k === -1 ? undefined : { maxLength: vault.keyTextMaxLengths[k] ?? undefined };
       return {
         source: name,
         target: m.target,
@@ -125,7 +151,8 @@ export function planRestore(info: Pick<VaultInfo, 'tables' | 'rowCounts'>, map: 
         skip: m.skip,
         j,
         derived,
-        constant: derived === -1 ? (vault.maskedConstants[j] ?? null) : null,
+        keyText,
+        constant: derived === -1 && !keyText ? (vault.maskedConstants[j] ?? null) : null,
         type: vault.types[j] ?? '?',
       };
     });
@@ -203,6 +230,7 @@ export class CopyLineBuilder {
   private readonly constants: Buffer[];
   private readonly convert: (field: Buffer) => Buffer;
   private readonly table: RestoreTable;
+  private readonly text: TextEncoding;
 
   /** `clientEncoding`: the dump's, as the vault's trailer records it (constants from the rules are converted into it). */
   constructor(table: RestoreTable, clientEncoding = 'UTF8') {
@@ -212,8 +240,9 @@ export class CopyLineBuilder {
     this.active = table.active;
     const encoding = dumpEncoding(clientEncoding) ?? UTF8_ENCODING;
     this.constants = table.active.map((c) =>
-      c.derived === -1 ? encodeCopyField(c.constant === null ? null : encoding.fromUnicode(c.constant), encoding.fields) : COPY_NULL,
+      c.derived === -1 && !c.keyText ? encodeCopyField(c.constant === null ? null : encoding.fromUnicode(c.constant), encoding.fields) : COPY_NULL,
     );
+    this.text = encoding.fields;
     this.convert = fieldConverter(table.vault.encoding, encoding.fields);
   }
 
@@ -226,12 +255,28 @@ export class CopyLineBuilder {
     for (let k = 0; k < this.nKey; k++) out.push(this.convert(row[k]!));
     const originals = this.active.map((c) => this.convert(row[this.nKey + c.j]!));
     out.push(...originals);
+    let key: string | undefined;
     this.active.forEach((c, a) => {
       if (isCopyNull(originals[a]!)) out.push(COPY_NULL); // NULL stays NULL under every strategy
       else if (c.derived !== -1) out.push(this.convert(row[this.nKey + this.nMasked + c.derived]!));
+      else if (c.keyText) out.push(encodeCopyField(fitPlaceholderText((key ??= this.key(out)), c.keyText.maxLength), this.text));
       else out.push(this.constants[a]!);
     });
     return out;
+  }
+
+  /**
+   * The row key as masking read it (RowMasker.key): the key fields (COPY text, the first of
+   * `fields`) decoded, joined with '-', a NULL one as ''. In the dump's encoding, byte for
+   * byte where it has one byte a character, as masking's strings are.
+   */
+  private key(fields: readonly Buffer[]): string {
+    if (this.nKey === 0) {
+      throw new PgcloakError('VAULT_FORMAT', `${this.table.vault.table} is keyed by position: its placeholders cannot be matched by key`);
+    }
+    const parts: string[] = [];
+    for (let k = 0; k < this.nKey; k++) parts.push(decodeCopyField(fields[k]!, 0, fields[k]!.length, this.text) ?? '');
+    return parts.join('-');
   }
 
   /** Appends one line (fields joined by TAB, then a newline) to `out`. */

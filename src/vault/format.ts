@@ -6,7 +6,8 @@
 //
 //   header
 //     8  magic "PGCLOAKV"
-//     1  format version (1)
+//     1  format version: 2 (1: the same, but rows also keep their xxx<row key> placeholders;
+//        still read)
 //     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it),
 //        4 = recipient (a random key sealed to an X25519 public key, `pgcloak keygen --public`)
 //     passphrase mode only:
@@ -35,7 +36,10 @@
 //   record = varint type, then
 //     1 table declaration  varint length, that many bytes of a JSON object with an integer "index"
 //     2 row                varint table index, varint ordinal, varint field count,
-//                          then per field: varint length, that many bytes (kept verbatim)
+//                          then per field: varint length, that many bytes (kept verbatim):
+//                          the key fields, the original masked fields, then what masking
+//                          wrote in each of the declaration's derivedColumns (version 2:
+//                          not its keyTextColumns, xxx<row key> made from the key fields)
 //   varint = unsigned LEB128, at most 8 bytes, value at most Number.MAX_SAFE_INTEGER.
 //
 // The writer flushes a records frame once its plaintext reaches FRAME_TARGET_BYTES (a single
@@ -48,7 +52,13 @@ import { PgcloakError } from '../errors.js';
 import { sodium } from './sodium.js';
 
 export const MAGIC = Buffer.from('PGCLOAKV', 'latin1');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/**
+ * Versions this pgcloak reads. Version 1 row records also keep each text placeholder made
+ * of the row key (xxx<row key>) among their derived values; version 2 leaves them out (a
+ * table declaration names them, keyTextColumns) and readers derive them from the key.
+ */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export const KEY_MODE_KEY_FILE = 1;
 export const KEY_MODE_PASSPHRASE = 2;
@@ -103,10 +113,14 @@ export interface KdfParams {
   salt: Buffer;
 }
 
-export type VaultHeader =
+export type VaultHeader = (
   | { mode: 'key'; streamHeader: Buffer }
   | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer }
-  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer };
+  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer }
+) & {
+  /** The format version: FORMAT_VERSION when written (an older one only in tests). */
+  version?: number;
+};
 
 export type TableDecl = Record<string, unknown> & { index: number };
 
@@ -125,7 +139,7 @@ export function encodeHeader(header: VaultHeader): Buffer {
   const out = Buffer.alloc(headerBytes(header.mode));
   MAGIC.copy(out, 0);
   let pos = MAGIC.length;
-  out[pos++] = FORMAT_VERSION;
+  out[pos++] = header.version ?? FORMAT_VERSION;
   if (header.mode === 'key') {
     out[pos++] = KEY_MODE_KEY_FILE;
   } else if (header.mode === 'recipient') {
@@ -153,10 +167,10 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   }
   if (bytes.length < PREFIX_BYTES) throw truncatedHeader();
   const version = bytes[MAGIC.length]!;
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw new PgcloakError(
       'VAULT_FORMAT',
-      `unsupported vault format version ${version} (this pgcloak reads version ${FORMAT_VERSION})`,
+      `unsupported vault format version ${version} (this pgcloak reads versions ${READABLE_VERSIONS.join(' and ')})`,
       { offset: MAGIC.length },
     );
   }
@@ -164,13 +178,13 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   if (mode === KEY_MODE_KEY_FILE) {
     if (bytes.length < KEY_FILE_HEADER_BYTES) throw truncatedHeader();
     const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES, KEY_FILE_HEADER_BYTES));
-    return { header: { mode: 'key', streamHeader }, length: KEY_FILE_HEADER_BYTES };
+    return { header: { mode: 'key', streamHeader, version }, length: KEY_FILE_HEADER_BYTES };
   }
   if (mode === KEY_MODE_RECIPIENT) {
     if (bytes.length < RECIPIENT_HEADER_BYTES) throw truncatedHeader();
     const sealedKey = Buffer.from(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + SEALED_KEY_BYTES));
     const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES + SEALED_KEY_BYTES, RECIPIENT_HEADER_BYTES));
-    return { header: { mode: 'recipient', sealedKey, streamHeader }, length: RECIPIENT_HEADER_BYTES };
+    return { header: { mode: 'recipient', sealedKey, streamHeader, version }, length: RECIPIENT_HEADER_BYTES };
   }
   if (mode !== KEY_MODE_PASSPHRASE) {
     throw new PgcloakError('VAULT_FORMAT', `unknown key mode ${mode}`, { offset: MAGIC.length + 1 });
@@ -195,7 +209,7 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   pos += SALT_BYTES;
   const streamHeader = Buffer.from(bytes.subarray(pos, pos + STREAM_HEADER_BYTES));
   return {
-    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader },
+    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader, version },
     length: PASSPHRASE_HEADER_BYTES,
   };
 }

@@ -14,6 +14,7 @@ import {
   FRAME_METADATA,
   FRAME_RECORDS,
   FRAME_TRAILER,
+  FORMAT_VERSION,
   MAX_FRAME_BYTES,
   MAX_HEADER_BYTES,
   RECORD_ROW,
@@ -56,6 +57,8 @@ const WRONG_KEY_MESSAGE = 'wrong key or passphrase for this vault, or its header
 export class VaultReader {
   readonly metadata: Record<string, unknown>;
   readonly mode: VaultHeader['mode'];
+  /** 1: rows also keep their xxx<row key> placeholders (see READABLE_VERSIONS). */
+  readonly formatVersion: number;
   trailer: Record<string, unknown> | undefined = undefined;
 
   private readonly path: string;
@@ -99,6 +102,7 @@ export class VaultReader {
     const headerBytes = Buffer.from(this.io.subarray(this.ioStart, this.ioStart + length));
     this.ioStart += length;
     this.mode = header.mode;
+    this.formatVersion = header.version ?? FORMAT_VERSION;
 
     const key = deriveVaultKey(keySource, header);
     try {

@@ -39,7 +39,8 @@ const TYPES: Record<Exclude<ColumnKind, 'key' | 'kept'>, (maxLength: number) => 
   json: () => ({ kind: 'jsonb', display: 'jsonb', base: 'jsonb', notNull: false }),
 };
 
-function planOf(kinds: readonly ColumnKind[], maxLength: number, tableIndex: number): TablePlan {
+/** `keyTextKept`: records also keep the xxx<key> values, as vaults of format 1 do. */
+function planOf(kinds: readonly ColumnKind[], maxLength: number, tableIndex: number, keyTextKept = false): TablePlan {
   const columnNames = kinds.map((k, i) => `${k}${i}`);
   const masked: MaskedField[] = [];
   kinds.forEach((k, i) => {
@@ -52,7 +53,7 @@ function planOf(kinds: readonly ColumnKind[], maxLength: number, tableIndex: num
     masked.push({ name, strategy: 'placeholder', type, mask, spec: { strategy: 'placeholder', params: {}, column: { ...column, masked: [name] } }, index: i });
   });
   const key = kinds.indexOf('key');
-  return { index: tableIndex, table: 'public.t', ruleTable: 'public.t', columnNames, keyIndexes: key === -1 ? [] : [key], keyNames: key === -1 ? [] : [columnNames[key]!], masked };
+  return { index: tableIndex, table: 'public.t', ruleTable: 'public.t', columnNames, keyIndexes: key === -1 ? [] : [key], keyNames: key === -1 ? [] : [columnNames[key]!], masked, keyTextKept };
 }
 
 interface Result {
@@ -185,6 +186,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
         cutLast: fc.boolean(),
         maxLength: fc.integer({ min: 1, max: 14 }),
         tableIndex: fc.constantFrom(0, 1, 127, 128, 300),
+        keyTextKept: fc.boolean(),
         ordinal: fc.constantFrom(0, 5, 126, 127, 16383, 2 ** 31 - 2, 2 ** 40),
         tight: fc.boolean(),
         vault: fc.boolean(),
@@ -192,7 +194,7 @@ describe.skipIf(!native && !required)('native COPY kernel', () => {
     );
     fc.assert(
       fc.property(batch, (b) => {
-        const plan = planOf(b.kinds, b.maxLength, b.tableIndex);
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex, b.keyTextKept);
         const input = lines(b.rows, b.ends, b.cutLast);
         const viaNative = run(plan, input, b.ordinal, b.tight, b.vault, native!);
         const viaJs = run(plan, input, b.ordinal, b.tight, b.vault, null);
@@ -348,6 +350,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
         cutLast: fc.boolean(),
         maxLength: fc.integer({ min: 1, max: 14 }),
         tableIndex: fc.constantFrom(0, 1, 300),
+        keyTextKept: fc.boolean(),
         ordinal: fc.constantFrom(0, 127, 2 ** 40),
         tight: fc.boolean(),
         // An edit of the masked rows or the records: none, one byte changed, records cut short or shifted.
@@ -356,7 +359,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     );
     fc.assert(
       fc.property(batch, (b) => {
-        const plan = planOf(b.kinds, b.maxLength, b.tableIndex);
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex, b.keyTextKept);
         const input = lines(b.rows, b.ends, b.cutLast);
         const masked = run(plan, input, b.ordinal, false, true, null);
         if (masked.error) return;
@@ -489,6 +492,7 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
         perStatement: fc.constantFrom(1, 1, 3),
         maxLength: fc.integer({ min: 1, max: 14 }),
         tableIndex: fc.constantFrom(0, 1, 300),
+        keyTextKept: fc.boolean(),
         ordinal: fc.constantFrom(0, 127, 2 ** 40),
         tight: fc.boolean(),
         vault: fc.boolean(),
@@ -496,7 +500,7 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
     );
     fc.assert(
       fc.property(batch, (b) => {
-        const plan = planOf(b.kinds, b.maxLength, b.tableIndex);
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex, b.keyTextKept);
         const run = insertRun(plan, b.rows, b.perStatement);
         const viaJs = runInserts(plan, run, b.ordinal, b.tight, b.vault, null);
         const viaNative = runInserts(plan, run, b.ordinal, b.tight, b.vault, native!);

@@ -176,6 +176,7 @@ describe('row masker shortcuts', () => {
       keyIndexes: [0],
       keyNames: ['id'],
       masked: [{ name: 'name', strategy: 'placeholder', type, mask, spec: { strategy: 'placeholder', params: {}, column: { ...column, masked: ['name'] } }, index: 1 }],
+      keyTextKept: false,
     };
     const codec = copyTextCodec({ encoding: 'utf8', fromUnicode: (t) => t });
     const rows = Buffer.from(['\r'.repeat(40) + '\tx\n', '7\tsecret\n', '\r\r\r\tabc\n'].join(''), 'utf8');

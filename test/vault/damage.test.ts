@@ -266,8 +266,13 @@ describe('foreign files', () => {
 
   it('an unknown version or key mode', () => {
     const version = Buffer.from(keyVault);
-    version[8] = 2;
-    expect(expectRejected(version, ['VAULT_FORMAT']).message).toContain('version 2');
+    version[8] = 3;
+    expect(expectRejected(version, ['VAULT_FORMAT']).message).toContain('version 3');
+    // Version 1 is read, but the header is authenticated: a vault of today relabelled 1 is refused.
+    const older = Buffer.from(keyVault);
+    expect(older[8]).toBe(2);
+    older[8] = 1;
+    expectRejected(older, ['VAULT_WRONG_KEY']);
     const mode = Buffer.from(keyVault);
     mode[9] = 3;
     expectRejected(mode, ['VAULT_FORMAT']);
