@@ -1,4 +1,4 @@
-// The vault file format, version 1: the constants, and the cleartext header's encoding.
+// The vault file format, version 2: the constants, and the cleartext header's encoding.
 //
 // A vault keeps the original values that masking replaced. It is one libsodium secretstream
 // (XChaCha20-Poly1305, https://doc.libsodium.org/secret-key_cryptography/secretstream) behind a
@@ -118,7 +118,7 @@ export type VaultHeader = (
   | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer }
   | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer }
 ) & {
-  /** The format version: FORMAT_VERSION when written (an older one only in tests). */
+  /** The format version, as read (one of READABLE_VERSIONS); always FORMAT_VERSION when written. */
   version?: number;
 };
 
@@ -139,7 +139,7 @@ export function encodeHeader(header: VaultHeader): Buffer {
   const out = Buffer.alloc(headerBytes(header.mode));
   MAGIC.copy(out, 0);
   let pos = MAGIC.length;
-  out[pos++] = header.version ?? FORMAT_VERSION;
+  out[pos++] = FORMAT_VERSION;
   if (header.mode === 'key') {
     out[pos++] = KEY_MODE_KEY_FILE;
   } else if (header.mode === 'recipient') {

@@ -14,7 +14,6 @@ import {
   FRAME_RECORDS,
   FRAME_TARGET_BYTES,
   FRAME_TRAILER,
-  FORMAT_VERSION,
   MAX_FRAME_PLAINTEXT_BYTES,
   RECORD_TABLE,
   STREAM_HEADER_BYTES,
@@ -68,13 +67,11 @@ export class VaultWriter {
     this.fd = fd;
   }
 
-  /** `formatVersion`: FORMAT_VERSION; 1 only for tests of what older versions wrote (the caller writes its records). */
-  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>, formatVersion = FORMAT_VERSION): VaultWriter {
+  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>): VaultWriter {
     const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
     const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
     const tmpPath = `${path}.tmp-${process.pid}`;
     const { header, key } = newVaultKey(keySource, streamHeader);
-    header.version = formatVersion;
     let writer: VaultWriter | undefined;
     try {
       let fd: number;
