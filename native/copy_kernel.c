@@ -20,7 +20,7 @@
 #include <string.h>
 
 // What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
-#define API_VERSION 4
+#define API_VERSION 5
 
 #define CONSTANT 1
 #define KEY_TEXT 2
@@ -879,11 +879,108 @@ static inline int64_t get_varint(const uint8_t *b, int64_t *pos, int64_t end) {
 }
 
 /**
+ * Unmasks the masked row whose fields are in p->starts/ends, the row being buf[from..to) as
+ * it is written (COPY: the line with its end; INSERT: from the end of the row before), as
+ * row `ordinal`, with its vault record read from rec[*rp..rend): into out from *outLen, with
+ * its original fields put back, once masking that original again gives exactly the row
+ * read. Returns DONE (*rp past the record, *outLen and *changedOut set), ROW_FOR_JS (the
+ * JavaScript general way says what is wrong, or does the row), NEED_OUT (state[S_NEED] the
+ * room) or -1 out of memory. Nothing is committed unless DONE.
+ */
+static int restore_row(Plan *p, const uint8_t *buf, int32_t from, int32_t to, uint64_t ordinal, const uint8_t *rec, int64_t *rp, int64_t rend,
+                       uint8_t *out, size_t outCap, int32_t *outLen, double *state, int *changedOut) {
+  const int32_t nKey = p->nKey, nMasked = p->nMasked;
+  const int64_t count = (int64_t)p->nRecordColumns + p->nDerived;
+  const int32_t *starts = p->starts, *ends = p->ends;
+  // The record: this table, this row, the fields the plan says; its key fields the row's.
+  int64_t r = *rp;
+  int64_t size = (int64_t)to - from;
+  int ok = get_varint(rec, &r, rend) == RECORD_ROW && get_varint(rec, &r, rend) == (int64_t)p->tableIndex &&
+           get_varint(rec, &r, rend) == (int64_t)ordinal && get_varint(rec, &r, rend) == count;
+  for (int64_t k = 0; ok && k < count; k++) {
+    int64_t length = get_varint(rec, &r, rend);
+    if (length < 0 || length > rend - r) return ROW_FOR_JS;
+    if (k < nKey) {
+      int32_t c = p->recordColumns[k];
+      ok = length == ends[c] - starts[c] && memcmp(rec + r, buf + starts[c], (size_t)length) == 0;
+    } else if (k < nKey + nMasked) {
+      int32_t c = p->masked[k - nKey];
+      // Where the original is, kept in written[] for the check below.
+      p->written[k - nKey] = rec + r;
+      p->writtenLen[k - nKey] = (int32_t)length;
+      size += length - (ends[c] - starts[c]);
+    }
+    r += length;
+  }
+  if (!ok) return ROW_FOR_JS;
+  // Masking the original again must give the masked fields read (the rest is the row's own).
+  int32_t ks = 0, ke = 0;
+  if (p->keyTextCount + p->jsonCount > 0) {
+    int key = row_key(p, buf, &ks, &ke);
+    if (key <= 0) return key < 0 ? -1 : ROW_FOR_JS;
+  }
+  if (p->jsonCount > 0) {
+    int64_t jsonLength;
+    int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
+    if (shaped <= 0) return shaped < 0 ? -1 : ROW_FOR_JS;
+  }
+  // xxx<key> is quoted in SQL.
+  const int32_t q = p->literal ? 1 : 0;
+  int changed = 0;
+  for (int32_t j = 0; j < nMasked; j++) {
+    const uint8_t *orig = p->written[j];
+    int32_t on = p->writtenLen[j];
+    int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
+    const uint8_t *w = NULL;
+    int32_t wn = 0, prefix = 0;
+    int kind = replacement(p, j, orig, on, ke - ks, &w, &wn, &prefix);
+    if (kind == LONG_KEY) return ROW_FOR_JS;
+    if (kind == KEY) {
+      int32_t keyLength = ke - ks;
+      // xxx<key>, compared where it lies: the masked field, then the original.
+      int same = e - s == prefix + keyLength + 2 * q && (!q || (buf[s] == '\'' && buf[e - 1] == '\'')) &&
+                 memcmp(buf + s + q + prefix, buf + ks, (size_t)keyLength) == 0;
+      for (int32_t x = 0; same && x < prefix; x++) same = buf[s + q + x] == 'x';
+      if (!same) return ROW_FOR_JS;
+      if (!changed && !(on == e - s && memcmp(orig, buf + s, (size_t)on) == 0)) changed = 1;
+      continue;
+    }
+    if (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0) return ROW_FOR_JS;
+    if (!changed && (wn != on || memcmp(w, orig, (size_t)wn) != 0)) changed = 1;
+  }
+  if ((int64_t)outCap - *outLen < size) {
+    state[S_NEED] = (double)size;
+    return NEED_OUT;
+  }
+  int32_t o = *outLen;
+  for (int32_t j = 0; j < nMasked; j++) {
+    int32_t s = starts[p->masked[j]];
+    memcpy(out + o, buf + from, (size_t)(s - from));
+    o += s - from;
+    memcpy(out + o, p->written[j], (size_t)p->writtenLen[j]);
+    o += p->writtenLen[j];
+    from = ends[p->masked[j]];
+  }
+  memcpy(out + o, buf + from, (size_t)(to - from));
+  o += to - from;
+  *outLen = o;
+  *rp = r;
+  *changedOut = changed;
+  return DONE;
+}
+
+/** The records and output arguments a[i..i+3] (records, recordsStart, out, outLength) of an unmasking call; 0 on a bad argument, -1 out of bounds. */
+static int get_restore_io(napi_env env, napi_value *a, uint8_t **rec, size_t *recLen, int32_t *recStart, uint8_t **out, size_t *outCap, int32_t *outLen) {
+  if (!get_buffer(env, a[0], rec, recLen) || !get_i32(env, a[1], recStart) || !get_buffer(env, a[2], out, outCap) || !get_i32(env, a[3], outLen)) return 0;
+  if (*outCap > INT32_MAX) *outCap = INT32_MAX;
+  return *recStart >= 0 && (size_t)*recStart <= *recLen && *outLen >= 0 && (size_t)*outLen <= *outCap ? 1 : -1;
+}
+
+/**
  * restoreRows(plan, buf, start, end, ordinal, records, recordsStart, out, outLength, state):
  * unmasks the whole masked rows of buf[start..end) (the first being row ordinal + 1) with
- * their vault records, read from records[recordsStart..), into out from outLength: each
- * row with its original fields put back, once masking that original again gives exactly
- * the row read. Returns DONE, ROW_FOR_JS (the row at state[S_POS], its record at
+ * their vault records, read from records[recordsStart..), into out from outLength, as
+ * restore_row says. Returns DONE, ROW_FOR_JS (the row at state[S_POS], its record at
  * state[S_RECORDS]) or NEED_OUT; state as maskRows'.
  */
 static napi_value restore_rows(napi_env env, napi_callback_info info) {
@@ -895,129 +992,99 @@ static napi_value restore_rows(napi_env env, napi_callback_info info) {
   size_t bufLen, recLen, outCap;
   int32_t start, end, recStart, outLen;
   double ordinalD;
+  int io = 0;
   if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
       !get_i32(env, a[2], &start) || !get_i32(env, a[3], &end) || napi_get_value_double(env, a[4], &ordinalD) != napi_ok ||
-      !get_buffer(env, a[5], &rec, &recLen) || !get_i32(env, a[6], &recStart) || !get_buffer(env, a[7], &out, &outCap) ||
-      !get_i32(env, a[8], &outLen) || p->literal) {
+      (io = get_restore_io(env, a + 5, &rec, &recLen, &recStart, &out, &outCap, &outLen)) == 0 || p->literal) {
     return fail(env, "restoreRows: bad arguments");
   }
   double *state = get_state(env, a[9]);
   if (state == NULL) return fail(env, "restoreRows: bad state array");
-  if (outCap > INT32_MAX) outCap = INT32_MAX;
-  if (start < 0 || end < start || (size_t)end > bufLen || recStart < 0 || (size_t)recStart > recLen || outLen < 0 ||
-      (size_t)outLen > outCap || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+  if (io < 0 || start < 0 || end < start || (size_t)end > bufLen || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
     return fail(env, "restoreRows: ranges out of bounds");
   }
-
   uint64_t ordinal = (uint64_t)ordinalD;
   double rows = 0, changedRows = 0;
   int32_t pos = start;
   int64_t rp = recStart;
-  const int64_t rend = (int64_t)recLen;
   int status = DONE;
-  const int32_t nKey = p->nKey, nMasked = p->nMasked;
-  const int64_t count = (int64_t)p->nRecordColumns + p->nDerived;
-  int32_t *starts = p->starts, *ends = p->ends;
   while (pos < end) {
     int32_t rowEnd, lineEnd;
-    line_at(buf, pos, end, &rowEnd, &lineEnd);
-    int ok = split_fields(p, buf, pos, rowEnd);
-    // The record: this table, this row, the fields the plan says; its key fields the row's.
-    int64_t r = rp;
-    int64_t size = (int64_t)lineEnd - pos;
-    if (ok) {
-      ok = get_varint(rec, &r, rend) == RECORD_ROW && get_varint(rec, &r, rend) == (int64_t)p->tableIndex &&
-           get_varint(rec, &r, rend) == (int64_t)(ordinal + 1) && get_varint(rec, &r, rend) == count;
-    }
-    for (int64_t k = 0; ok && k < count; k++) {
-      int64_t length = get_varint(rec, &r, rend);
-      if (length < 0 || length > rend - r) {
-        ok = 0;
-        break;
-      }
-      if (k < nKey) {
-        int32_t c = p->recordColumns[k];
-        ok = length == ends[c] - starts[c] && memcmp(rec + r, buf + starts[c], (size_t)length) == 0;
-      } else if (k < nKey + nMasked) {
-        int32_t c = p->masked[k - nKey];
-        // Where the original is, kept in written[] for the check below.
-        p->written[k - nKey] = rec + r;
-        p->writtenLen[k - nKey] = (int32_t)length;
-        size += length - (ends[c] - starts[c]);
-      }
-      r += length;
-    }
-    // Masking the original again must give the masked fields read (the rest is the row's own).
-    int32_t ks = 0, ke = 0;
-    if (ok && p->keyTextCount + p->jsonCount > 0) {
-      ks = starts[p->keyIndex];
-      ke = ends[p->keyIndex];
-      ok = plain_key(buf, ks, ke);
-    }
-    if (ok && p->jsonCount > 0) {
-      int64_t jsonLength;
-      int shaped = shape_json(p, buf + ks, ke - ks, &jsonLength);
-      if (shaped < 0) return fail(env, "restoreRows: out of memory");
-      ok = shaped;
-    }
     int changed = 0;
-    for (int32_t j = 0; ok && j < nMasked; j++) {
-      const uint8_t *orig = p->written[j];
-      int32_t on = p->writtenLen[j];
-      int32_t s = starts[p->masked[j]], e = ends[p->masked[j]];
-      const uint8_t *w = NULL;
-      int32_t wn = 0, prefix = 0;
-      int kind = replacement(p, j, orig, on, ke - ks, &w, &wn, &prefix);
-      if (kind == LONG_KEY) {
-        ok = 0;
-        break;
-      }
-      if (kind == KEY) {
-        int32_t keyLength = ke - ks;
-        // xxx<key>, compared where it lies: the masked field, then the original.
-        int same = e - s == prefix + keyLength && memcmp(buf + s + prefix, buf + ks, (size_t)keyLength) == 0;
-        for (int32_t x = 0; same && x < prefix; x++) same = buf[s + x] == 'x';
-        if (!same) {
-          ok = 0;
-          break;
-        }
-        if (!changed && !(on == e - s && memcmp(orig, buf + s, (size_t)on) == 0)) changed = 1;
-        continue;
-      }
-      if (wn != e - s || memcmp(w, buf + s, (size_t)wn) != 0) {
-        ok = 0;
-        break;
-      }
-      if (!changed && (wn != on || memcmp(w, orig, (size_t)wn) != 0)) changed = 1;
-    }
-    if (!ok) {
-      status = ROW_FOR_JS;
-      break;
-    }
-    if ((int64_t)outCap - outLen < size) {
-      status = NEED_OUT;
-      state[S_NEED] = (double)size;
-      break;
-    }
-    int32_t o = outLen, from = pos;
-    for (int32_t j = 0; j < nMasked; j++) {
-      int32_t s = starts[p->masked[j]];
-      memcpy(out + o, buf + from, (size_t)(s - from));
-      o += s - from;
-      memcpy(out + o, p->written[j], (size_t)p->writtenLen[j]);
-      o += p->writtenLen[j];
-      from = ends[p->masked[j]];
-    }
-    memcpy(out + o, buf + from, (size_t)(lineEnd - from));
-    o += lineEnd - from;
-    outLen = o;
-    rp = r;
+    line_at(buf, pos, end, &rowEnd, &lineEnd);
+    status = split_fields(p, buf, pos, rowEnd) ? restore_row(p, buf, pos, lineEnd, ordinal + 1, rec, &rp, (int64_t)recLen, out, outCap, &outLen, state, &changed) : ROW_FOR_JS;
+    if (status < 0) return fail(env, "restoreRows: out of memory");
+    if (status != DONE) break;
     ordinal++;
     rows++;
     changedRows += changed;
     pos = lineEnd;
   }
   return report(env, state, status, pos, rows, outLen, (double)rp, changedRows);
+}
+
+/**
+ * restoreInserts(plan, buf, rows: Int32Array, rowsAt, rowsEnd, pos, ordinal, records,
+ * recordsStart, out, outLength, state): unmasks the rows of a run of masked INSERT
+ * statements (rows as maskInserts takes them), each with the statement text before it from
+ * `pos` on, as restoreRows does for COPY rows (a plan made with `literal`); state[S_POS] gets
+ * the index in `rows` of the row it stopped at (or rowsEnd). The text after the last row is
+ * the caller's to write.
+ */
+static napi_value restore_inserts(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value a[12];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12) return fail(env, "restoreInserts: 12 arguments expected");
+  Plan *p;
+  uint8_t *buf, *rec, *out;
+  size_t bufLen, recLen, outCap, nRows, byteOffset;
+  int32_t at, rowsEnd, pos, recStart, outLen;
+  double ordinalD;
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  void *rowsData;
+  int io = 0;
+  double *state = get_state(env, a[11]);
+  if (state == NULL) return fail(env, "restoreInserts: bad state array");
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
+      napi_is_typedarray(env, a[2], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, a[2], &type, &nRows, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+      !get_i32(env, a[3], &at) || !get_i32(env, a[4], &rowsEnd) || !get_i32(env, a[5], &pos) ||
+      napi_get_value_double(env, a[6], &ordinalD) != napi_ok || (io = get_restore_io(env, a + 7, &rec, &recLen, &recStart, &out, &outCap, &outLen)) == 0 ||
+      !p->literal) {
+    return fail(env, "restoreInserts: bad arguments");
+  }
+  const int32_t stride = 4 + 2 * p->columns;
+  if (io < 0 || at < 0 || rowsEnd < at || (size_t)rowsEnd > nRows || (rowsEnd - at) % stride != 0 || pos < 0 || (size_t)pos > bufLen ||
+      !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+    return fail(env, "restoreInserts: ranges out of bounds");
+  }
+  const int32_t *rows = rowsData;
+  uint64_t ordinal = (uint64_t)ordinalD;
+  double done = 0, changedRows = 0;
+  int64_t rp = recStart;
+  int status = DONE;
+  for (; at < rowsEnd; at += stride) {
+    int32_t rowStart = rows[at], rowEnd = rows[at + 1];
+    int changed = 0;
+    // The rows come from this process's walk, but a bad range must not read past the buffer.
+    int ok = pos <= rowStart && rowStart <= rowEnd && (size_t)rowEnd <= bufLen;
+    for (int32_t i = 0; ok && i < p->columns; i++) {
+      p->starts[i] = rows[at + 4 + i];
+      p->ends[i] = rows[at + 4 + p->columns + i];
+      ok = rowStart <= p->starts[i] && p->starts[i] <= p->ends[i] && p->ends[i] <= rowEnd && (i == 0 || p->ends[i - 1] <= p->starts[i]);
+    }
+    if (!ok) return fail(env, "restoreInserts: a row's ranges are out of bounds");
+    status = restore_row(p, buf, pos, rowEnd, ordinal + 1, rec, &rp, (int64_t)recLen, out, outCap, &outLen, state, &changed);
+    if (status < 0) return fail(env, "restoreInserts: out of memory");
+    if (status != DONE) break;
+    ordinal++;
+    done++;
+    changedRows += changed;
+    pos = rowEnd;
+  }
+  return report(env, state, status, at, done, outLen, (double)rp, changedRows);
 }
 
 // Byte classes of the INSERT walk: white space, and the bytes of a word in
@@ -1250,5 +1317,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "maskInserts", f);
   napi_create_function(env, "insertRows", NAPI_AUTO_LENGTH, insert_rows, NULL, &f);
   napi_set_named_property(env, exports, "insertRows", f);
+  napi_create_function(env, "restoreInserts", NAPI_AUTO_LENGTH, restore_inserts, NULL, &f);
+  napi_set_named_property(env, exports, "restoreInserts", f);
   return exports;
 }

@@ -73,6 +73,26 @@ export interface NativeRows {
     outLength: number,
     state: Float64Array,
   ): number;
+  /**
+   * The rows of a run of masked INSERT statements (rows as maskInserts takes them), each
+   * with the text before it from `pos`, as restoreRows does for COPY rows (a plan made with
+   * `literal`); state[POS] is the index of the row it stopped at. The text after the last
+   * row is the caller's to write.
+   */
+  restoreInserts(
+    plan: NativePlan,
+    buf: Buffer,
+    rows: Int32Array,
+    rowsAt: number,
+    rowsEnd: number,
+    pos: number,
+    ordinal: number,
+    records: Uint8Array,
+    recordsStart: number,
+    out: Buffer,
+    outLength: number,
+    state: Float64Array,
+  ): number;
   countLines(buf: Buffer, start: number, end: number, limit: number, state: Float64Array): void;
   /**
    * From the statement at `start`, the INSERT statements that begin with `header` and whose
@@ -121,7 +141,7 @@ export const INSERT_ROOM = 1;
 
 const BINARY = '../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
-const NATIVE_API = 4;
+const NATIVE_API = 5;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 

@@ -207,10 +207,43 @@ export class RowRestorer {
    */
   restoreInsertRows(buf: Buffer, start: number, end: number, rows: Int32Array, ordinal: number, offsetBase: number, records: Uint8Array, out: ByteArea): number {
     this.cursor.pos = 0;
-    return eachInsertRow(this.rm, buf, start, end, rows, offsetBase, out, (rowStart, rowEnd, at) => {
-      const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-      return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
-    });
+    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, new RecordShape(this.rm.plan));
+    // Rows the native kernel leaves, one at a time (with the text before them), and all of them without it.
+    const general = (from: number, to: number, rows: Int32Array): number =>
+      eachInsertRow(this.rm, buf, from, to, rows, offsetBase, out, (rowStart, rowEnd, at) => {
+        const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
+        return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
+      });
+    if (!this.native) return general(start, end, rows);
+    const { rows: kernel, plan, state } = this.native;
+    const stride = 4 + 2 * this.rm.starts.length;
+    let pos = start;
+    let changed = 0;
+    let r = 0;
+    while (r < rows.length) {
+      // (A damaged record read here may have taken the cursor past the end: there are no more.)
+      const recordsAt = Math.min(this.cursor.pos, records.length);
+      const status = kernel.restoreInserts(plan, buf, rows, r, rows.length, pos, ordinal, records, recordsAt, out.bytes, out.length, state);
+      out.length = state[N.OUT]!;
+      this.cursor.pos = state[N.RECORDS]!;
+      changed += state[N.CHANGED]!;
+      ordinal += state[N.ROWS]!;
+      const next = state[N.POS]!;
+      // The rows done end where the next one's text starts.
+      if (next > r) pos = rows[next - stride + 1]!;
+      r = next;
+      if (status === N.DONE) break;
+      if (status === N.NEED_OUT) {
+        N.makeRoom(out, state[N.NEED]!);
+        continue;
+      }
+      // One row the native kernel leaves here: restored, or the error that says why not.
+      changed += general(pos, rows[r + 1]!, rows.subarray(r, r + stride));
+      pos = rows[r + 1]!;
+      r += stride;
+    }
+    out.write(buf, pos, end);
+    return changed;
   }
 
   /**

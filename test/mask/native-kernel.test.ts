@@ -93,7 +93,7 @@ function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, va
 }
 
 /** The native kernel, with the calls of one of its kernels counted, and the rows it handed back. */
-function countingCalls(kernel: 'maskRows' | 'restoreRows' | 'maskInserts'): { rows: NativeRows; calls: number; handedBack: number } {
+function countingCalls(kernel: 'maskRows' | 'restoreRows' | 'maskInserts' | 'restoreInserts'): { rows: NativeRows; calls: number; handedBack: number } {
   const counts = { rows: native!, calls: 0, handedBack: 0 };
   const counted = (...args: unknown[]): number => {
     counts.calls++;
@@ -390,6 +390,22 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
     );
   });
 
+  it('refuses an xxx<key> placeholder with any byte of it edited, as JavaScript does', () => {
+    const plan = planOf(['key', 'text', 'short'], 4, 0);
+    const input = lines([['42', 'Ann', 'Bo']], ['\n'], false);
+    const masked = run(plan, input, 0, false, true, null);
+    expect(masked.out).toBe('42\txxx42\txx42\n');
+    const records = Buffer.from(masked.records, 'latin1');
+    for (let i = 3; i < masked.out.length - 1; i++) {
+      if (masked.out[i] === '\t') continue;
+      const edited = Buffer.from(masked.out, 'latin1');
+      edited[i] = edited[i] === 0x78 ? 0x79 : 0x78;
+      const viaNative = restore(plan, edited, records, 0, false, native!);
+      expect(viaNative.error).toMatch(/^VAULT_MISMATCH/);
+      expect(viaNative).toEqual(restore(plan, edited, records, 0, false, null));
+    }
+  });
+
   it("refuses a json field edited to what masking wrote in another row (the check is of the row's own original)", () => {
     const plan = planOf(['key', 'json'], 12, 0);
     // Two rows with the same key: the first json plain, the second not (an escape: native, then JavaScript).
@@ -438,6 +454,11 @@ function insertRun(plan: TablePlan, rows: readonly (readonly string[])[], perSta
     statements.push(`INSERT INTO public.t VALUES ${rows.slice(i, i + perStatement).map((r) => `(${r.join(', ')})`).join(',\n ')};\n`);
   }
   const buf = Buffer.from(statements.join(''), 'utf8');
+  return { buf, rows: rowsOf(plan, buf) };
+}
+
+/** The rows of statements `buf` as the native walk gives them (InsertsJob.rows), read by InsertRowReader. */
+function rowsOf(plan: TablePlan, buf: Buffer): Int32Array {
   const ints: number[] = [];
   let pos = 0;
   while (pos < buf.length) {
@@ -450,7 +471,19 @@ function insertRun(plan: TablePlan, rows: readonly (readonly string[])[], perSta
     }
     pos = end;
   }
-  return { buf, rows: Int32Array.from(ints) };
+  return Int32Array.from(ints);
+}
+
+/** Masked INSERT statements back through RowRestorer.restoreInsertRows (the native kernel when `kernel` is given). */
+function restoreInserts(plan: TablePlan, masked: Buffer, records: Buffer, ordinal: number, tight: boolean, kernel: NativeRows | null): Omit<Result, 'records' | 'handedOver'> {
+  const rm = new RowMasker(plan, sqlLiteralCodec({ standardStrings: true, encoding: 'utf8', fromUnicode: (t) => t }));
+  const out = new TestArea(tight);
+  try {
+    const changed = new RowRestorer(rm, kernel).restoreInsertRows(masked, 0, masked.length, rowsOf(plan, masked), ordinal, 0, records, out);
+    return { out: out.view().toString('latin1'), changed };
+  } catch (err) {
+    return { out: '', changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
+  }
 }
 
 /** A run through maskInsertRun (the native kernel when `rows` is given, else JavaScript only). */
@@ -546,5 +579,88 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
       expect(viaNative).toEqual(runInserts(plan, run, 0, true, true, null));
       expect({ key, json, handedBack: counting.handedBack }).toEqual({ key, json, handedBack: 1 });
     }
+  });
+});
+
+describe.skipIf(!native && !required)('native INSERT kernel, unmasking', () => {
+  const batch = table.chain((kinds) =>
+    fc.record({
+      kinds: fc.constant(kinds),
+      rows: fc.array(fc.tuple(...kinds.map((k) => (k === 'key' ? sqlKey : k === 'json' ? fc.oneof(sqlJson, sqlJson, sqlAny) : fc.oneof(sqlAny, sqlPlain)))), { minLength: 1, maxLength: 12 }),
+      perStatement: fc.constantFrom(1, 1, 3),
+      maxLength: fc.integer({ min: 1, max: 14 }),
+      tableIndex: fc.constantFrom(0, 1, 300),
+      keyTextKept: fc.boolean(),
+      ordinal: fc.constantFrom(0, 127, 2 ** 40),
+      tight: fc.boolean(),
+      // An edit of the masked statements or the records: none, a letter or digit changed, records cut short or shifted.
+      edit: fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() })),
+    }),
+  );
+
+  it('restores what the JavaScript restorer restores, and refuses what it refuses: edited rows, other records, too few', () => {
+    fc.assert(
+      fc.property(batch, (b) => {
+        const plan = planOf(b.kinds, b.maxLength, b.tableIndex, b.keyTextKept);
+        const input = insertRun(plan, b.rows, b.perStatement);
+        const masked = runInserts(plan, input, b.ordinal, false, true, null);
+        if (masked.error !== undefined) return;
+        let rows = Buffer.from(masked.out, 'latin1');
+        let records = Buffer.from(masked.records, 'latin1');
+        let ordinal = b.ordinal;
+        if (b.edit.kind === 'row') {
+          rows = Buffer.from(rows);
+          const i = b.edit.at % rows.length;
+          if (/[a-zA-Z0-9]/.test(String.fromCharCode(rows[i]!))) rows[i] = rows[i] === 0x78 ? 0x79 : 0x78;
+        } else if (b.edit.kind === 'record' && records.length > 0) {
+          records = Buffer.from(records);
+          const i = b.edit.at % records.length;
+          records[i] = records[i]! ^ 0x01;
+        } else if (b.edit.kind === 'cut') {
+          records = records.subarray(0, b.edit.at % (records.length + 1));
+        } else if (b.edit.kind === 'ordinal') {
+          ordinal += 1;
+        }
+        try {
+          rowsOf(plan, rows);
+        } catch {
+          return; // the edit made it something the walk would not take
+        }
+        const viaNative = restoreInserts(plan, rows, records, ordinal, b.tight, native!);
+        const viaJs = restoreInserts(plan, rows, records, ordinal, b.tight, null);
+        expect(viaNative).toEqual(viaJs);
+        if (b.edit.kind === 'none') expect(viaNative.out).toBe(input.buf.toString('latin1'));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses an xxx<key> placeholder with any byte of it edited, quotes kept, as JavaScript does', () => {
+    const plan = planOf(['key', 'text', 'short'], 4, 0);
+    const input = insertRun(plan, [['42', "'Ann'", "'Bo'"]], 1);
+    const masked = runInserts(plan, input, 0, false, true, null);
+    expect(masked.out).toBe("INSERT INTO public.t VALUES (42, 'xxx42', 'xx42');\n");
+    const records = Buffer.from(masked.records, 'latin1');
+    const first = masked.out.indexOf("'xxx42'");
+    for (let i = first + 1; i < masked.out.length - 4; i++) {
+      if (!/[x0-9]/.test(masked.out[i]!)) continue;
+      const edited = Buffer.from(masked.out, 'latin1');
+      edited[i] = edited[i] === 0x78 ? 0x79 : 0x78;
+      const viaNative = restoreInserts(plan, edited, records, 0, false, native!);
+      expect(viaNative.error).toMatch(/^VAULT_MISMATCH/);
+      expect(viaNative).toEqual(restoreInserts(plan, edited, records, 0, false, null));
+    }
+  });
+
+  it('restores plain rows itself, json too, handing none to JavaScript', () => {
+    const counting = countingCalls('restoreInserts');
+    const plan = planOf(['key', 'short', 'text', 'numeric', 'kept', 'date', 'json'], 12, 3);
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i + 1), sqlString(`name ${i}`), sqlString(`it's\n${i}`), '12.50', "'kept'", "'2020-01-02'", sqlString(PLAIN_JSON[i % PLAIN_JSON.length]!)]);
+    const input = insertRun(plan, rows, 2);
+    const masked = runInserts(plan, input, 0, false, true, null);
+    const back = restoreInserts(plan, Buffer.from(masked.out, 'latin1'), Buffer.from(masked.records, 'latin1'), 0, false, counting.rows);
+    expect(back).toEqual({ out: input.buf.toString('latin1'), changed: 500 });
+    expect(counting.handedBack).toBe(0);
+    expect(counting.calls).toBeLessThan(20);
   });
 });
