@@ -20,7 +20,7 @@
 #include <string.h>
 
 // What src/native.ts expects (NATIVE_API there): a binary built from other sources is not used.
-#define API_VERSION 5
+#define API_VERSION 6
 
 #define CONSTANT 1
 #define KEY_TEXT 2
@@ -1087,6 +1087,54 @@ static napi_value restore_inserts(napi_env env, napi_callback_info info) {
   return report(env, state, status, at, done, outLen, (double)rp, changedRows);
 }
 
+/**
+ * skipRows(records, start, end, count, state): from records[start], at most `count` whole,
+ * well-formed row records of one table (type, table index, ordinal, field count, then each
+ * field's length and bytes), stopping before a record of another kind or table, a malformed
+ * one or `end`. state[S_POS] gets where they end, state[S_ROWS] how many, state[S_OUT] their
+ * table index (-1 when none). What it stops at is the caller's to read (and refuse).
+ */
+static napi_value skip_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  uint8_t *b;
+  size_t len;
+  int32_t start, end;
+  double countD;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 || !get_buffer(env, a[0], &b, &len) ||
+      !get_i32(env, a[1], &start) || !get_i32(env, a[2], &end) || napi_get_value_double(env, a[3], &countD) != napi_ok) {
+    return fail(env, "skipRows: bad arguments");
+  }
+  double *state = get_state(env, a[4]);
+  if (state == NULL) return fail(env, "skipRows: bad state array");
+  if (start < 0 || end < start || (size_t)end > len) return fail(env, "skipRows: ranges out of bounds");
+  int64_t pos = start, table = -1;
+  double n = 0;
+  while (n < countD && pos < end) {
+    int64_t r = pos;
+    if (get_varint(b, &r, end) != RECORD_ROW) break;
+    int64_t t = get_varint(b, &r, end), ordinal = get_varint(b, &r, end), fields = get_varint(b, &r, end);
+    if (t < 0 || ordinal < 0 || fields < 0 || fields > end - r || (table >= 0 && t != table)) break;
+    int ok = 1;
+    for (int64_t f = 0; f < fields; f++) {
+      int64_t length = get_varint(b, &r, end);
+      if (length < 0 || length > end - r) {
+        ok = 0;
+        break;
+      }
+      r += length;
+    }
+    if (!ok) break;
+    table = t;
+    pos = r;
+    n++;
+  }
+  state[S_POS] = (double)pos;
+  state[S_ROWS] = n;
+  state[S_OUT] = (double)table;
+  return NULL;
+}
+
 // Byte classes of the INSERT walk: white space, and the bytes of a word in
 // src/dump/insert-statement.ts (but `$`, which may open a dollar quote): names, keywords, numbers.
 #define SQL_SPACE 1
@@ -1319,5 +1367,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "insertRows", f);
   napi_create_function(env, "restoreInserts", NAPI_AUTO_LENGTH, restore_inserts, NULL, &f);
   napi_set_named_property(env, exports, "restoreInserts", f);
+  napi_create_function(env, "skipRows", NAPI_AUTO_LENGTH, skip_rows, NULL, &f);
+  napi_set_named_property(env, exports, "skipRows", f);
   return exports;
 }

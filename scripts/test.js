@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type-check and build, run every vitest suite, and end with one plain
 // line `N passed, N failed, N skipped` that CI can read whatever the runner prints.
-// When the native COPY kernel is built, the masking and unmasking suites run a second
+// When the native COPY kernel is built, the masking, unmasking and vault suites run a second
 // time without it (PGCLOAK_NATIVE=0), so the JavaScript kernel users without a C
 // compiler get is tested the same way; the line counts both runs.
 import { spawnSync } from 'node:child_process';
@@ -31,9 +31,9 @@ function vitest(name, args, env = process.env) {
 const runs = [vitest('all', process.argv.slice(2))];
 const nativeBuilt = existsSync(new URL('../build/Release/pgcloak_native.node', import.meta.url));
 if (nativeBuilt && process.argv.length <= 2 && process.env.PGCLOAK_NATIVE !== '0') {
-  console.log('\nnpm test: the masking and unmasking suites again, with the JavaScript kernel only (PGCLOAK_NATIVE=0)\n');
+  console.log('\nnpm test: the masking, unmasking and vault suites again, with the JavaScript kernel only (PGCLOAK_NATIVE=0)\n');
   const { PGCLOAK_REQUIRE_NATIVE: _required, ...env } = process.env;
-  runs.push(vitest('js-kernel', ['test/mask', 'test/unmask'], { ...env, PGCLOAK_NATIVE: '0' }));
+  runs.push(vitest('js-kernel', ['test/mask', 'test/unmask', 'test/vault'], { ...env, PGCLOAK_NATIVE: '0' }));
 }
 rmSync(dir, { recursive: true, force: true });
 const line = runs.every((r) => r.passed !== undefined)

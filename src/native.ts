@@ -95,6 +95,12 @@ export interface NativeRows {
   ): number;
   countLines(buf: Buffer, start: number, end: number, limit: number, state: Float64Array): void;
   /**
+   * From records[start], at most `count` whole, well-formed row records of one table, up to
+   * `end`: state[POS] where they end, state[ROWS] how many, state[TABLE] their table index
+   * (-1: none). It stops before anything else, which is the caller's to read.
+   */
+  skipRows(records: Uint8Array, start: number, end: number, count: number, state: Float64Array): void;
+  /**
    * From the statement at `start`, the INSERT statements that begin with `header` and whose
    * rows are plain (native/copy_kernel.c says what that is), into `rows` from `rowsAt` as
    * InsertsJob.rows holds them (positions plus `shift`; offsets plus `offset`, the offset of
@@ -138,10 +144,12 @@ export const STATE_SIZE = 6;
 export const STATEMENTS = OUT;
 export const LINES = RECORDS;
 export const INSERT_ROOM = 1;
+/** skipRows: the table index of the records it took. */
+export const TABLE = OUT;
 
 const BINARY = '../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
-const NATIVE_API = 5;
+const NATIVE_API = 6;
 
 let loaded: { rows: NativeRows | undefined; status: string } | undefined;
 

@@ -31,6 +31,7 @@ import { deriveVaultKey, type KeySource } from './key.js';
 import { sodium } from './sodium.js';
 import { ScratchBuffer } from '../mask/byte-sink.js';
 import { readVarint, type Cursor } from './varint.js';
+import * as N from '../native.js';
 
 /**
  * One vault record. A row's fields are views into the decrypted frame they came from (each
@@ -83,6 +84,9 @@ export class VaultReader {
   private spareFrame: Buffer | null = null;
   /** Row records handed out by rowRecords(). */
   private readonly raw = new ScratchBuffer();
+  /** The native kernel, which finds where rowRecords()' records end (else JavaScript does). */
+  private kernel: N.NativeRows | undefined = undefined;
+  private readonly kernelState = new Float64Array(N.STATE_SIZE);
   private readonly declared = new Set<number>();
   private failure: unknown = undefined;
 
@@ -128,7 +132,8 @@ export class VaultReader {
    * rowRecords(): for readers that use each record at once (unmask), which then make no
    * garbage per frame.
    */
-  static open(path: string, keySource: KeySource, options: { reuseFrames?: boolean } = {}): VaultReader {
+  /** `kernel`: the native kernel for rowRecords() (default: the one built, if any; null: none). */
+  static open(path: string, keySource: KeySource, options: { reuseFrames?: boolean; kernel?: N.NativeRows | null } = {}): VaultReader {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -138,6 +143,7 @@ export class VaultReader {
     try {
       const reader = new VaultReader(path, fd, keySource);
       reader.reuseFrames = options.reuseFrames ?? false;
+      reader.kernel = options.kernel === undefined ? N.nativeRows() : (options.kernel ?? undefined);
       return reader;
     } catch (error) {
       closeQuietly(fd);
@@ -190,6 +196,18 @@ export class VaultReader {
         const start = this.cursor.pos;
         const end = records.length;
         while (n < count && this.cursor.pos < end && records[this.cursor.pos] === RECORD_ROW) {
+          // Well-formed records of one table natively; the one it stops at is read here (and refused if it must be).
+          if (this.kernel) {
+            const state = this.kernelState;
+            this.kernel.skipRows(records, this.cursor.pos, end, count - n, state);
+            if (state[N.ROWS]! > 0) {
+              const tableIndex = state[N.TABLE]!;
+              if (!this.declared.has(tableIndex)) throw this.tampered(`row for undeclared table index ${tableIndex}`);
+              n += state[N.ROWS]!;
+              this.cursor.pos = state[N.POS]!;
+              continue;
+            }
+          }
           this.skipRowRecord(records);
           n++;
         }
