@@ -145,33 +145,60 @@ export function maskInsertRun(
   if (native === undefined) insertKernels.set(rm, (native = N.nativeTable(kernel, rm, shape)));
   const general = (rowStart: number, rowEnd: number, at: SourcePosition): boolean => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault);
   if (!native || (vault !== undefined && !vault.serialized)) return eachInsertRow(rm, buf, 0, buf.length, rows, offsetBase, out, general);
-  const stride = 4 + 2 * rm.starts.length;
   const records = vault?.serialized;
   const { plan, state } = native;
+  return driveInsertKernel(rm, buf, 0, buf.length, rows, out, state, {
+    call: (r, pos) => {
+      const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
+      if (records) records.length = state[N.RECORDS]!;
+      ordinal += state[N.ROWS]!;
+      return status;
+    },
+    room: (status) => N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!),
+    general: (from, to, row) => eachInsertRow(rm, buf, from, to, row, offsetBase, out, general),
+  });
+}
+
+/**
+ * Runs a native INSERT kernel (maskInserts, restoreInserts) over the rows of `buf[start..end)`
+ * (`rows` as maskInsertRun takes them): `call(r, pos)` runs it from the row at rows[r], with
+ * the text before it from `pos`, and takes what it reports besides the output; the room it
+ * asks for is `room`'s to make; a row it leaves goes to `general` (the text from `from`, the
+ * row ending at `to`). The text after the last row follows. Returns how many rows changed.
+ */
+export function driveInsertKernel(
+  rm: RowMasker,
+  buf: Buffer,
+  start: number,
+  end: number,
+  rows: Int32Array,
+  out: ByteArea,
+  state: Float64Array,
+  kernel: { call: (r: number, pos: number) => number; room: (status: number) => void; general: (from: number, to: number, row: Int32Array) => number },
+): number {
+  const stride = 4 + 2 * rm.starts.length;
   let changed = 0;
-  let pos = 0;
+  let pos = start;
   let r = 0;
   while (r < rows.length) {
-    const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
+    const status = kernel.call(r, pos);
     out.length = state[N.OUT]!;
-    if (records) records.length = state[N.RECORDS]!;
     changed += state[N.CHANGED]!;
-    ordinal += state[N.ROWS]!;
     const next = state[N.POS]!;
     // The rows done end where the next one's text starts.
     if (next > r) pos = rows[next - stride + 1]!;
     r = next;
     if (status === N.DONE) break;
     if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
-      N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
+      kernel.room(status);
       continue;
     }
     // One row the native kernel leaves to JavaScript, with the text before it.
-    changed += eachInsertRow(rm, buf, pos, rows[r + 1]!, rows.subarray(r, r + stride), offsetBase, out, general);
+    changed += kernel.general(pos, rows[r + 1]!, rows.subarray(r, r + stride));
     pos = rows[r + 1]!;
     r += stride;
   }
-  out.write(buf, pos, buf.length);
+  out.write(buf, pos, end);
   return changed;
 }
 

@@ -9,7 +9,7 @@ import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, RecordShape } from '../mask/masked-record.js';
 import { lineEndAt } from '../mask/copy-kernel.js';
-import { eachCopyRow, eachInsertRow } from '../mask/masked-row.js';
+import { driveInsertKernel, eachCopyRow, eachInsertRow } from '../mask/masked-row.js';
 import * as N from '../native.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
@@ -216,34 +216,19 @@ export class RowRestorer {
       });
     if (!this.native) return general(start, end, rows);
     const { rows: kernel, plan, state } = this.native;
-    const stride = 4 + 2 * this.rm.starts.length;
-    let pos = start;
-    let changed = 0;
-    let r = 0;
-    while (r < rows.length) {
-      // (A damaged record read here may have taken the cursor past the end: there are no more.)
-      const recordsAt = Math.min(this.cursor.pos, records.length);
-      const status = kernel.restoreInserts(plan, buf, rows, r, rows.length, pos, ordinal, records, recordsAt, out.bytes, out.length, state);
-      out.length = state[N.OUT]!;
-      this.cursor.pos = state[N.RECORDS]!;
-      changed += state[N.CHANGED]!;
-      ordinal += state[N.ROWS]!;
-      const next = state[N.POS]!;
-      // The rows done end where the next one's text starts.
-      if (next > r) pos = rows[next - stride + 1]!;
-      r = next;
-      if (status === N.DONE) break;
-      if (status === N.NEED_OUT) {
-        N.makeRoom(out, state[N.NEED]!);
-        continue;
-      }
+    return driveInsertKernel(this.rm, buf, start, end, rows, out, state, {
+      call: (r, pos) => {
+        // (A damaged record read here may have taken the cursor past the end: there are no more.)
+        const recordsAt = Math.min(this.cursor.pos, records.length);
+        const status = kernel.restoreInserts(plan, buf, rows, r, rows.length, pos, ordinal, records, recordsAt, out.bytes, out.length, state);
+        this.cursor.pos = state[N.RECORDS]!;
+        ordinal += state[N.ROWS]!;
+        return status;
+      },
+      room: () => N.makeRoom(out, state[N.NEED]!),
       // One row the native kernel leaves here: restored, or the error that says why not.
-      changed += general(pos, rows[r + 1]!, rows.subarray(r, r + stride));
-      pos = rows[r + 1]!;
-      r += stride;
-    }
-    out.write(buf, pos, end);
-    return changed;
+      general,
+    });
   }
 
   /**

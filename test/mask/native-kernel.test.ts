@@ -516,9 +516,10 @@ const sqlJson = fc.oneof(
   fc.constantFrom('NULL', "'{\"a\": \"it''s\"}'", '5', "'{\"a\": 1}'::jsonb"),
 );
 
-describe.skipIf(!native && !required)('native INSERT kernel', () => {
-  it('writes what JavaScript writes for the rows of a run of INSERT statements, for any table and values', () => {
-    const batch = table.chain((kinds) =>
+/** A table, rows of SQL literals for it and how a run is made of them, with `extra`. */
+function insertBatch<E extends object>(extra: fc.Arbitrary<E>) {
+  return table.chain((kinds) =>
+    fc.tuple(
       fc.record({
         kinds: fc.constant(kinds),
         rows: fc.array(fc.tuple(...kinds.map((k) => (k === 'key' ? sqlKey : k === 'json' ? fc.oneof(sqlJson, sqlJson, sqlAny) : fc.oneof(sqlAny, sqlPlain)))), { minLength: 1, maxLength: 12 }),
@@ -528,9 +529,15 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
         keyTextKept: fc.boolean(),
         ordinal: fc.constantFrom(0, 127, 2 ** 40),
         tight: fc.boolean(),
-        vault: fc.boolean(),
       }),
-    );
+      extra,
+    ).map(([base, more]) => ({ ...base, ...more })),
+  );
+}
+
+describe.skipIf(!native && !required)('native INSERT kernel', () => {
+  it('writes what JavaScript writes for the rows of a run of INSERT statements, for any table and values', () => {
+    const batch = insertBatch(fc.record({ vault: fc.boolean() }));
     fc.assert(
       fc.property(batch, (b) => {
         const plan = planOf(b.kinds, b.maxLength, b.tableIndex, b.keyTextKept);
@@ -583,16 +590,8 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
 });
 
 describe.skipIf(!native && !required)('native INSERT kernel, unmasking', () => {
-  const batch = table.chain((kinds) =>
+  const batch = insertBatch(
     fc.record({
-      kinds: fc.constant(kinds),
-      rows: fc.array(fc.tuple(...kinds.map((k) => (k === 'key' ? sqlKey : k === 'json' ? fc.oneof(sqlJson, sqlJson, sqlAny) : fc.oneof(sqlAny, sqlPlain)))), { minLength: 1, maxLength: 12 }),
-      perStatement: fc.constantFrom(1, 1, 3),
-      maxLength: fc.integer({ min: 1, max: 14 }),
-      tableIndex: fc.constantFrom(0, 1, 300),
-      keyTextKept: fc.boolean(),
-      ordinal: fc.constantFrom(0, 127, 2 ** 40),
-      tight: fc.boolean(),
       // An edit of the masked statements or the records: none, a letter or digit changed, records cut short or shifted.
       edit: fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() })),
     }),
