@@ -805,6 +805,44 @@ static napi_value mask_rows(napi_env env, napi_callback_info info) {
   return report(env, state, status, pos, rows, k.outLen, k.recLen, changedRows);
 }
 
+/** An Int32Array argument (the rows of a run of INSERT statements): its ints and how many; 0 when it is not one. */
+static int get_rows(napi_env env, napi_value v, int32_t **rows, size_t *n) {
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  void *data;
+  size_t byteOffset;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, n, &data, &ab, &byteOffset) != napi_ok ||
+      type != napi_int32_array) {
+    return 0;
+  }
+  *rows = data;
+  return 1;
+}
+
+/** Whether rows[at..rowsEnd) are whole rows of p's table within the nRows ints, and pos within buf. */
+static inline int insert_rows_in_bounds(const Plan *p, int32_t at, int32_t rowsEnd, size_t nRows, int32_t pos, size_t bufLen) {
+  const int32_t stride = 4 + 2 * p->columns;
+  return at >= 0 && rowsEnd >= at && (size_t)rowsEnd <= nRows && (rowsEnd - at) % stride == 0 && pos >= 0 && (size_t)pos <= bufLen;
+}
+
+/**
+ * p->starts/ends from the row at rows[at] (its start, end, line, offset, then its fields'
+ * starts and ends), the text before it starting at `pos`. 0 when a range is out of order or
+ * past the buffer: the rows come from this process's walk, but must not make a kernel read
+ * past it.
+ */
+static int insert_row_fields(Plan *p, const int32_t *rows, int32_t at, int32_t pos, size_t bufLen) {
+  int32_t rowStart = rows[at], rowEnd = rows[at + 1];
+  int ok = pos <= rowStart && rowStart <= rowEnd && (size_t)rowEnd <= bufLen;
+  for (int32_t i = 0; ok && i < p->columns; i++) {
+    p->starts[i] = rows[at + 4 + i];
+    p->ends[i] = rows[at + 4 + p->columns + i];
+    ok = rowStart <= p->starts[i] && p->starts[i] <= p->ends[i] && p->ends[i] <= rowEnd && (i == 0 || p->ends[i - 1] <= p->starts[i]);
+  }
+  return ok;
+}
+
 /**
  * maskInserts(plan, buf, rows: Int32Array, rowsAt, rowsEnd, pos, ordinal, out, outLength,
  * records|null, recordsLength, state): masks the rows of a run of INSERT statements
@@ -819,50 +857,36 @@ static napi_value mask_inserts(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12) return fail(env, "maskInserts: 12 arguments expected");
   Plan *p;
   uint8_t *buf;
-  size_t bufLen, nRows, byteOffset;
+  size_t bufLen, nRows;
+  int32_t *rows;
   int32_t at, rowsEnd, pos;
   double ordinalD;
-  bool is;
-  napi_typedarray_type type;
-  napi_value ab;
-  void *rowsData;
   Sink k;
   int sink = 0;
   double *state = get_state(env, a[11]);
   if (state == NULL) return fail(env, "maskInserts: bad state array");
-  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
-      napi_is_typedarray(env, a[2], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, a[2], &type, &nRows, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) || !get_rows(env, a[2], &rows, &nRows) ||
       !get_i32(env, a[3], &at) || !get_i32(env, a[4], &rowsEnd) || !get_i32(env, a[5], &pos) ||
       napi_get_value_double(env, a[6], &ordinalD) != napi_ok || (sink = get_sink(env, a + 7, state, &k)) == 0 || !p->literal) {
     return fail(env, "maskInserts: bad arguments");
   }
-  const int32_t stride = 4 + 2 * p->columns;
-  if (sink < 0 || at < 0 || rowsEnd < at || (size_t)rowsEnd > nRows || (rowsEnd - at) % stride != 0 || pos < 0 || (size_t)pos > bufLen ||
-      !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+  if (sink < 0 || !insert_rows_in_bounds(p, at, rowsEnd, nRows, pos, bufLen) || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
     return fail(env, "maskInserts: ranges out of bounds");
   }
-  const int32_t *rows = rowsData;
+  const int32_t stride = 4 + 2 * p->columns;
   uint64_t ordinal = (uint64_t)ordinalD;
   double done = 0, changedRows = 0;
   int status = DONE;
   for (; at < rowsEnd; at += stride) {
-    int32_t rowStart = rows[at], rowEnd = rows[at + 1], changed = 0;
-    // The rows come from this process's reader, but a bad range must not read past the buffer.
-    int ok = pos <= rowStart && rowStart <= rowEnd && (size_t)rowEnd <= bufLen;
-    for (int32_t i = 0; ok && i < p->columns; i++) {
-      p->starts[i] = rows[at + 4 + i];
-      p->ends[i] = rows[at + 4 + p->columns + i];
-      ok = rowStart <= p->starts[i] && p->starts[i] <= p->ends[i] && p->ends[i] <= rowEnd && (i == 0 || p->ends[i - 1] <= p->starts[i]);
-    }
-    if (!ok) return fail(env, "maskInserts: a row's ranges are out of bounds");
-    status = mask_row(p, buf, pos, rowEnd, ordinal + 1, &k, &changed);
+    int32_t changed = 0;
+    if (!insert_row_fields(p, rows, at, pos, bufLen)) return fail(env, "maskInserts: a row's ranges are out of bounds");
+    status = mask_row(p, buf, pos, rows[at + 1], ordinal + 1, &k, &changed);
     if (status < 0) return fail(env, "maskInserts: out of memory");
     if (status != DONE) break;
     ordinal++;
     done++;
     changedRows += changed;
-    pos = rowEnd;
+    pos = rows[at + 1];
   }
   return report(env, state, status, at, done, k.outLen, k.recLen, changedRows);
 }
@@ -1037,52 +1061,37 @@ static napi_value restore_inserts(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12) return fail(env, "restoreInserts: 12 arguments expected");
   Plan *p;
   uint8_t *buf, *rec, *out;
-  size_t bufLen, recLen, outCap, nRows, byteOffset;
+  size_t bufLen, recLen, outCap, nRows;
+  int32_t *rows;
   int32_t at, rowsEnd, pos, recStart, outLen;
   double ordinalD;
-  bool is;
-  napi_typedarray_type type;
-  napi_value ab;
-  void *rowsData;
   int io = 0;
   double *state = get_state(env, a[11]);
   if (state == NULL) return fail(env, "restoreInserts: bad state array");
-  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) ||
-      napi_is_typedarray(env, a[2], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, a[2], &type, &nRows, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !get_buffer(env, a[1], &buf, &bufLen) || !get_rows(env, a[2], &rows, &nRows) ||
       !get_i32(env, a[3], &at) || !get_i32(env, a[4], &rowsEnd) || !get_i32(env, a[5], &pos) ||
       napi_get_value_double(env, a[6], &ordinalD) != napi_ok || (io = get_restore_io(env, a + 7, &rec, &recLen, &recStart, &out, &outCap, &outLen)) == 0 ||
       !p->literal) {
     return fail(env, "restoreInserts: bad arguments");
   }
-  const int32_t stride = 4 + 2 * p->columns;
-  if (io < 0 || at < 0 || rowsEnd < at || (size_t)rowsEnd > nRows || (rowsEnd - at) % stride != 0 || pos < 0 || (size_t)pos > bufLen ||
-      !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
+  if (io < 0 || !insert_rows_in_bounds(p, at, rowsEnd, nRows, pos, bufLen) || !(ordinalD >= 0 && ordinalD <= 9007199254740991.0)) {
     return fail(env, "restoreInserts: ranges out of bounds");
   }
-  const int32_t *rows = rowsData;
+  const int32_t stride = 4 + 2 * p->columns;
   uint64_t ordinal = (uint64_t)ordinalD;
   double done = 0, changedRows = 0;
   int64_t rp = recStart;
   int status = DONE;
   for (; at < rowsEnd; at += stride) {
-    int32_t rowStart = rows[at], rowEnd = rows[at + 1];
     int changed = 0;
-    // The rows come from this process's walk, but a bad range must not read past the buffer.
-    int ok = pos <= rowStart && rowStart <= rowEnd && (size_t)rowEnd <= bufLen;
-    for (int32_t i = 0; ok && i < p->columns; i++) {
-      p->starts[i] = rows[at + 4 + i];
-      p->ends[i] = rows[at + 4 + p->columns + i];
-      ok = rowStart <= p->starts[i] && p->starts[i] <= p->ends[i] && p->ends[i] <= rowEnd && (i == 0 || p->ends[i - 1] <= p->starts[i]);
-    }
-    if (!ok) return fail(env, "restoreInserts: a row's ranges are out of bounds");
-    status = restore_row(p, buf, pos, rowEnd, ordinal + 1, rec, &rp, (int64_t)recLen, out, outCap, &outLen, state, &changed);
+    if (!insert_row_fields(p, rows, at, pos, bufLen)) return fail(env, "restoreInserts: a row's ranges are out of bounds");
+    status = restore_row(p, buf, pos, rows[at + 1], ordinal + 1, rec, &rp, (int64_t)recLen, out, outCap, &outLen, state, &changed);
     if (status < 0) return fail(env, "restoreInserts: out of memory");
     if (status != DONE) break;
     ordinal++;
     done++;
     changedRows += changed;
-    pos = rowEnd;
+    pos = rows[at + 1];
   }
   return report(env, state, status, at, done, outLen, (double)rp, changedRows);
 }
@@ -1196,15 +1205,11 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
   size_t bufLen, headerLen;
   int32_t start, end, fields, rowsAt, shift, line;
   double limit, offset;
-  bool is;
-  napi_typedarray_type type;
-  size_t rowsCap, byteOffset;
-  napi_value ab;
-  void *rowsData;
+  size_t rowsCap;
+  int32_t *rows;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 12 || !get_buffer(env, a[0], &buf, &bufLen) || !get_i32(env, a[1], &start) ||
       !get_i32(env, a[2], &end) || !get_buffer(env, a[3], &header, &headerLen) || !get_i32(env, a[4], &fields) ||
-      napi_get_value_double(env, a[5], &limit) != napi_ok || napi_is_typedarray(env, a[6], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, a[6], &type, &rowsCap, &rowsData, &ab, &byteOffset) != napi_ok || type != napi_int32_array ||
+      napi_get_value_double(env, a[5], &limit) != napi_ok || !get_rows(env, a[6], &rows, &rowsCap) ||
       !get_i32(env, a[7], &rowsAt) || !get_i32(env, a[8], &shift) || !get_i32(env, a[9], &line) || napi_get_value_double(env, a[10], &offset) != napi_ok) {
     return fail(env, "insertRows: bad arguments");
   }
@@ -1213,7 +1218,6 @@ static napi_value insert_rows(napi_env env, napi_callback_info info) {
   if (start < 0 || end < start || (size_t)end > bufLen || fields < 1 || rowsAt < 0 || (size_t)rowsAt > rowsCap || headerLen == 0) {
     return fail(env, "insertRows: ranges out of bounds");
   }
-  int32_t *rows = rowsData;
   const int32_t stride = 4 + 2 * fields;
   const int32_t hl = (int32_t)headerLen;
   // Lines are counted up to `counted` (row starts and statement ends), not byte by byte.
