@@ -19,7 +19,7 @@ import type { TablePlan } from './table-plans.js';
 export function derivedColumns(plan: TablePlan): number[] {
   const out: number[] = [];
   plan.masked.forEach((m, j) => {
-    if (m.mask.kind !== 'constant' && !(isKeyText(m) && !plan.keyTextKept)) out.push(j);
+    if (m.mask.kind !== 'constant' && (plan.keyTextKept || !isKeyText(m))) out.push(j);
   });
   return out;
 }

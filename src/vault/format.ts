@@ -113,14 +113,10 @@ export interface KdfParams {
   salt: Buffer;
 }
 
-export type VaultHeader = (
+export type VaultHeader =
   | { mode: 'key'; streamHeader: Buffer }
   | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer }
-  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer }
-) & {
-  /** The format version, as read (one of READABLE_VERSIONS); always FORMAT_VERSION when written. */
-  version?: number;
-};
+  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer };
 
 export type TableDecl = Record<string, unknown> & { index: number };
 
@@ -158,9 +154,10 @@ export function encodeHeader(header: VaultHeader): Buffer {
 
 /**
  * Decodes the header at the start of `bytes`, which holds the file's first MAX_HEADER_BYTES
- * bytes (fewer if the file is shorter). Returns the header and how many bytes it took.
+ * bytes (fewer if the file is shorter). Returns the header, how many bytes it took, and the
+ * format version it names (one of READABLE_VERSIONS).
  */
-export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: number } {
+export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: number; version: number } {
   const magicSeen = bytes.subarray(0, MAGIC.length);
   if (!magicSeen.equals(MAGIC.subarray(0, magicSeen.length))) {
     throw new PgcloakError('VAULT_FORMAT', 'not a pgcloak vault (bad magic)', { offset: 0 });
@@ -178,13 +175,13 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   if (mode === KEY_MODE_KEY_FILE) {
     if (bytes.length < KEY_FILE_HEADER_BYTES) throw truncatedHeader();
     const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES, KEY_FILE_HEADER_BYTES));
-    return { header: { mode: 'key', streamHeader, version }, length: KEY_FILE_HEADER_BYTES };
+    return { header: { mode: 'key', streamHeader }, length: KEY_FILE_HEADER_BYTES, version };
   }
   if (mode === KEY_MODE_RECIPIENT) {
     if (bytes.length < RECIPIENT_HEADER_BYTES) throw truncatedHeader();
     const sealedKey = Buffer.from(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + SEALED_KEY_BYTES));
     const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES + SEALED_KEY_BYTES, RECIPIENT_HEADER_BYTES));
-    return { header: { mode: 'recipient', sealedKey, streamHeader, version }, length: RECIPIENT_HEADER_BYTES };
+    return { header: { mode: 'recipient', sealedKey, streamHeader }, length: RECIPIENT_HEADER_BYTES, version };
   }
   if (mode !== KEY_MODE_PASSPHRASE) {
     throw new PgcloakError('VAULT_FORMAT', `unknown key mode ${mode}`, { offset: MAGIC.length + 1 });
@@ -209,8 +206,9 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   pos += SALT_BYTES;
   const streamHeader = Buffer.from(bytes.subarray(pos, pos + STREAM_HEADER_BYTES));
   return {
-    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader, version },
+    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader },
     length: PASSPHRASE_HEADER_BYTES,
+    version,
   };
 }
 

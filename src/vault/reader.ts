@@ -14,7 +14,6 @@ import {
   FRAME_METADATA,
   FRAME_RECORDS,
   FRAME_TRAILER,
-  FORMAT_VERSION,
   MAX_FRAME_BYTES,
   MAX_HEADER_BYTES,
   RECORD_ROW,
@@ -101,12 +100,12 @@ export class VaultReader {
 
     this.fill(MAX_HEADER_BYTES);
     const available = Math.min(this.ioEnd - this.ioStart, MAX_HEADER_BYTES);
-    const { header, length } = decodeHeader(this.io.subarray(this.ioStart, this.ioStart + available));
+    const { header, length, version } = decodeHeader(this.io.subarray(this.ioStart, this.ioStart + available));
     // A copy: reading the first frame may move the bytes in io.
     const headerBytes = Buffer.from(this.io.subarray(this.ioStart, this.ioStart + length));
     this.ioStart += length;
     this.mode = header.mode;
-    this.formatVersion = header.version ?? FORMAT_VERSION;
+    this.formatVersion = version;
 
     const key = deriveVaultKey(keySource, header);
     try {
