@@ -6,7 +6,7 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { nativeRows, type NativeRows } from '../../src/native.js';
-import { RECORD_ROW, RECORD_TABLE } from '../../src/vault/format.js';
+import { FRAME_RECORDS, FRAME_TARGET_BYTES, RECORD_ROW, RECORD_TABLE } from '../../src/vault/format.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import { writeVarint } from '../../src/vault/varint.js';
 import { VaultWriter } from '../../src/vault/writer.js';
@@ -50,16 +50,19 @@ const piece = fc.oneof(
   { weight: 1, arbitrary: fc.constant([RECORD_ROW, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) },
 );
 
-/** A vault whose records are `frames` (each one records frame), tables 0 and 1 declared. */
+/**
+ * A row of table 1 large enough (over FRAME_TARGET_BYTES / 4) that the writer seals the frame
+ * it begins as a frame of its own rather than appending it to the one being filled.
+ */
+const FRAME_START = row(1, 0, ['p'.repeat(FRAME_TARGET_BYTES / 4)]);
+
+/** A vault whose records are `frames` (each one records frame, after FRAME_START), tables 0 and 1 declared. */
 function vaultOf(frames: readonly number[][]): string {
   const path = join(dir, `v${Math.random().toString(36).slice(2)}`);
   const writer = VaultWriter.create(path, keySource(key), {});
   writer.declareTable({ index: 0 });
   writer.declareTable({ index: 1 });
-  for (const f of frames) {
-    const frame = Buffer.from([0x52, ...f]);
-    writer.appendFrame(Buffer.concat([frame, Buffer.alloc(0)]));
-  }
+  for (const f of frames) writer.appendFrame(Buffer.from([FRAME_RECORDS, ...FRAME_START, ...f]));
   writer.finish({});
   return path;
 }
@@ -97,8 +100,10 @@ describe.skipIf(!native && !required)('rowRecords with the native kernel', () =>
     const b = row(1, 1, ['k']);
     const path = vaultOf([[...a, ...a, ...b], [...b, ...DECLARATION, ...a]]);
     const hex = (xs: number[]): string => Buffer.from(xs).toString('hex');
-    const seen = readAll(path, ['next', 'next', 4, 3, 'next', 1], native!);
-    expect(seen).toEqual(['table 0', 'table 1', `rows(4) ${hex([...a, ...a, ...b, ...b])}`, 'rows(3) ', 'table 7', `rows(1) ${hex(a)}`, 'end']);
-    expect(seen).toEqual(readAll(path, ['next', 'next', 4, 3, 'next', 1], null));
+    const calls = ['next', 'next', 6, 3, 'next', 1] as const;
+    const seen = readAll(path, calls, native!);
+    // The first frame's rows, the second's up to the declaration: six rows from two frames.
+    expect(seen).toEqual(['table 0', 'table 1', `rows(6) ${hex([...FRAME_START, ...a, ...a, ...b, ...FRAME_START, ...b])}`, 'rows(3) ', 'table 7', `rows(1) ${hex(a)}`, 'end']);
+    expect(seen).toEqual(readAll(path, calls, null));
   });
 });
