@@ -340,6 +340,33 @@ function restore(
   }
 }
 
+// An edit of masked rows or their records for the restore tests: none, one byte of a row
+// changed, one bit of the records, the records cut short, or the rows shifted by one.
+const restoreEdit = fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() }));
+
+/** `masked` with `edit` made (a row byte only where `editable` takes it), and the ordinal of the row before the first. */
+function applyEdit(
+  edit: { kind: 'none' | 'row' | 'record' | 'cut' | 'ordinal'; at: number },
+  masked: { out: string; records: string },
+  ordinal: number,
+  editable: (byte: number) => boolean,
+): { rows: Buffer; records: Buffer; ordinal: number } {
+  const rows = Buffer.from(masked.out, 'latin1');
+  let records = Buffer.from(masked.records, 'latin1');
+  if (edit.kind === 'row' && rows.length > 0) {
+    const i = edit.at % rows.length;
+    if (editable(rows[i]!)) rows[i] = rows[i] === 0x78 ? 0x79 : 0x78;
+  } else if (edit.kind === 'record' && records.length > 0) {
+    const i = edit.at % records.length;
+    records[i] = records[i]! ^ 0x01;
+  } else if (edit.kind === 'cut') {
+    records = records.subarray(0, edit.at % (records.length + 1));
+  } else if (edit.kind === 'ordinal') {
+    ordinal += 1;
+  }
+  return { rows, records, ordinal };
+}
+
 /** Each byte of `masked` that `editable` takes, changed in turn: refused, natively as in JavaScript. */
 function expectEditsRefused(masked: string, editable: (c: string, i: number) => boolean, restoreWith: (edited: Buffer, kernel: NativeRows | null) => Omit<Result, 'records' | 'handedOver'>): void {
   let edits = 0;
@@ -368,8 +395,7 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
         keyTextKept: fc.boolean(),
         ordinal: fc.constantFrom(0, 127, 2 ** 40),
         tight: fc.boolean(),
-        // An edit of the masked rows or the records: none, one byte changed, records cut short or shifted.
-        edit: fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() })),
+        edit: restoreEdit,
       }),
     );
     fc.assert(
@@ -378,22 +404,8 @@ describe.skipIf(!native && !required)('native COPY kernel, unmasking', () => {
         const input = lines(b.rows, b.ends, b.cutLast);
         const masked = run(plan, input, b.ordinal, false, true, null);
         if (masked.error) return;
-        let rows = Buffer.from(masked.out, 'latin1');
-        let records = Buffer.from(masked.records, 'latin1');
-        let ordinal = b.ordinal;
-        if (b.edit.kind === 'row' && rows.length > 0) {
-          rows = Buffer.from(rows);
-          const i = b.edit.at % rows.length;
-          if (rows[i] !== 0x0a && rows[i] !== 0x09) rows[i] = rows[i] === 0x78 ? 0x79 : 0x78;
-        } else if (b.edit.kind === 'record' && records.length > 0) {
-          records = Buffer.from(records);
-          const i = b.edit.at % records.length;
-          records[i] = records[i]! ^ 0x01;
-        } else if (b.edit.kind === 'cut') {
-          records = records.subarray(0, b.edit.at % (records.length + 1));
-        } else if (b.edit.kind === 'ordinal') {
-          ordinal += 1;
-        }
+        // A byte of a row, but not a line end or a field separator.
+        const { rows, records, ordinal } = applyEdit(b.edit, masked, b.ordinal, (c) => c !== 0x0a && c !== 0x09);
         const viaNative = restore(plan, rows, records, ordinal, b.tight, native!);
         const viaJs = restore(plan, rows, records, ordinal, b.tight, null);
         expect(viaNative).toEqual(viaJs);
@@ -600,8 +612,7 @@ describe.skipIf(!native && !required)('native INSERT kernel', () => {
 describe.skipIf(!native && !required)('native INSERT kernel, unmasking', () => {
   const batch = insertBatch(
     fc.record({
-      // An edit of the masked statements or the records: none, a letter or digit changed, records cut short or shifted.
-      edit: fc.oneof(fc.constant({ kind: 'none' as const, at: 0 }), fc.record({ kind: fc.constantFrom('row' as const, 'record' as const, 'cut' as const, 'ordinal' as const), at: fc.nat() })),
+      edit: restoreEdit,
     }),
   );
 
@@ -612,22 +623,8 @@ describe.skipIf(!native && !required)('native INSERT kernel, unmasking', () => {
         const input = insertRun(plan, b.rows, b.perStatement);
         const masked = runInserts(plan, input, b.ordinal, false, true, null);
         if (masked.error !== undefined) return;
-        let rows = Buffer.from(masked.out, 'latin1');
-        let records = Buffer.from(masked.records, 'latin1');
-        let ordinal = b.ordinal;
-        if (b.edit.kind === 'row') {
-          rows = Buffer.from(rows);
-          const i = b.edit.at % rows.length;
-          if (/[a-zA-Z0-9]/.test(String.fromCharCode(rows[i]!))) rows[i] = rows[i] === 0x78 ? 0x79 : 0x78;
-        } else if (b.edit.kind === 'record' && records.length > 0) {
-          records = Buffer.from(records);
-          const i = b.edit.at % records.length;
-          records[i] = records[i]! ^ 0x01;
-        } else if (b.edit.kind === 'cut') {
-          records = records.subarray(0, b.edit.at % (records.length + 1));
-        } else if (b.edit.kind === 'ordinal') {
-          ordinal += 1;
-        }
+        // A letter or digit of a statement: the statements stay statements.
+        const { rows, records, ordinal } = applyEdit(b.edit, masked, b.ordinal, (c) => /[a-zA-Z0-9]/.test(String.fromCharCode(c)));
         try {
           rowsOf(plan, rows);
         } catch {
