@@ -4,6 +4,9 @@
 import { parseDocument } from 'yaml';
 import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/names.js';
 
+/** Alias expansions allowed in one document (yaml's default): rules and maps need few, if any. */
+const MAX_ALIAS_COUNT = 100;
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -22,7 +25,13 @@ export function readTablesDocument(text: string, tablesDescription: string): { t
   const doc = parseDocument(text, { uniqueKeys: true });
   for (const e of doc.errors) problems.push(`YAML: ${e.message.split('\n')[0] ?? e.message}`);
   if (problems.length > 0) return { tables: {}, problems, fatal: true };
-  const root: unknown = doc.toJS() ?? {};
+  let root: unknown;
+  try {
+    // yaml refuses more alias expansions than maxAliasCount (a "billion laughs" file) with a ReferenceError.
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    return { tables: {}, problems: [`YAML: ${err instanceof Error ? err.message : String(err)} (aliases expand to too many nodes)`], fatal: true };
+  }
   if (!isRecord(root)) return { tables: {}, problems: ['(top): expected a mapping with `tables:`'], fatal: true };
   for (const k of Object.keys(root)) if (k !== 'tables') problems.push(`${pathPart(k)}: unknown field (expected 'tables')`);
   const tables = root['tables'] ?? {};
