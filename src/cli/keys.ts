@@ -2,8 +2,12 @@
 // variable, a public key to seal a new vault to (--recipient) or the secret key that opens
 // one (--identity), or a prompt when stdin is a terminal. The key itself is never printed.
 
+import { statSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
 import { readKeyFile, readPublicKeyFile, readSecretKeyFile, type KeySource } from '../vault/key.js';
+import { warn } from './report.js';
+
+const OPENS_VAULTS = 'whoever can read it can open every vault made with it';
 
 export interface KeyOptions {
   keyFile?: string | undefined;
@@ -20,9 +24,15 @@ export async function resolveKeySource(options: KeyOptions, confirm: boolean): P
     options.identity !== undefined && '--identity',
   ].filter((o) => o !== false);
   if (given.length > 1) throw new PgcloakError('USAGE', `give one key option, not ${given.join(' and ')}`);
-  if (options.keyFile !== undefined) return { kind: 'key', key: readKeyFile(options.keyFile) };
+  if (options.keyFile !== undefined) {
+    warnIfOthersCanRead(options.keyFile, 'key file', OPENS_VAULTS);
+    return { kind: 'key', key: readKeyFile(options.keyFile) };
+  }
   if (options.recipient !== undefined) return { kind: 'recipient', publicKey: readPublicKeyFile(options.recipient) };
-  if (options.identity !== undefined) return { kind: 'identity', secretKey: readSecretKeyFile(options.identity) };
+  if (options.identity !== undefined) {
+    warnIfOthersCanRead(options.identity, 'secret key (--identity)', OPENS_VAULTS);
+    return { kind: 'identity', secretKey: readSecretKeyFile(options.identity) };
+  }
   if (options.passphraseEnv !== undefined) {
     const value = process.env[options.passphraseEnv];
     if (value === undefined || value === '') {
@@ -44,7 +54,28 @@ export async function resolveKeySource(options: KeyOptions, confirm: boolean): P
 
 /** The 32 bytes of a --pseudonym-key file (a key file made by `pgcloak keygen`), if given. */
 export function readPseudonymKey(path: string | undefined): Buffer | undefined {
-  return path === undefined ? undefined : readKeyFile(path);
+  if (path === undefined) return undefined;
+  warnIfOthersCanRead(path, 'pseudonym key', 'whoever can read it can test guesses of the originals against the pseudonyms and hashes');
+  return readKeyFile(path);
+}
+
+/**
+ * A secret anyone else on the host may read (permission bits for group or others, as ssh
+ * checks a private key's): warned about, not refused, so that existing set-ups keep working.
+ * keygen creates key files 0600.
+ */
+function warnIfOthersCanRead(path: string, what: string, risk: string): void {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    return; // reading it reports the problem
+  }
+  if ((mode & 0o077) === 0) return;
+  const who = [mode & 0o070 && 'its group', mode & 0o007 && 'others'].filter((w) => typeof w === 'string').join(' and ');
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  warn(`${what} ${path} is open to ${who} (mode ${octal}): ${risk}. Run: chmod 600 ${path}`);
 }
 
 function promptHidden(question: string): Promise<string> {
