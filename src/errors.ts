@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'VAULT_TRUNCATED'
   | 'VAULT_FORMAT'
   | 'VAULT_MISMATCH'
+  | 'VAULT_EXISTS'
+  | 'VAULT_LOCKED'
   | 'IO'
   | 'MAP_INVALID'
   | 'TARGET_SCHEMA'
@@ -64,6 +66,8 @@ export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
   VAULT_TRUNCATED: 5,
   VAULT_FORMAT: 5,
   VAULT_MISMATCH: 6,
+  VAULT_EXISTS: 5,
+  VAULT_LOCKED: 5,
   IO: 7,
   MAP_INVALID: 3,
   TARGET_SCHEMA: 8,

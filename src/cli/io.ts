@@ -1,19 +1,12 @@
-// Files the CLI reads and writes. Outputs go to a temporary file beside the target
-// and are renamed only on success, so a failed run never leaves a file that looks complete.
+// The files the CLI reads (what it writes: run-files.ts), and the check that an input
+// holds something: an empty one is most often a producer that failed (`pg_dump db | ...`).
 
-import { createReadStream, createWriteStream, fstatSync, openSync, renameSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream, fstatSync, openSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { StatementPresence } from '../dump/statement-presence.js';
 import { PgcloakError } from '../errors.js';
-import { FdSource } from '../io/chunk-source.js';
+import { FdSource, StreamSource, type ChunkSource } from '../io/chunk-source.js';
 import type { Input } from '../mask/drive.js';
-
-export interface OutputTarget {
-  stream: Writable;
-  /** Where it will be once committed; undefined for stdout. */
-  path: string | undefined;
-  commit(): void;
-  abort(): void;
-}
 
 /** Input streams read chunks this large. */
 const READ_CHUNK = 1024 * 1024;
@@ -64,25 +57,40 @@ function inputSize(path: string): number {
   }
 }
 
-export function openOutput(path: string | undefined): OutputTarget {
-  if (path === undefined) {
-    return { stream: process.stdout, path: undefined, commit: () => undefined, abort: () => undefined };
-  }
-  const tmp = `${path}.tmp-${process.pid}`;
-  const stream: WriteStream = createWriteStream(tmp, { flags: 'wx', highWaterMark: 256 * 1024 });
+/**
+ * The input, refused at its end when it held nothing (`holds: 'bytes'`), or nothing but
+ * blank space and comments (`holds: 'statements'`, a plain dump): INPUT_FORMAT, raised by
+ * the source itself so that it comes before anything the run would report at the end.
+ */
+export function checkedInput(input: Input, path: string | undefined, holds: 'bytes' | 'statements'): ChunkSource {
+  const source: ChunkSource = input instanceof Readable ? new StreamSource(input) : input;
+  const presence = holds === 'statements' ? new StatementPresence() : undefined;
+  let bytes = 0;
+  const from = path === undefined ? 'standard input' : path;
   return {
-    stream,
-    path,
-    commit() {
-      renameSync(tmp, path);
-    },
-    abort() {
-      stream.destroy();
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // never created, or already gone
+    async next() {
+      const chunk = await source.next();
+      if (chunk !== null) {
+        bytes += chunk.length;
+        presence?.write(chunk);
+        return chunk;
       }
+      if (bytes === 0) {
+        throw new PgcloakError(
+          'INPUT_FORMAT',
+          path === undefined
+            ? 'nothing was read from standard input: the command before the pipe (pg_dump?) most likely failed; see its messages. No vault was written'
+            : `${path} is empty: nothing to read (did the command that wrote it, pg_dump?, fail?). No vault was written`,
+        );
+      }
+      if (presence && !presence.sawStatement) {
+        throw new PgcloakError(
+          'INPUT_FORMAT',
+          `${from} holds no SQL statement, only comments and blank lines (${bytes} bytes): the command that wrote it (pg_dump?) most likely failed before its first statement. No vault was written`,
+        );
+      }
+      return null;
     },
+    close: () => source.close?.() ?? Promise.resolve(),
   };
 }

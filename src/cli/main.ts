@@ -8,12 +8,27 @@ import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
 // Commands are imported when run: a mask need not load the database client or the leak scanner.
 import { resolveKeySource } from './keys.js';
+import { removeTempFiles } from './run-files.js';
 
-const keyOptions = {
+const commonKeyOptions = {
   'key-file': { type: 'string', describe: 'vault key file made by `pgcloak keygen`' },
   'passphrase-env': { type: 'string', describe: 'name of an environment variable holding a passphrase (Argon2id)' },
-  recipient: { type: 'string', describe: 'mask: seal the vault to this public key (NAME.pub from `pgcloak keygen --public`); this host cannot read it back' },
-  identity: { type: 'string', describe: 'unmask: the secret key a --recipient vault was sealed to' },
+} as const;
+
+// Each side of a key pair is listed only where it is used; the other stays an option (hidden),
+// so that giving it gets a message saying which one is meant rather than "unknown argument".
+/** Key options of mask: what seals a new vault. */
+const sealKeyOptions = {
+  ...commonKeyOptions,
+  recipient: { type: 'string', describe: 'seal the vault to this public key (NAME.pub from `pgcloak keygen --public`); this host cannot read it back' },
+  identity: { type: 'string', hidden: true },
+} as const;
+
+/** Key options of the commands that read a vault: what opens it. */
+const openKeyOptions = {
+  ...commonKeyOptions,
+  identity: { type: 'string', describe: 'the secret key a vault sealed with mask --recipient was sealed to' },
+  recipient: { type: 'string', hidden: true },
 } as const;
 
 const pseudonymKeyOption = {
@@ -84,7 +99,66 @@ function skipHelpCache(cli: unknown): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
+/** Signals that stop a run, with their numbers: the exit code is 128 + the number, as a shell reports it. */
+const STOP_SIGNALS = [
+  ['SIGHUP', 1],
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+] as const;
+
+/**
+ * A run stopped by a signal (Ctrl-C, `timeout`, a closed terminal) removes its temporary
+ * files and the vault's lock: for unmask they hold originals (issue 18).
+ */
+function stopOnSignals(): void {
+  for (const [signal, number] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeTempFiles();
+      process.stderr.write(`\npgcloak: stopped by ${signal}${removed > 0 ? ': its temporary files are removed, nothing was put in place' : ''}\n`);
+      process.exit(128 + number);
+    });
+  }
+}
+
+let brokenPipeReported = false;
+
+/** `pgcloak mask ... | head`: the reader stopped early. One line, exit IO, whenever it is noticed. */
+function reportBrokenPipe(): number {
+  if (!brokenPipeReported) {
+    brokenPipeReported = true;
+    process.stderr.write('pgcloak: IO: the output was closed before the end (EPIPE: whatever read it, such as head, stopped reading); the run stopped and put nothing in place\n');
+  }
+  return EXIT_CODES.IO;
+}
+
+/** stdout's errors after a command has written its last byte would otherwise end the process with a stack trace. */
+function guardStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exitCode = reportBrokenPipe();
+    else {
+      process.stderr.write(`pgcloak: IO: cannot write standard output (${err.code ?? err.message})\n`);
+      process.exitCode = EXIT_CODES.IO;
+    }
+  });
+}
+
+/**
+ * An option that takes one value, given twice (`--vault a --vault b`): yargs makes it an
+ * array, which would reach the command as a path "a,b", after all the work. Refused as
+ * the arguments are read. Boolean flags given twice mean the same as once.
+ */
+function refuseRepeatedOptions(argv: Record<string, unknown>): void {
+  const repeated = Object.entries(argv).filter(([name, value]) => name !== '_' && name !== '$0' && Array.isArray(value) && value.some((v) => typeof v !== 'boolean'));
+  if (repeated.length === 0) return;
+  // The long name as written (`key-file`), rather than an alias (`o`) or yargs' camel-case copy (`keyFile`).
+  const [name, value] = repeated.find(([n]) => n.length > 1 && !/[A-Z]/.test(n)) ?? repeated[0]!;
+  const values = value as unknown[];
+  throw new PgcloakError('USAGE', `${name.length === 1 ? '-' : '--'}${name} is given ${values.length} times: it takes one value`);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  stopOnSignals();
+  guardStdout();
   try {
     const cli = yargs(argv)
       .scriptName('pgcloak')
@@ -96,7 +170,8 @@ export async function main(argv: string[]): Promise<number> {
           y
             .options({
               rules: { type: 'string', alias: 'r', demandOption: true, describe: 'rules file (YAML)' },
-              vault: { type: 'string', demandOption: true, describe: 'vault file for the originals (kept at home)' },
+              vault: { type: 'string', demandOption: true, describe: 'new vault file for the originals (kept at home); an existing one is refused (VAULT_EXISTS) unless --force' },
+              force: { type: 'boolean', describe: 'replace an existing --vault (it may be the only way back to a dump masked earlier); never a file the run reads' },
               strict: { type: 'boolean', describe: 'rules that match nothing in the dump are an error' },
               'require-coverage': {
                 type: 'boolean',
@@ -106,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
               'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
               threads: threadsOption('mask'),
               ...rawCopyOptions,
-              ...keyOptions,
+              ...sealKeyOptions,
               ...pseudonymKeyOption,
               ...ioOptions,
             })
@@ -115,6 +190,7 @@ export async function main(argv: string[]): Promise<number> {
           await (await import('./commands/mask.js')).maskCommand({
             rules: a.rules,
             vault: a.vault,
+            force: a.force,
             input: a.input,
             output: a.output,
             strict: a.strict,
@@ -146,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
           y.options({
             vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
             threads: threadsOption('restore'),
-            ...keyOptions,
+            ...openKeyOptions,
             ...pseudonymKeyOption,
             ...restoreOptions,
             ...ioOptions,
@@ -187,7 +263,7 @@ export async function main(argv: string[]): Promise<number> {
             (z) =>
               z.options({
                 vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
-                ...keyOptions,
+                ...openKeyOptions,
                 rules: { type: 'boolean', describe: 'print the rules file the vault was made with, too' },
                 json: { type: 'boolean', describe: 'print it as one JSON object' },
               }),
@@ -225,7 +301,7 @@ export async function main(argv: string[]): Promise<number> {
             .positional('dump', { type: 'string', describe: 'the masked dump (default: --input, else stdin)' })
             .options({
               vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
-              ...keyOptions,
+              ...openKeyOptions,
               input: ioOptions.input,
               'allow-leaks': { type: 'boolean', describe: 'report finds but exit 0' },
               json: { type: 'boolean', describe: 'print the report as JSON' },
@@ -248,6 +324,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${strategiesTable()}\n`);
       })
       .demandCommand(1, 'name a command: mask, unmask, inspect, scan, keygen, vault, strategies')
+      .middleware((a) => refuseRepeatedOptions(a), true)
       .strict()
       .version(VERSION)
       .help()
@@ -268,8 +345,9 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_CODES[err.code];
     }
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EPIPE') return EXIT_CODES.IO;
-    if (e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES') {
+    if (e.code === 'EPIPE') return reportBrokenPipe();
+    // A failed system call (a file that cannot be opened, a disk that is full): its message names the call and the path, never file content.
+    if (typeof e.code === 'string' && typeof e.syscall === 'string') {
       process.stderr.write(`pgcloak: IO: ${e.message}\n`);
       return EXIT_CODES.IO;
     }

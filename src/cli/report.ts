@@ -47,6 +47,8 @@ export interface SummaryExtras {
   output?: string | undefined;
   vault?: string | undefined;
   vaultBytes?: number;
+  /** mask: why no column was masked, when none was (the output is the input); also warned on its own. */
+  nothingMasked?: string;
 }
 
 export function printSummary(command: string, summary: RunSummary, extras: SummaryExtras, json: boolean): void {
@@ -78,6 +80,7 @@ export function printSummary(command: string, summary: RunSummary, extras: Summa
     lines.push(`  not existing (rules that matched nothing):`);
     for (const n of summary.notExisting) lines.push(`    ${n}`);
   }
+  if (extras.nothingMasked) lines.push(`  NOTHING WAS MASKED: ${extras.nothingMasked}`);
   if (summary.warnings.length > 0) lines.push(`  ${summary.warnings.length} warning(s), shown above`);
   process.stderr.write(`${lines.join('\n')}\n`);
 }

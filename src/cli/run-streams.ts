@@ -1,14 +1,15 @@
 // What mask and unmask share on the command line: input and output opened, a progress
-// line while the core runs, the output renamed into place only on success, and the
-// summary printed at the end.
+// line while the core runs, the output and the vault put in place together only on
+// success (run-files.ts), and the summary printed at the end.
 
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
 import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
-import { openInputSource, openOutput } from './io.js';
+import { checkedInput, openInputSource } from './io.js';
 import type { Input } from '../mask/drive.js';
 import { Progress, printSummary, type SummaryExtras } from './report.js';
+import type { RunFiles } from './run-files.js';
 
 export interface StreamArgs {
   input?: string | undefined;
@@ -23,34 +24,47 @@ export interface StreamRun {
   onStart: (processor: DumpProcessor) => void;
 }
 
-export async function runStreams<T extends RunSummary>(
-  command: 'mask' | 'unmask',
-  args: StreamArgs,
-  body: (run: StreamRun) => Promise<T>,
-  extras: (result: T) => Partial<SummaryExtras> = () => ({}),
-): Promise<void> {
-  const input = openInputSource(args.input);
-  const output = openOutput(args.output);
-  let processor: DumpProcessor | undefined;
-  const progress = args.quiet ? undefined : new Progress(command, () => processor, input.size);
-  const started = Date.now();
+export interface StreamCommand<T extends RunSummary> {
+  command: 'mask' | 'unmask';
+  args: StreamArgs;
+  /** Checked and locked already (RunFiles.prepare); committed or aborted here. */
+  files: RunFiles;
+  /** What the input must hold to be taken: any byte, or an SQL statement (see io.ts checkedInput). */
+  inputHolds: 'bytes' | 'statements';
+  body: (run: StreamRun) => Promise<T>;
+  /** The size of the vault the run wrote into files.vaultStaging. */
+  vaultBytes?: (result: T) => number;
+  /** Once committed, before the summary: warnings about the result. */
+  afterCommit?: (result: T) => void;
+  extras?: (result: T) => Partial<SummaryExtras>;
+}
+
+export async function runStreams<T extends RunSummary>(run: StreamCommand<T>): Promise<void> {
+  const { args, files } = run;
+  let progress: Progress | undefined;
   try {
-    const result = await body({
-      input: input.input,
-      output: output.stream,
+    const input = openInputSource(args.input);
+    const output = files.openOutput();
+    let processor: DumpProcessor | undefined;
+    progress = args.quiet ? undefined : new Progress(run.command, () => processor, input.size);
+    const started = Date.now();
+    const result = await run.body({
+      input: checkedInput(input.input, args.input, run.inputHolds),
+      output,
       onStart: (p) => {
         processor = p;
       },
     });
-    output.commit();
+    files.commit(run.vaultBytes?.(result));
     progress?.stop();
+    run.afterCommit?.(result);
     if (!args.quiet) {
       const seconds = (Date.now() - started) / 1000;
-      printSummary(command, result, { seconds, output: output.path ?? '(stdout)', ...extras(result) }, args.json ?? false);
+      printSummary(run.command, result, { seconds, output: files.outputPath ?? '(stdout)', ...run.extras?.(result) }, args.json ?? false);
     }
   } catch (err) {
     progress?.stop();
-    output.abort();
+    files.abort();
     throw err;
   }
 }

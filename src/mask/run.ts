@@ -21,6 +21,8 @@ import { secretForMask, secretForUnmask } from './strategy-secret.js';
 export interface VaultTarget {
   path: string;
   keySource: KeySource;
+  /** mask: build the vault at this path and leave it there for the caller to rename into place (see VaultWriterOptions). */
+  stagingPath?: string | undefined;
 }
 
 export interface MaskOptions {
@@ -97,7 +99,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         outputDigest: TREE_DIGEST,
         rules: options.rules.text,
         ...(secret ? { strategySecret: secret.record } : {}),
-      })
+      }, { stagingPath: options.vault.stagingPath })
     : undefined;
   const workers = startWorkers(options.threads, options, secret?.key);
   const digest = new TreeDigest(digestOptions(options.threads, workers));

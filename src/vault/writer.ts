@@ -2,7 +2,9 @@
 // the masker calls row() from its synchronous hot path, once per masked row of dumps of
 // hundreds of GB. Records are packed into one reusable buffer that is encrypted and written
 // each time it passes FRAME_TARGET_BYTES, so memory stays flat. The file is built beside its
-// final path and renamed into place by finish(), so a vault path never holds half a vault.
+// final path and renamed into place by finish(), so a vault path never holds half a vault;
+// or, given a staging path, built there and left for the caller to rename (the CLI commits
+// the vault and the output together: src/cli/run-files.ts).
 
 import { closeSync, fdatasync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -42,9 +44,20 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 type WriterState = 'open' | 'finished' | 'aborted';
 
+export interface VaultWriterOptions {
+  /**
+   * Build the vault here (created exclusively, mode 0600) and leave it there, complete and
+   * synced, when finish() succeeds: the caller renames it into place. Default: a temporary
+   * file beside the vault's path, renamed by finish().
+   */
+  stagingPath?: string | undefined;
+}
+
 export class VaultWriter {
   private readonly path: string;
   private readonly tmpPath: string;
+  /** finish() renames tmpPath to path (else the caller does). */
+  private readonly renames: boolean;
   private fd: number | null;
   private state: WriterState = 'open';
   private readonly stream = Buffer.alloc(STREAM_STATE_BYTES);
@@ -61,16 +74,17 @@ export class VaultWriter {
   /** How many background syncs were started. */
   backgroundSyncs = 0;
 
-  private constructor(path: string, tmpPath: string, fd: number) {
+  private constructor(path: string, tmpPath: string, fd: number, renames: boolean) {
     this.path = path;
     this.tmpPath = tmpPath;
     this.fd = fd;
+    this.renames = renames;
   }
 
-  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>): VaultWriter {
+  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>, options: VaultWriterOptions = {}): VaultWriter {
     const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
     const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
-    const tmpPath = `${path}.tmp-${process.pid}`;
+    const tmpPath = options.stagingPath ?? `${path}.tmp-${process.pid}`;
     const { header, key } = newVaultKey(keySource, streamHeader);
     let writer: VaultWriter | undefined;
     try {
@@ -80,7 +94,7 @@ export class VaultWriter {
       } catch (cause) {
         throw ioError('create vault', tmpPath, cause);
       }
-      writer = new VaultWriter(path, tmpPath, fd);
+      writer = new VaultWriter(path, tmpPath, fd, options.stagingPath === undefined);
       // Fills in streamHeader, which is part of the header written next.
       sodium.crypto_secretstream_xchacha20poly1305_init_push(writer.stream, streamHeader, key);
       const headerBytes = encodeHeader(header);
@@ -177,12 +191,12 @@ export class VaultWriter {
       fsyncSync(fd);
       this.fd = null;
       closeSync(fd);
-      renameSync(this.tmpPath, this.path);
+      if (this.renames) renameSync(this.tmpPath, this.path);
     } catch (cause) {
       this.abort();
       throw ioError('finish vault', this.path, cause);
     }
-    syncDirectory(dirname(this.path));
+    if (this.renames) syncDirectory(dirname(this.path));
     this.state = 'finished';
     this.wipe();
   }

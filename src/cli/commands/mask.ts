@@ -1,17 +1,21 @@
 // `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault.
 import { readFileSync } from 'node:fs';
+import { isMap, parseDocument } from 'yaml';
 import { PgcloakError } from '../../errors.js';
 import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
-import type { RawCopyInput } from '../../mask/dump-processor.js';
-import { parseRules } from '../../rules/rules-file.js';
+import type { RawCopyInput, RunSummary } from '../../mask/dump-processor.js';
+import { parseRules, type RuleSet } from '../../rules/rules-file.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
+import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 
 export interface MaskArgs extends KeyOptions, StreamArgs {
   rules: string;
   vault: string;
+  /** Replace an existing vault (never a file the run reads or writes otherwise). */
+  force?: boolean | undefined;
   strict?: boolean | undefined;
   pseudonymKey?: string | undefined;
   /** Personal-looking columns (by name and type) must be masked or kept. */
@@ -60,35 +64,88 @@ function rawCopyInput(args: MaskArgs): RawCopyInput | undefined {
   };
 }
 
+/**
+ * A rules file with nothing in it (empty, only comments, or no `tables:`) is a mistake, not
+ * a run that masks nothing: that is written `tables: {}` (issue 18).
+ */
+function refuseEmptyRules(text: string, path: string): void {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return; // parseRules reports them
+  if (doc.contents === null) {
+    throw new PgcloakError('RULES_INVALID', `${path} is empty or holds only comments: it would mask nothing. Write \`tables: {}\` to mask nothing on purpose`);
+  }
+  if (isMap(doc.contents) && doc.get('tables') == null) {
+    throw new PgcloakError('RULES_INVALID', `${path}: no \`tables:\` with rules in it: it would mask nothing. Write \`tables: {}\` to mask nothing on purpose`);
+  }
+}
+
+/** Why nothing was masked, when no column of the dump was: said loudly, the output is the input. */
+function nothingMasked(rules: RuleSet, summary: RunSummary): string | undefined {
+  if (summary.tables.some((t) => t.maskedColumns.length > 0)) return undefined;
+  if (rules.tables.size === 0) return 'the rules name no table (tables: {})';
+  if (summary.notExisting.length > 0) return 'no rule matched a column of the dump (see "not existing")';
+  return 'no masking rule applied to a column of the dump';
+}
+
 export async function maskCommand(args: MaskArgs): Promise<void> {
+  const threads = threadCount(args.threads);
+  if (args.leakCheck && args.output === undefined) {
+    throw new PgcloakError('USAGE', '--leak-check reads the masked output again once it is complete: give --output FILE');
+  }
+  const files = RunFiles.prepare({
+    output: args.output,
+    vault: { path: args.vault, force: args.force ?? false },
+    reads: [
+      { option: '--input', path: args.input },
+      { option: '--rules', path: args.rules },
+      { option: '--key-file', path: args.keyFile },
+      { option: '--recipient', path: args.recipient },
+      { option: '--identity', path: args.identity },
+      { option: '--pseudonym-key', path: args.pseudonymKey },
+      { option: '--schema', path: args.schema },
+    ],
+    readsStdin: args.input === undefined,
+  });
+  try {
+    await maskWith(args, files, threads);
+  } finally {
+    files.abort();
+  }
+}
+
+async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promise<void> {
   let rulesText: string;
   try {
     rulesText = readFileSync(args.rules, 'utf8');
   } catch {
     throw new PgcloakError('IO', `cannot read rules file ${args.rules}`);
   }
+  refuseEmptyRules(rulesText, args.rules);
   const rules = parseRules(rulesText);
+  if (args.strict && rules.tables.size === 0) {
+    throw new PgcloakError('RULES_INVALID', `--strict: ${args.rules} names no table (tables: {}): nothing would be masked`);
+  }
   const raw = rawCopyInput(args);
-  const threads = threadCount(args.threads);
   if ((args.leakCheck || args.requireCoverage) && raw) {
     throw new PgcloakError('USAGE', '--leak-check and --require-coverage read a dump\'s DDL and SQL: not for raw COPY input (--format copy-text/copy-csv)');
-  }
-  if (args.leakCheck && args.output === undefined) {
-    throw new PgcloakError('USAGE', '--leak-check reads the masked output again once it is complete: give --output FILE');
   }
   // The checks' stage reads DDL ahead of the masker, before maskDump has loaded the parser.
   if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
   const pseudonymKey = readPseudonymKey(args.pseudonymKey);
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
-  await runStreams(
-    'mask',
+  let nothing: string | undefined;
+  await runStreams({
+    command: 'mask',
     args,
-    (run) =>
+    files,
+    // A dump always holds statements (its SET lines at least); raw COPY data must hold a byte.
+    inputHolds: raw ? 'bytes' : 'statements',
+    body: (run) =>
       maskDump({
         ...run,
         rules,
-        vault: { path: args.vault, keySource },
+        vault: { path: args.vault, keySource, stagingPath: files.vaultStaging },
         strict: args.strict ?? false,
         raw,
         pseudonymKey,
@@ -96,7 +153,11 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
         threads,
         ...checks?.maskChecks(rules, args, run.input, run.output),
       }),
-    (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes }),
-  );
+    vaultBytes: (result) => result.vaultBytes,
+    afterCommit: (result) => {
+      nothing = nothingMasked(rules, result);
+      if (nothing !== undefined) warn(`nothing was masked: ${nothing}; the output is the input, unchanged`);
+    },
+    extras: (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes, ...(nothing !== undefined ? { nothingMasked: nothing } : {}) }),
+  });
 }
-

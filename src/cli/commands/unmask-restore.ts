@@ -6,6 +6,7 @@
 // (overwrite values edited since masking).
 
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { PgcloakError } from '../../errors.js';
 import { applyToDatabase, type ApplyProgress } from '../../unmask/db-apply.js';
@@ -13,9 +14,10 @@ import { unmaskDumpByKey, type ByKeyUnmasker } from '../../unmask/dump-by-key.js
 import { NO_MIGRATION, parseMigrationMap, type MigrationMap } from '../../unmask/migration-map.js';
 import { writeRestoreScript } from '../../unmask/sql-script.js';
 import type { KeySource } from '../../vault/key.js';
-import { openInput, openOutput } from '../io.js';
+import { openInput } from '../io.js';
 import { warn } from '../report.js';
 import { RestoreProgress, printRestoreSummary } from '../restore-summary.js';
+import type { RunFiles } from '../run-files.js';
 
 export interface RestoreArgs {
   vault: string;
@@ -28,13 +30,14 @@ export interface RestoreArgs {
   fireTriggers?: boolean | undefined;
   dryRun?: boolean | undefined;
   input?: string | undefined;
-  output?: string | undefined;
+  /** --output, checked (unmask.ts): where the script or the restored dump goes. */
+  files: RunFiles;
   quiet?: boolean | undefined;
   json?: boolean | undefined;
 }
 
 /** Whether these arguments ask for a reversal into a database (or by key); checks their combination. */
-export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault'>): boolean {
+export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault' | 'files'> & { output?: string | undefined }): boolean {
   const modes = [args.sql && '--sql', args.db !== undefined && '--db', args.byKey && '--by-key'].filter((m) => typeof m === 'string');
   if (modes.length > 1) throw new PgcloakError('USAGE', `give one of ${modes.join(', ')}`);
   const mode = modes[0];
@@ -88,25 +91,27 @@ export async function restoreCommand(args: RestoreArgs): Promise<void> {
       }
       return;
     }
-    const output = openOutput(args.output);
+    const files = args.files;
+    const outputPath = files.outputPath;
+    const output = files.openOutput();
     try {
       if (args.sql) {
         const result = await writeRestoreScript({
           vault,
           map,
-          output: output.stream,
+          output,
           onWarning: warn,
           force,
           fireTriggers: args.fireTriggers ?? false,
           dryRun,
           onProgress: (done, total, table) => progress?.show(`${done}/${total} rows ${table}`),
         });
-        await endOutput(output);
-        output.commit();
+        await endOutput(output, outputPath);
+        files.commit();
         progress?.stop();
         if (!args.quiet) {
-          const where = output.path ?? '(stdout)';
-          const title = `pgcloak unmask --sql: script written to ${where}: ${result.rows} row(s) of originals; apply with psql -v ON_ERROR_STOP=1 -f ${output.path ?? 'SCRIPT'} DBNAME (it prints the counts)`;
+          const where = outputPath ?? '(stdout)';
+          const title = `pgcloak unmask --sql: script written to ${where}: ${result.rows} row(s) of originals; apply with psql -v ON_ERROR_STOP=1 -f ${outputPath ?? 'SCRIPT'} DBNAME (it prints the counts)`;
           printRestoreSummary(title, { ...result, tables: result.tables.filter((t) => t.status !== 'restore') }, { bytes: result.bytesOut, seconds: seconds() }, args.json ?? false);
         }
         return;
@@ -116,18 +121,19 @@ export async function restoreCommand(args: RestoreArgs): Promise<void> {
       const timer = progress ? setInterval(() => core && progress.show(`${core.bytesIn} bytes${core.currentTable ? ` ${core.currentTable}` : ''}`), 250) : undefined;
       timer?.unref();
       try {
-        const result = await unmaskDumpByKey({ input: input.stream, output: output.stream, vault, map, force, onWarning: warn, onStart: (c) => (core = c) });
-        output.commit();
+        const result = await unmaskDumpByKey({ input: input.stream, output, vault, map, force, onWarning: warn, onStart: (c) => (core = c) });
+        await endOutput(output, outputPath);
+        files.commit();
         progress?.stop();
         if (!args.quiet) {
-          const title = `pgcloak unmask --by-key: ${output.path ?? '(stdout)'}: values put back by key`;
+          const title = `pgcloak unmask --by-key: ${outputPath ?? '(stdout)'}: values put back by key`;
           printRestoreSummary(title, result, { bytesIn: result.bytesIn, bytesOut: result.bytesOut, vaultRereads: result.vaultRereads, seconds: seconds() }, args.json ?? false);
         }
       } finally {
         if (timer) clearInterval(timer);
       }
     } catch (err) {
-      output.abort();
+      files.abort();
       throw err;
     }
   } finally {
@@ -144,8 +150,8 @@ function describeProgress(p: ApplyProgress): string {
 }
 
 /** A file output must be flushed before it is renamed into place; stdout is left open. */
-async function endOutput(output: { stream: NodeJS.WritableStream; path: string | undefined }): Promise<void> {
-  if (output.path === undefined) return;
-  output.stream.end();
-  await finished(output.stream);
+async function endOutput(output: Writable, path: string | undefined): Promise<void> {
+  if (path === undefined || output.writableEnded) return;
+  output.end();
+  await finished(output);
 }

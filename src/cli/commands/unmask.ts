@@ -1,6 +1,7 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import type { RestoreArgs } from './unmask-restore.js';
 
@@ -8,7 +9,7 @@ export interface UnmaskArgs extends KeyOptions, StreamArgs {
   vault: string;
   pseudonymKey?: string | undefined;
   /** Into a database (--sql, --db) or by key (--by-key): see unmask-restore.ts. */
-  restore?: Omit<RestoreArgs, 'vault' | 'keySource' | 'input' | 'output' | 'quiet' | 'json'>;
+  restore?: Omit<RestoreArgs, 'vault' | 'keySource' | 'input' | 'files' | 'quiet' | 'json'>;
   /** Threads that restore rows; default: the CPU count. */
   threads?: number | undefined;
 }
@@ -16,13 +17,39 @@ export interface UnmaskArgs extends KeyOptions, StreamArgs {
 export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
   // The database side (and its client) is loaded only when one of its options is given.
   const restore = args.restore && Object.values(args.restore).some((v) => v !== undefined && v !== false) ? await import('./unmask-restore.js') : undefined;
-  if (restore && args.restore && restore.wantsRestore({ ...args.restore, input: args.input, output: args.output })) {
+  const restoring = restore !== undefined && args.restore !== undefined && restore.wantsRestore({ ...args.restore, input: args.input, output: args.output });
+  const threads = restoring ? 1 : threadCount(args.threads);
+  // Every file this run names, none of which --output may replace: the output holds originals.
+  const files = RunFiles.prepare({
+    output: args.output,
+    reads: [
+      { option: '--input', path: args.input },
+      { option: '--vault', path: args.vault },
+      { option: '--key-file', path: args.keyFile },
+      { option: '--identity', path: args.identity },
+      { option: '--recipient', path: args.recipient },
+      { option: '--pseudonym-key', path: args.pseudonymKey },
+      { option: '--map', path: args.restore?.map },
+    ],
+    readsStdin: args.input === undefined && !(restoring && !args.restore?.byKey),
+  });
+  try {
+    if (restoring) {
+      const keySource = await resolveKeySource(args, false);
+      await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, files, quiet: args.quiet, json: args.json });
+      return;
+    }
     const keySource = await resolveKeySource(args, false);
-    await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
-    return;
+    const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    await runStreams({
+      command: 'unmask',
+      args,
+      files,
+      // Only an empty input is refused before the vault is: a masked dump is checked against it.
+      inputHolds: 'bytes',
+      body: (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads }),
+    });
+  } finally {
+    files.abort();
   }
-  const threads = threadCount(args.threads);
-  const keySource = await resolveKeySource(args, false);
-  const pseudonymKey = readPseudonymKey(args.pseudonymKey);
-  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads }));
 }
