@@ -62,7 +62,7 @@ const restoreOptions = {
 
 const ioOptions = {
   input: { type: 'string', alias: 'i', describe: 'read the dump from this file (default: stdin)' },
-  output: { type: 'string', alias: 'o', describe: 'write to this file, renamed into place on success (default: stdout)' },
+  output: { type: 'string', alias: 'o', describe: 'write to this file (mode 0600), renamed into place on success, replacing an existing file; never a file the run reads (default: stdout)' },
   quiet: { type: 'boolean', alias: 'q', describe: 'no progress, no summary (warnings and errors still go to stderr)' },
   json: { type: 'boolean', describe: 'print the summary as JSON on stderr' },
 } as const;
