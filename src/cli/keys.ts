@@ -3,7 +3,9 @@
 // one (--identity), or a prompt when stdin is a terminal. The key itself is never printed.
 
 import { PgcloakError } from '../errors.js';
-import { readKeyFile, readPublicKeyFile, readSecretKeyFile, type KeySource } from '../vault/key.js';
+import { readKeyFile, readPublicKeyFile, readSecretKeyFile, readSigningKey, readVerifyKeyFile, type KeySource } from '../vault/key.js';
+import { peekVaultSigner, signerFingerprint, type SigningKey } from '../vault/signature.js';
+import { warn } from './report.js';
 
 export interface KeyOptions {
   keyFile?: string | undefined;
@@ -45,6 +47,35 @@ export async function resolveKeySource(options: KeyOptions, confirm: boolean): P
 /** The 32 bytes of a --pseudonym-key file (a key file made by `pgcloak keygen`), if given. */
 export function readPseudonymKey(path: string | undefined): Buffer | undefined {
   return path === undefined ? undefined : readKeyFile(path);
+}
+
+/** The Ed25519 key pair of a --sign-key file (`pgcloak keygen --sign`), if given. */
+export function readSignKey(path: string | undefined): SigningKey | undefined {
+  return path === undefined ? undefined : readSigningKey(path);
+}
+
+/** The public key of a --verify file (NAME.pub of `pgcloak keygen --sign`), if given. */
+export function readVerifyKey(path: string | undefined): Buffer | undefined {
+  return path === undefined ? undefined : readVerifyKeyFile(path);
+}
+
+/**
+ * Unmasking a recipient vault (opened with --identity) without --verify: anyone holding the
+ * public key could have made the vault, so say that its originals are not authenticated.
+ */
+export function warnUnverifiedMaker(vault: string, keySource: KeySource, verify: Buffer | undefined): void {
+  if (keySource.kind !== 'identity' || verify !== undefined) return;
+  let signer: Buffer | undefined;
+  try {
+    signer = peekVaultSigner(vault);
+  } catch {
+    return; // opening the vault reports what is wrong with it
+  }
+  warn(
+    signer === undefined
+      ? 'this vault is sealed to a public key and not signed: anyone holding that public key could have made it, so nothing proves its originals are the ones masked at home (sign with mask --sign-key, check with --verify NAME.pub)'
+      : `this vault is signed by key ${signerFingerprint(signer)}, but without --verify NAME.pub its maker is not authenticated`,
+  );
 }
 
 function promptHidden(question: string): Promise<string> {

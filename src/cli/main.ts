@@ -7,13 +7,17 @@ import { EXIT_CODES, PgcloakError } from '../errors.js';
 import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
 // Commands are imported when run: a mask need not load the database client or the leak scanner.
-import { resolveKeySource } from './keys.js';
+import { readVerifyKey, resolveKeySource } from './keys.js';
 
 const keyOptions = {
   'key-file': { type: 'string', describe: 'vault key file made by `pgcloak keygen`' },
   'passphrase-env': { type: 'string', describe: 'name of an environment variable holding a passphrase (Argon2id)' },
   recipient: { type: 'string', describe: 'mask: seal the vault to this public key (NAME.pub from `pgcloak keygen --public`); this host cannot read it back' },
   identity: { type: 'string', describe: 'unmask: the secret key a --recipient vault was sealed to' },
+} as const;
+
+const verifyOption = {
+  verify: { type: 'string', describe: 'refuse the vault unless it is signed by this key (NAME.pub from `pgcloak keygen --sign`)' },
 } as const;
 
 const pseudonymKeyOption = {
@@ -104,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
               },
               'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
               'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
+              'sign-key': { type: 'string', describe: 'sign the vault with this key (NAME from `pgcloak keygen --sign`), so that unmask --verify NAME.pub can tell it was made here' },
               threads: threadsOption('mask'),
               ...rawCopyOptions,
               ...keyOptions,
@@ -125,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
             recipient: a.recipient,
             identity: a.identity,
             pseudonymKey: a['pseudonym-key'],
+            signKey: a['sign-key'],
             format: a.format,
             table: a.table,
             columns: a.columns,
@@ -147,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
             vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
             threads: threadsOption('restore'),
             ...keyOptions,
+            ...verifyOption,
             ...pseudonymKeyOption,
             ...restoreOptions,
             ...ioOptions,
@@ -164,20 +171,22 @@ export async function main(argv: string[]): Promise<number> {
             recipient: a.recipient,
             identity: a.identity,
             pseudonymKey: a['pseudonym-key'],
+            verify: a.verify,
             threads: a.threads,
           });
         },
       )
       .command(
         'keygen',
-        'write a new random vault key file (mode 0600), or with --public a key pair',
+        'write a new random vault key file (mode 0600), or with --public or --sign a key pair',
         (y) =>
           y.options({
             output: { type: 'string', alias: 'o', demandOption: true, describe: 'key file to create (never overwritten)' },
             public: { type: 'boolean', describe: 'make a key pair: OUTPUT (secret, for unmask --identity) and OUTPUT.pub (for mask --recipient)' },
+            sign: { type: 'boolean', describe: 'make a signing key pair: OUTPUT (secret, for mask --sign-key) and OUTPUT.pub (for --verify)' },
             quiet: ioOptions.quiet,
           }),
-        async (a) => (await import('./commands/keygen.js')).keygenCommand({ output: a.output, public: a.public, quiet: a.quiet }),
+        async (a) => (await import('./commands/keygen.js')).keygenCommand({ output: a.output, public: a.public, sign: a.sign, quiet: a.quiet }),
       )
       .command('vault', 'look into a vault: pgcloak vault info --vault V --key-file K', (y) =>
         y
@@ -188,12 +197,14 @@ export async function main(argv: string[]): Promise<number> {
               z.options({
                 vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
                 ...keyOptions,
+                ...verifyOption,
                 rules: { type: 'boolean', describe: 'print the rules file the vault was made with, too' },
                 json: { type: 'boolean', describe: 'print it as one JSON object' },
               }),
             async (a) => {
               const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
-              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+              const verify = readVerifyKey(a.verify);
+              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, verify, rules: a.rules, json: a.json });
             },
           )
           .demandCommand(1, 'name a vault command: info'),
@@ -226,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
             .options({
               vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
               ...keyOptions,
+              ...verifyOption,
               input: ioOptions.input,
               'allow-leaks': { type: 'boolean', describe: 'report finds but exit 0' },
               json: { type: 'boolean', describe: 'print the report as JSON' },
@@ -241,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
             passphraseEnv: a['passphrase-env'],
             recipient: a.recipient,
             identity: a.identity,
+            verify: a.verify,
           });
         },
       )

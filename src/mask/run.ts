@@ -7,6 +7,7 @@ import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules, type RuleSet } from '../rules/rules-file.js';
 import { streamDigest, TreeDigest, TREE_DIGEST, type DigestOptions, type StreamDigest } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
+import type { SigningKey } from '../vault/signature.js';
 import { VaultReader } from '../vault/reader.js';
 import { VaultWriter } from '../vault/writer.js';
 import { DumpUnmasker } from '../unmask/dump-unmasker.js';
@@ -21,6 +22,10 @@ import { secretForMask, secretForUnmask } from './strategy-secret.js';
 export interface VaultTarget {
   path: string;
   keySource: KeySource;
+  /** Mask: sign the vault with this Ed25519 key (`mask --sign-key`). */
+  signKey?: SigningKey | undefined;
+  /** Unmask: the vault must be signed by this Ed25519 public key (`--verify NAME.pub`). */
+  verify?: Buffer | undefined;
 }
 
 export interface MaskOptions {
@@ -97,7 +102,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         outputDigest: TREE_DIGEST,
         rules: options.rules.text,
         ...(secret ? { strategySecret: secret.record } : {}),
-      })
+      }, options.vault.signKey)
     : undefined;
   const workers = startWorkers(options.threads, options, secret?.key);
   const digest = new TreeDigest(digestOptions(options.threads, workers));
@@ -167,7 +172,7 @@ export interface UnmaskOptions {
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   await loadSqlParser();
   // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
-  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true });
+  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify });
   let workers: MaskWorkers | undefined;
   let digest: StreamDigest | undefined;
   try {

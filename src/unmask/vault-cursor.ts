@@ -16,6 +16,8 @@ import { VaultReader, type VaultInfo, type VaultRecord } from '../vault/reader.j
 export interface VaultSource {
   path: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`), checked on every pass. */
+  verify?: Buffer | undefined;
 }
 
 export interface CheckedVault extends VaultInfo {
@@ -25,7 +27,7 @@ export interface CheckedVault extends VaultInfo {
 
 /** The first pass: the whole vault read and checked. */
 export function checkedVaultInfo(vault: VaultSource): CheckedVault {
-  const reader = VaultReader.open(vault.path, vault.keySource);
+  const reader = VaultReader.open(vault.path, vault.keySource, { verify: vault.verify });
   try {
     const tables: TableDecl[] = [];
     const rowCounts: Record<number, number> = {};
@@ -65,7 +67,7 @@ export class VaultCursor {
   }
 
   static open(vault: VaultSource): VaultCursor {
-    return new VaultCursor(VaultReader.open(vault.path, vault.keySource));
+    return new VaultCursor(VaultReader.open(vault.path, vault.keySource, { verify: vault.verify }));
   }
 
   private peek(): VaultRecord | null {
@@ -100,7 +102,7 @@ export class VaultCursor {
 
 /** Every row of one table, wherever it is in the vault: a pass of its own. */
 export function* rowsAnywhere(vault: VaultSource, index: number): Generator<RowRecord> {
-  const reader = VaultReader.open(vault.path, vault.keySource);
+  const reader = VaultReader.open(vault.path, vault.keySource, { verify: vault.verify });
   try {
     for (let r = reader.next(); r !== null; r = reader.next()) if (r.type === 'row' && r.tableIndex === index) yield r;
   } finally {

@@ -3,6 +3,8 @@
 // hundreds of GB. Records are packed into one reusable buffer that is encrypted and written
 // each time it passes FRAME_TARGET_BYTES, so memory stays flat. The file is built beside its
 // final path and renamed into place by finish(), so a vault path never holds half a vault.
+// A signed vault's bytes are hashed as they are written, and finish() appends the signature
+// (./signature.ts).
 
 import { closeSync, fdatasync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,6 +27,7 @@ import {
 } from './format.js';
 import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
 import { newVaultKey, type KeySource } from './key.js';
+import { SignedBytes, signatureBlock, type SigningKey } from './signature.js';
 import { sodium } from './sodium.js';
 import { varintLength, writeVarint } from './varint.js';
 import { MAX_RECORD_BYTES, rowRecordSize, writeRowRecord, type FieldRef } from './row-record.js';
@@ -60,18 +63,25 @@ export class VaultWriter {
   private syncing: Promise<void> | undefined;
   /** How many background syncs were started. */
   backgroundSyncs = 0;
+  /** Signed vaults: the key, and the hash of every byte written so far. */
+  private readonly signKey: SigningKey | undefined;
+  private readonly signed: SignedBytes | undefined;
 
-  private constructor(path: string, tmpPath: string, fd: number) {
+  private constructor(path: string, tmpPath: string, fd: number, signKey: SigningKey | undefined) {
     this.path = path;
     this.tmpPath = tmpPath;
     this.fd = fd;
+    this.signKey = signKey;
+    this.signed = signKey ? new SignedBytes() : undefined;
   }
 
-  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>): VaultWriter {
+  /** `signKey`: sign the vault (format.ts, signature block) with this Ed25519 key. */
+  static create(path: string, keySource: KeySource, metadata: Record<string, unknown>, signKey?: SigningKey): VaultWriter {
     const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
     const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
     const tmpPath = `${path}.tmp-${process.pid}`;
     const { header, key } = newVaultKey(keySource, streamHeader);
+    if (signKey) header.signed = true;
     let writer: VaultWriter | undefined;
     try {
       let fd: number;
@@ -80,7 +90,7 @@ export class VaultWriter {
       } catch (cause) {
         throw ioError('create vault', tmpPath, cause);
       }
-      writer = new VaultWriter(path, tmpPath, fd);
+      writer = new VaultWriter(path, tmpPath, fd, signKey);
       // Fills in streamHeader, which is part of the header written next.
       sodium.crypto_secretstream_xchacha20poly1305_init_push(writer.stream, streamHeader, key);
       const headerBytes = encodeHeader(header);
@@ -172,6 +182,11 @@ export class VaultWriter {
     const trailerFrame = jsonFrame(FRAME_TRAILER, trailer);
     this.flushRecords();
     this.writeFrame(trailerFrame, TAG_FINAL, null);
+    if (this.signed) {
+      // After the FINAL frame, not hashed itself: the signature of everything before it.
+      const block = signatureBlock(this.signed.message(), this.signKey!);
+      this.writeOut(block, block.length, false);
+    }
     try {
       const fd = this.fd!;
       fsyncSync(fd);
@@ -237,7 +252,8 @@ export class VaultWriter {
     this.writeOut(this.frame, frameBytes);
   }
 
-  private writeOut(buf: Uint8Array, length: number): void {
+  private writeOut(buf: Uint8Array, length: number, signed = true): void {
+    if (signed) this.signed?.update(buf.subarray(0, length));
     try {
       writeFully(this.fd!, buf, 0, length);
     } catch (cause) {

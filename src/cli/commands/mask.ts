@@ -5,7 +5,8 @@ import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
 import type { RawCopyInput } from '../../mask/dump-processor.js';
 import { parseRules } from '../../rules/rules-file.js';
-import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { sodium } from '../../vault/sodium.js';
 import { warn } from '../report.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 
@@ -14,6 +15,8 @@ export interface MaskArgs extends KeyOptions, StreamArgs {
   vault: string;
   strict?: boolean | undefined;
   pseudonymKey?: string | undefined;
+  /** A signing key file (`keygen --sign`) to sign the vault with. */
+  signKey?: string | undefined;
   /** Personal-looking columns (by name and type) must be masked or kept. */
   requireCoverage?: boolean | undefined;
   /** Look for the masked originals in the written output; finds are an error unless allowLeaks. */
@@ -80,23 +83,28 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
   if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
   const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+  const signKey = readSignKey(args.signKey);
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
-  await runStreams(
-    'mask',
-    args,
-    (run) =>
-      maskDump({
-        ...run,
-        rules,
-        vault: { path: args.vault, keySource },
-        strict: args.strict ?? false,
-        raw,
-        pseudonymKey,
-        onWarning: warn,
-        threads,
-        ...checks?.maskChecks(rules, args, run.input, run.output),
-      }),
-    (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes }),
-  );
+  try {
+    await runStreams(
+      'mask',
+      args,
+      (run) =>
+        maskDump({
+          ...run,
+          rules,
+          vault: { path: args.vault, keySource, signKey },
+          strict: args.strict ?? false,
+          raw,
+          pseudonymKey,
+          onWarning: warn,
+          threads,
+          ...checks?.maskChecks(rules, args, run.input, run.output),
+        }),
+      (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes }),
+    );
+  } finally {
+    if (signKey) sodium.sodium_memzero(signKey.secretKey);
+  }
 }
 

@@ -20,6 +20,8 @@ import { RestoreProgress, printRestoreSummary } from '../restore-summary.js';
 export interface RestoreArgs {
   vault: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`). */
+  verify?: Buffer | undefined;
   sql?: boolean | undefined;
   db?: string | undefined;
   byKey?: boolean | undefined;
@@ -34,7 +36,7 @@ export interface RestoreArgs {
 }
 
 /** Whether these arguments ask for a reversal into a database (or by key); checks their combination. */
-export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault'>): boolean {
+export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault' | 'verify'>): boolean {
   const modes = [args.sql && '--sql', args.db !== undefined && '--db', args.byKey && '--by-key'].filter((m) => typeof m === 'string');
   if (modes.length > 1) throw new PgcloakError('USAGE', `give one of ${modes.join(', ')}`);
   const mode = modes[0];
@@ -63,7 +65,7 @@ function loadMap(path: string | undefined): MigrationMap {
 
 export async function restoreCommand(args: RestoreArgs): Promise<void> {
   const map = loadMap(args.map);
-  const vault = { path: args.vault, keySource: args.keySource };
+  const vault = { path: args.vault, keySource: args.keySource, verify: args.verify };
   const force = args.force ?? false;
   const dryRun = args.dryRun ?? false;
   const started = Date.now();
