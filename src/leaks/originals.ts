@@ -9,12 +9,16 @@
 // numbers, dates, times, booleans, bytes or enum labels, are not looked for: they repeat
 // everywhere by nature (an amount, a date, an enum label that the DDL itself spells out).
 // A json value contributes each of its string values (not its keys, which masking keeps);
-// an array each element.
+// an array each element. The statistics of a masked column (kept whole in the vault, see
+// src/mask/statistics.ts) contribute the values they list: most common values, histogram
+// bounds, most common elements, range bounds.
 
 import { mapArrayLiteral } from '../copy/array-literal.js';
 import { decodeCopyField } from '../copy/text-field.js';
 import { decodeSqlLiteral } from '../dump/sql-literal.js';
+import { isUnreadable, pairValue, parseStatsCall } from '../dump/stats-statement.js';
 import type { SchemaCatalog } from '../schema/catalog.js';
+import { qualifiedKey } from '../schema/names.js';
 import type { ResolvedType } from '../schema/types.js';
 import type { VaultRecord } from '../vault/reader.js';
 import { ScalableBloom } from './bloom.js';
@@ -191,6 +195,8 @@ export class OriginalsCollector {
   private readonly index: OriginalsIndex;
   private readonly typeOf: (table: string, column: string, display: string) => ResolvedType;
   private readonly shapes = new Map<number, DeclShape>();
+  /** Masked columns and their types' display forms, by table and by the table whose rule it follows. */
+  private readonly maskedByTable = new Map<string, Map<string, string>>();
   private readonly add: (v: string) => void;
 
   constructor(index: OriginalsIndex, typeOf: (table: string, column: string, display: string) => ResolvedType) {
@@ -205,6 +211,11 @@ export class OriginalsCollector {
     const table = String(decl['table'] ?? '');
     const masked = stringArray(decl['maskedColumns']);
     const types = stringArray(decl['types']);
+    for (const t of new Set([table, String(decl['ruleTable'] ?? table)])) {
+      const columns = this.maskedByTable.get(t) ?? new Map<string, string>();
+      masked.forEach((column, j) => columns.set(column, types[j] ?? 'text'));
+      this.maskedByTable.set(t, columns);
+    }
     this.shapes.set(decl.index, {
       keyCount: stringArray(decl['keyColumns']).length,
       encoding: decl['encoding'] === 'sql-literal' ? 'sql-literal' : 'copy-text',
@@ -223,13 +234,58 @@ export class OriginalsCollector {
       if (value !== null) collect(value, this.add);
     }
   }
+
+  /**
+   * The statistics of a masked column, as they were: the values they list. Only those of a
+   * table's masked column: an index's or a view's are computed from values (a domain part, a
+   * lower-case form), not originals themselves.
+   */
+  statement(text: Uint8Array): void {
+    const bytes = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    const call = parseStatsCall(bytes, LITERAL_OPTIONS);
+    if (call === undefined || isUnreadable(call)) return;
+    const value = (name: string): string | null | undefined => {
+      const pair = call.pairs.find((p) => p.name === name);
+      return pair ? pairValue(bytes, pair, LITERAL_OPTIONS) : undefined;
+    };
+    const schema = value('schemaname');
+    const relname = value('relname');
+    const column = value('attname');
+    if (typeof schema !== 'string' || typeof relname !== 'string' || typeof column !== 'string') return;
+    const table = qualifiedKey({ schema, name: relname });
+    const display = this.maskedByTable.get(table)?.get(column);
+    if (display === undefined) return;
+    const type = this.typeOf(table, column, display);
+    // Values of a number, date, ... column are not looked for, in statistics as in rows.
+    const whole = collectorFor(type);
+    const elements = type.kind === 'array' && type.element ? collectorFor(type.element) : whole;
+    for (const [name, collect] of [
+      ['most_common_vals', whole],
+      ['histogram_bounds', whole],
+      ['most_common_elems', elements],
+      ['range_bounds_histogram', whole],
+    ] as const) {
+      const list = value(name);
+      if (typeof list !== 'string' || !collect) continue;
+      try {
+        mapArrayLiteral(list, (e) => {
+          collect(e, this.add);
+          return e;
+        });
+      } catch {
+        this.add(list);
+      }
+    }
+  }
 }
+
 
 /** Reads every record of a vault into `index`. */
 export function indexOriginals(source: { next(): VaultRecord | null }, catalog: SchemaCatalog, index: OriginalsIndex): void {
   const collector = new OriginalsCollector(index, (table, column, display) => maskedColumnType(catalog, table, column, display));
   for (let record = source.next(); record !== null; record = source.next()) {
     if (record.type === 'table') collector.declareTable(record.decl);
-    else collector.row(record.tableIndex, record.ordinal, record.fields.map((buf) => ({ buf, start: 0, end: buf.length })));
+    else if (record.type === 'row') collector.row(record.tableIndex, record.ordinal, record.fields.map((buf) => ({ buf, start: 0, end: buf.length })));
+    else collector.statement(record.text);
   }
 }

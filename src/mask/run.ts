@@ -155,6 +155,10 @@ function teeVaultSink(vault: VaultSink | undefined, also: VaultSink | undefined)
       vault.row(tableIndex, ordinal, fields);
       also.row(tableIndex, ordinal, fields);
     },
+    statement(text) {
+      vault.statement(text);
+      also.statement(text);
+    },
   };
 }
 

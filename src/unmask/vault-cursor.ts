@@ -35,6 +35,8 @@ export function checkedVaultInfo(vault: VaultSource): CheckedVault {
     // The table whose run of rows is going on: its declaration, then only its rows.
     let run = -1;
     for (let r = reader.next(); r !== null; r = reader.next()) {
+      // Statements (statistics of masked columns) go back into a dump, never into a database.
+      if (r.type === 'statement') continue;
       if (r.type === 'table') {
         tables.push(r.decl);
         rowCounts[r.decl.index] = 0;
@@ -70,8 +72,12 @@ export class VaultCursor {
     return new VaultCursor(VaultReader.open(vault.path, vault.keySource, { verify: vault.verify }));
   }
 
+  /** The next table or row record (statements are skipped: see checkedVaultInfo). */
   private peek(): VaultRecord | null {
-    if (this.ahead === undefined) this.ahead = this.reader.next();
+    while (this.ahead === undefined) {
+      const r = this.reader.next();
+      if (r === null || r.type !== 'statement') this.ahead = r;
+    }
     return this.ahead;
   }
 

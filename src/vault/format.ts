@@ -6,7 +6,7 @@
 //
 //   header
 //     8  magic "PGCLOAKV"
-//     1  format version: 3 (2: no flags byte, never signed; 1: as 2, but
+//     1  format version: 3 (2: no flags byte, no statement records, never signed; 1: as 2, but
 //        rows also keep their xxx<row key> placeholders; both still read)
 //     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it),
 //        4 = recipient (a random key sealed to an X25519 public key, `pgcloak keygen --public`)
@@ -37,6 +37,9 @@
 //
 //   record = varint type, then
 //     1 table declaration  varint length, that many bytes of a JSON object with an integer "index"
+//     3 statement          (version 3) varint length, that many bytes: a statement of the dump
+//                          that masking replaced (the statistics of a masked column, see
+//                          src/mask/statistics.ts), exactly as it was, in dump order
 //     2 row                varint table index, varint ordinal, varint field count,
 //                          then per field: varint length, that many bytes (kept verbatim):
 //                          the key fields, the original masked fields, then what masking
@@ -66,7 +69,8 @@ export const FORMAT_VERSION = 3;
  * Versions this pgcloak reads. Version 1 row records also keep each text placeholder made
  * of the row key (xxx<row key>) among their derived values; version 2 leaves them out (a
  * table declaration names them, keyTextColumns) and readers derive them from the key.
- * Version 3 adds the flags byte: a signed vault has a signature block after its FINAL frame.
+ * Version 3 adds the flags byte (a signed vault has a signature block after its FINAL frame)
+ * and statement records.
  */
 export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 
@@ -86,6 +90,7 @@ export const FRAME_TRAILER = 0x54; // 'T'
 
 export const RECORD_TABLE = 1;
 export const RECORD_ROW = 2;
+export const RECORD_STATEMENT = 3;
 
 export const FRAME_LENGTH_BYTES = 4;
 export const FRAME_TARGET_BYTES = 64 * 1024;

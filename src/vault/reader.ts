@@ -19,6 +19,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_HEADER_BYTES,
   RECORD_ROW,
+  RECORD_STATEMENT,
   RECORD_TABLE,
   STREAM_STATE_BYTES,
   TAG_FINAL,
@@ -41,7 +42,9 @@ import * as N from '../native.js';
  */
 export type VaultRecord =
   | { type: 'table'; decl: TableDecl }
-  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] };
+  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] }
+  /** A statement masking replaced, as it was in the dump (format 3). */
+  | { type: 'statement'; text: Buffer };
 
 export interface VaultInfo {
   metadata: Record<string, unknown>;
@@ -49,6 +52,8 @@ export interface VaultInfo {
   tables: TableDecl[];
   /** Rows per declared table index, 0 for a table without rows. */
   rowCounts: Record<number, number>;
+  /** Statements masking replaced (statistics of masked columns), kept whole. */
+  statements?: number;
   /** Signed vaults: the signer's key fingerprint, and whether it was the --verify key (else only self-consistent). */
   signature?: { signer: string; verified: boolean };
 }
@@ -415,6 +420,13 @@ export class VaultReader {
       this.declared.add(index);
       return { type: 'table', decl: decl as TableDecl };
     }
+    if (kind === RECORD_STATEMENT && this.formatVersion >= 3) {
+      const length = readVarint(records, cursor, end);
+      if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed statement record');
+      const text = records.subarray(cursor.pos, cursor.pos + length);
+      cursor.pos += length;
+      return { type: 'statement', text };
+    }
     throw this.tampered(`unknown record type ${kind}`);
   }
 
@@ -483,16 +495,19 @@ export function readVaultInfo(path: string, keySource: KeySource, verify?: Buffe
   try {
     const tables: TableDecl[] = [];
     const rowCounts: Record<number, number> = {};
+    let statements = 0;
     for (let record = reader.next(); record !== null; record = reader.next()) {
       if (record.type === 'table') {
         tables.push(record.decl);
         rowCounts[record.decl.index] = 0;
-      } else {
+      } else if (record.type === 'row') {
         rowCounts[record.tableIndex] = (rowCounts[record.tableIndex] ?? 0) + 1;
+      } else {
+        statements++;
       }
     }
     if (reader.trailer === undefined) throw new Error('vault reader ended without a trailer');
-    const info: VaultInfo = { metadata: reader.metadata, trailer: reader.trailer, tables, rowCounts };
+    const info: VaultInfo = { metadata: reader.metadata, trailer: reader.trailer, tables, rowCounts, statements };
     if (reader.signer) info.signature = { signer: signerFingerprint(reader.signer), verified: reader.verified };
     return info;
   } finally {

@@ -17,6 +17,7 @@ import {
   FRAME_TARGET_BYTES,
   FRAME_TRAILER,
   MAX_FRAME_PLAINTEXT_BYTES,
+  RECORD_STATEMENT,
   RECORD_TABLE,
   STREAM_HEADER_BYTES,
   STREAM_STATE_BYTES,
@@ -129,6 +130,20 @@ export class VaultWriter {
     this.pos = pos;
     this.declared.add(index);
     if (pos >= FRAME_TARGET_BYTES) this.flushRecords();
+  }
+
+  /** A statement of the dump that masking replaced, kept as it was (RECORD_STATEMENT). */
+  statement(text: Uint8Array): void {
+    this.assertOpen();
+    const size = 1 + varintLength(text.length) + text.length;
+    if (size > MAX_RECORD_BYTES) throw new PgcloakError('VAULT_FORMAT', 'a statement is too large for a vault record');
+    if (this.pos + size > this.records.length) this.makeRoom(size);
+    let pos = this.pos;
+    this.records[pos++] = RECORD_STATEMENT;
+    pos = writeVarint(this.records, pos, text.length);
+    this.records.set(text, pos);
+    this.pos = pos + text.length;
+    if (this.pos >= FRAME_TARGET_BYTES) this.flushRecords();
   }
 
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {

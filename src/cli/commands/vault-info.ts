@@ -43,7 +43,7 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   }));
   const totalRows = tables.reduce((n, t) => n + t.rows, 0);
   if (args.json) {
-    const out = { vault: args.vault, signature: info.signature ?? null, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows };
+    const out = { vault: args.vault, signature: info.signature ?? null, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows, statements: info.statements ?? 0 };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
@@ -60,6 +60,7 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   const known = new Set(['tool', 'version', 'createdAt', 'inputFormat', 'rulesDigest', 'rules', 'outputDigest']);
   for (const [k, v] of Object.entries(metadata)) if (!known.has(k)) lines.push(`  ${k.padEnd(11)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   lines.push(`  ${tables.length} table(s), ${totalRows} row(s) of originals`);
+  if (info.statements) lines.push(`  ${info.statements} statistics statement(s) of masked columns, kept whole`);
   if (tables.length > 0) {
     const width = Math.max(5, ...tables.map((x) => x.table.length));
     lines.push(`    ${'table'.padEnd(width)}  ${'rows'.padStart(10)}  key  masked columns (strategy)`);
