@@ -8,8 +8,9 @@
 // than MIN_DIGITS_WITHOUT_LETTERS digits, and values of columns whose values are
 // numbers, dates, times, booleans, bytes or enum labels, are not looked for: they repeat
 // everywhere by nature (an amount, a date, an enum label that the DDL itself spells out).
-// A json value contributes each of its string values (not its keys, which masking keeps);
-// an array each element. The statistics of a masked column (kept whole in the vault, see
+// A json value contributes each of its string values and those of its keys that do not look
+// like field names (a phone number, an e-mail, a name with a space: see dataLikeKey); an
+// array each element. The statistics of a masked column (kept whole in the vault, see
 // src/mask/statistics.ts) contribute the values they list: most common values, histogram
 // bounds, most common elements, range bounds.
 
@@ -112,8 +113,26 @@ function jsonStrings(value: string, add: (v: string) => void): void {
     const v = stack.pop();
     if (typeof v === 'string') add(v);
     else if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+    else if (v !== null && typeof v === 'object') {
+      for (const [key, value] of Object.entries(v)) {
+        if (dataLikeKey(key)) add(key);
+        stack.push(value);
+      }
+    }
   }
+}
+
+/**
+ * A json key that holds data rather than naming a field. Keys are structure far more often
+ * than data (`en_US`, `street2`, `firstName`, `content-type`, `mail.catchall`), and masking
+ * keeps every key, so looking for all of them would find a masked column's own keys in every
+ * row of it. A key is looked for when it does not start with a letter or `_` (a phone number,
+ * an id) or holds anything but letters, digits, `_`, `-`, `.` and `:` (a space, `@`, `+`, `/`).
+ */
+const FIELD_NAME = /^[\p{L}_][\p{L}\p{N}_.:-]*$/u;
+
+export function dataLikeKey(key: string): boolean {
+  return !FIELD_NAME.test(key);
 }
 
 /** How a column's values are looked for, or undefined when they are not (numbers, dates, ...). */
