@@ -4,7 +4,8 @@
 
 import { statSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
-import { readKeyFile, readPublicKeyFile, readSecretKeyFile, type KeySource } from '../vault/key.js';
+import { readKeyFile, readPublicKeyFile, readSecretKeyFile, readSigningKey, readVerifyKeyFile, type KeySource } from '../vault/key.js';
+import { peekVaultSigner, signerFingerprint, type SigningKey } from '../vault/signature.js';
 import { warn } from './report.js';
 
 const OPENS_VAULTS = 'whoever can read it can open every vault made with it';
@@ -76,6 +77,37 @@ function warnIfOthersCanRead(path: string, what: string, risk: string): void {
   const who = [mode & 0o070 && 'its group', mode & 0o007 && 'others'].filter((w) => typeof w === 'string').join(' and ');
   const octal = (mode & 0o777).toString(8).padStart(4, '0');
   warn(`${what} ${path} is open to ${who} (mode ${octal}): ${risk}. Run: chmod 600 ${path}`);
+}
+
+/** The Ed25519 key pair of a --sign-key file (`pgcloak keygen --sign`), if given. */
+export function readSignKey(path: string | undefined): SigningKey | undefined {
+  if (path === undefined) return undefined;
+  warnIfOthersCanRead(path, 'signing key', 'whoever can read it can sign vaults that --verify accepts as made here');
+  return readSigningKey(path);
+}
+
+/** The public key of a --verify file (NAME.pub of `pgcloak keygen --sign`), if given. */
+export function readVerifyKey(path: string | undefined): Buffer | undefined {
+  return path === undefined ? undefined : readVerifyKeyFile(path);
+}
+
+/**
+ * Unmasking a recipient vault (opened with --identity) without --verify: anyone holding the
+ * public key could have made the vault, so say that its originals are not authenticated.
+ */
+export function warnUnverifiedMaker(vault: string, keySource: KeySource, verify: Buffer | undefined): void {
+  if (keySource.kind !== 'identity' || verify !== undefined) return;
+  let signer: Buffer | undefined;
+  try {
+    signer = peekVaultSigner(vault);
+  } catch {
+    return; // opening the vault reports what is wrong with it
+  }
+  warn(
+    signer === undefined
+      ? 'this vault is sealed to a public key and not signed: anyone holding that public key could have made it, so nothing proves its originals are the ones masked at home (sign with mask --sign-key, check with --verify NAME.pub)'
+      : `this vault is signed by key ${signerFingerprint(signer)}, but without --verify NAME.pub its maker is not authenticated`,
+  );
 }
 
 function promptHidden(question: string): Promise<string> {

@@ -7,7 +7,7 @@ import { EXIT_CODES, PgcloakError } from '../errors.js';
 import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
 // Commands are imported when run: a mask need not load the database client or the leak scanner.
-import { resolveKeySource } from './keys.js';
+import { readVerifyKey, resolveKeySource } from './keys.js';
 import { removeTempFiles } from './run-files.js';
 
 const commonKeyOptions = {
@@ -29,6 +29,10 @@ const openKeyOptions = {
   ...commonKeyOptions,
   identity: { type: 'string', describe: 'the secret key a vault sealed with mask --recipient was sealed to' },
   recipient: { type: 'string', hidden: true },
+} as const;
+
+const verifyOption = {
+  verify: { type: 'string', describe: 'refuse the vault unless it is signed by this key (NAME.pub from `pgcloak keygen --sign`)' },
 } as const;
 
 const pseudonymKeyOption = {
@@ -179,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
               },
               'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
               'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
+              'sign-key': { type: 'string', describe: 'sign the vault with this key (NAME from `pgcloak keygen --sign`), so that unmask --verify NAME.pub can tell it was made here' },
               threads: threadsOption('mask'),
               ...rawCopyOptions,
               ...sealKeyOptions,
@@ -201,6 +206,7 @@ export async function main(argv: string[]): Promise<number> {
             recipient: a.recipient,
             identity: a.identity,
             pseudonymKey: a['pseudonym-key'],
+            signKey: a['sign-key'],
             format: a.format,
             table: a.table,
             columns: a.columns,
@@ -223,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
             vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
             threads: threadsOption('restore'),
             ...openKeyOptions,
+            ...verifyOption,
             ...pseudonymKeyOption,
             ...restoreOptions,
             ...ioOptions,
@@ -240,20 +247,22 @@ export async function main(argv: string[]): Promise<number> {
             recipient: a.recipient,
             identity: a.identity,
             pseudonymKey: a['pseudonym-key'],
+            verify: a.verify,
             threads: a.threads,
           });
         },
       )
       .command(
         'keygen',
-        'write a new random vault key file (mode 0600), or with --public a key pair',
+        'write a new random vault key file (mode 0600), or with --public or --sign a key pair',
         (y) =>
           y.options({
             output: { type: 'string', alias: 'o', demandOption: true, describe: 'key file to create (never overwritten)' },
             public: { type: 'boolean', describe: 'make a key pair: OUTPUT (secret, for unmask --identity) and OUTPUT.pub (for mask --recipient)' },
+            sign: { type: 'boolean', describe: 'make a signing key pair: OUTPUT (secret, for mask --sign-key) and OUTPUT.pub (for --verify)' },
             quiet: ioOptions.quiet,
           }),
-        async (a) => (await import('./commands/keygen.js')).keygenCommand({ output: a.output, public: a.public, quiet: a.quiet }),
+        async (a) => (await import('./commands/keygen.js')).keygenCommand({ output: a.output, public: a.public, sign: a.sign, quiet: a.quiet }),
       )
       .command('vault', 'look into a vault: pgcloak vault info --vault V --key-file K', (y) =>
         y
@@ -264,12 +273,14 @@ export async function main(argv: string[]): Promise<number> {
               z.options({
                 vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
                 ...openKeyOptions,
+                ...verifyOption,
                 rules: { type: 'boolean', describe: 'print the rules file the vault was made with, too' },
                 json: { type: 'boolean', describe: 'print it as one JSON object' },
               }),
             async (a) => {
               const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
-              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+              const verify = readVerifyKey(a.verify);
+              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, verify, rules: a.rules, json: a.json });
             },
           )
           .demandCommand(1, 'name a vault command: info'),
@@ -302,6 +313,7 @@ export async function main(argv: string[]): Promise<number> {
             .options({
               vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
               ...openKeyOptions,
+              ...verifyOption,
               input: ioOptions.input,
               'allow-leaks': { type: 'boolean', describe: 'report finds but exit 0' },
               json: { type: 'boolean', describe: 'print the report as JSON' },
@@ -317,6 +329,7 @@ export async function main(argv: string[]): Promise<number> {
             passphraseEnv: a['passphrase-env'],
             recipient: a.recipient,
             identity: a.identity,
+            verify: a.verify,
           });
         },
       )

@@ -68,7 +68,7 @@ export interface InsertHeader {
  * A small cursor over a statement's bytes that skips white space and comments and
  * reads one token at a time.
  */
-class Cursor {
+export class Cursor {
   pos: number;
   constructor(
     readonly buf: Buffer,

@@ -1,6 +1,7 @@
 // The leak scan's core: reads a masked dump and counts, per place, where the words of a
 // masked original value (originals.ts) appear one after the other. Places are a column of
-// a table's rows (COPY fields after COPY-unescaping, INSERT values after SQL-unquoting), a
+// a table's rows (COPY fields after COPY-unescaping, INSERT values after SQL-unquoting), the
+// optimizer statistics of a column (pg_restore_attribute_stats statements, PostgreSQL 18), a
 // kind of statement (CREATE SEQUENCE, COMMENT ON, ...), or the text between statements
 // (comments, psql meta-commands). A value is matched within one field, one statement or
 // one stretch of text between statements, never across them; a place counts one find per
@@ -14,6 +15,7 @@
 import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
 import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
+import { isUnreadable, pairValue, parseStatsCall } from '../dump/stats-statement.js';
 import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey, quoteIdent } from '../schema/names.js';
@@ -27,8 +29,12 @@ const HELD_LIMIT = 64 * 1024 * 1024;
 const CATALOG_KEYWORDS = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);
 
 export interface LeakPlace {
-  /** data: a column of a table's rows; sql: statements of one kind; between: comments and psql commands between statements. */
-  kind: 'data' | 'sql' | 'between';
+  /**
+   * data: a column of a table's rows; statistics: the optimizer statistics of a relation or
+   * one of its columns; sql: statements of one kind; between: comments and psql commands
+   * between statements.
+   */
+  kind: 'data' | 'statistics' | 'sql' | 'between';
   table?: string;
   column?: string;
   /** For kind sql: the statement's leading keywords, e.g. CREATE SEQUENCE. */
@@ -146,7 +152,8 @@ export class LeakScanner implements ScannerHandler {
     this.line = at.line + countNewlines(text, 0, text.length);
     const keyword = firstKeyword(text);
     if (keyword === 'INSERT' && this.insert(text, at)) return undefined;
-    this.text(textOf(text, 0, text.length), this.place('sql', statementKind(text)), at.line);
+    const place = (keyword === 'SELECT' && this.statisticsPlace(text)) || this.place('sql', statementKind(text));
+    this.text(textOf(text, 0, text.length), place, at.line);
     if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
     const learnt = this.catalog.learn(text.toString('utf8'), at);
     if (learnt.kind === 'standard_conforming_strings') {
@@ -211,6 +218,30 @@ export class LeakScanner implements ScannerHandler {
     let p = this.places.get(key);
     if (!p) {
       p = { kind: 'data', table, column, count: 0, firstLine: 0 };
+      this.places.set(key, p);
+    }
+    return p;
+  }
+
+  /** The place of a statistics statement that names its relation (and column), else undefined. */
+  private statisticsPlace(text: Buffer): LeakPlace | undefined {
+    const call = parseStatsCall(text, this.literal);
+    if (call === undefined || isUnreadable(call)) return undefined;
+    const value = (name: string): string | undefined => {
+      const pair = call.pairs.find((p) => p.name === name);
+      const v = pair ? pairValue(text, pair, this.literal) : undefined;
+      return typeof v === 'string' ? v : undefined;
+    };
+    const schema = value('schemaname');
+    const relname = value('relname');
+    if (schema === undefined || relname === undefined) return undefined;
+    const table = qualifiedKey({ schema, name: relname });
+    const attnum = value('attnum');
+    const column = value('attname') ?? (attnum !== undefined ? `#${attnum}` : '');
+    const key = `statistics\0${table}\0${column}`;
+    let p = this.places.get(key);
+    if (!p) {
+      p = { kind: 'statistics', table, column, count: 0, firstLine: 0 };
       this.places.set(key, p);
     }
     return p;
@@ -354,6 +385,8 @@ export function placeName(p: LeakPlace): string {
   switch (p.kind) {
     case 'data':
       return `${p.table}.${quoteIdent(p.column ?? '')}`;
+    case 'statistics':
+      return p.column ? `statistics of ${p.table}.${p.column.startsWith('#') ? p.column : quoteIdent(p.column)}` : `statistics of ${p.table}`;
     case 'sql':
       return `SQL ${p.statement ?? 'statement'}`;
     case 'between':

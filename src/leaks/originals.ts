@@ -8,13 +8,18 @@
 // than MIN_DIGITS_WITHOUT_LETTERS digits, and values of columns whose values are
 // numbers, dates, times, booleans, bytes or enum labels, are not looked for: they repeat
 // everywhere by nature (an amount, a date, an enum label that the DDL itself spells out).
-// A json value contributes each of its string values (not its keys, which masking keeps);
-// an array each element.
+// A json value contributes each of its string values and those of its keys that do not look
+// like field names (a phone number, an e-mail, a name with a space: see dataLikeKey); an
+// array each element. The statistics of a masked column (kept whole in the vault, see
+// src/mask/statistics.ts) contribute the values they list: most common values, histogram
+// bounds, most common elements, range bounds.
 
 import { mapArrayLiteral } from '../copy/array-literal.js';
 import { decodeCopyField } from '../copy/text-field.js';
 import { decodeSqlLiteral } from '../dump/sql-literal.js';
+import { isUnreadable, pairValue, parseStatsCall } from '../dump/stats-statement.js';
 import type { SchemaCatalog } from '../schema/catalog.js';
+import { qualifiedKey } from '../schema/names.js';
 import type { ResolvedType } from '../schema/types.js';
 import type { VaultRecord } from '../vault/reader.js';
 import { ScalableBloom } from './bloom.js';
@@ -108,8 +113,26 @@ function jsonStrings(value: string, add: (v: string) => void): void {
     const v = stack.pop();
     if (typeof v === 'string') add(v);
     else if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+    else if (v !== null && typeof v === 'object') {
+      for (const [key, value] of Object.entries(v)) {
+        if (dataLikeKey(key)) add(key);
+        stack.push(value);
+      }
+    }
   }
+}
+
+/**
+ * A json key that holds data rather than naming a field. Keys are structure far more often
+ * than data (`en_US`, `street2`, `firstName`, `content-type`, `mail.catchall`), and masking
+ * keeps every key, so looking for all of them would find a masked column's own keys in every
+ * row of it. A key is looked for when it does not start with a letter or `_` (a phone number,
+ * an id) or holds anything but letters, digits, `_`, `-`, `.` and `:` (a space, `@`, `+`, `/`).
+ */
+const FIELD_NAME = /^[\p{L}_][\p{L}\p{N}_.:-]*$/u;
+
+export function dataLikeKey(key: string): boolean {
+  return !FIELD_NAME.test(key);
 }
 
 /** How a column's values are looked for, or undefined when they are not (numbers, dates, ...). */
@@ -191,6 +214,8 @@ export class OriginalsCollector {
   private readonly index: OriginalsIndex;
   private readonly typeOf: (table: string, column: string, display: string) => ResolvedType;
   private readonly shapes = new Map<number, DeclShape>();
+  /** Masked columns and their types' display forms, by table and by the table whose rule it follows. */
+  private readonly maskedByTable = new Map<string, Map<string, string>>();
   private readonly add: (v: string) => void;
 
   constructor(index: OriginalsIndex, typeOf: (table: string, column: string, display: string) => ResolvedType) {
@@ -205,6 +230,11 @@ export class OriginalsCollector {
     const table = String(decl['table'] ?? '');
     const masked = stringArray(decl['maskedColumns']);
     const types = stringArray(decl['types']);
+    for (const t of new Set([table, String(decl['ruleTable'] ?? table)])) {
+      const columns = this.maskedByTable.get(t) ?? new Map<string, string>();
+      masked.forEach((column, j) => columns.set(column, types[j] ?? 'text'));
+      this.maskedByTable.set(t, columns);
+    }
     this.shapes.set(decl.index, {
       keyCount: stringArray(decl['keyColumns']).length,
       encoding: decl['encoding'] === 'sql-literal' ? 'sql-literal' : 'copy-text',
@@ -223,13 +253,58 @@ export class OriginalsCollector {
       if (value !== null) collect(value, this.add);
     }
   }
+
+  /**
+   * The statistics of a masked column, as they were: the values they list. Only those of a
+   * table's masked column: an index's or a view's are computed from values (a domain part, a
+   * lower-case form), not originals themselves.
+   */
+  statement(text: Uint8Array): void {
+    const bytes = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    const call = parseStatsCall(bytes, LITERAL_OPTIONS);
+    if (call === undefined || isUnreadable(call)) return;
+    const value = (name: string): string | null | undefined => {
+      const pair = call.pairs.find((p) => p.name === name);
+      return pair ? pairValue(bytes, pair, LITERAL_OPTIONS) : undefined;
+    };
+    const schema = value('schemaname');
+    const relname = value('relname');
+    const column = value('attname');
+    if (typeof schema !== 'string' || typeof relname !== 'string' || typeof column !== 'string') return;
+    const table = qualifiedKey({ schema, name: relname });
+    const display = this.maskedByTable.get(table)?.get(column);
+    if (display === undefined) return;
+    const type = this.typeOf(table, column, display);
+    // Values of a number, date, ... column are not looked for, in statistics as in rows.
+    const whole = collectorFor(type);
+    const elements = type.kind === 'array' && type.element ? collectorFor(type.element) : whole;
+    for (const [name, collect] of [
+      ['most_common_vals', whole],
+      ['histogram_bounds', whole],
+      ['most_common_elems', elements],
+      ['range_bounds_histogram', whole],
+    ] as const) {
+      const list = value(name);
+      if (typeof list !== 'string' || !collect) continue;
+      try {
+        mapArrayLiteral(list, (e) => {
+          collect(e, this.add);
+          return e;
+        });
+      } catch {
+        this.add(list);
+      }
+    }
+  }
 }
+
 
 /** Reads every record of a vault into `index`. */
 export function indexOriginals(source: { next(): VaultRecord | null }, catalog: SchemaCatalog, index: OriginalsIndex): void {
   const collector = new OriginalsCollector(index, (table, column, display) => maskedColumnType(catalog, table, column, display));
   for (let record = source.next(); record !== null; record = source.next()) {
     if (record.type === 'table') collector.declareTable(record.decl);
-    else collector.row(record.tableIndex, record.ordinal, record.fields.map((buf) => ({ buf, start: 0, end: buf.length })));
+    else if (record.type === 'row') collector.row(record.tableIndex, record.ordinal, record.fields.map((buf) => ({ buf, start: 0, end: buf.length })));
+    else collector.statement(record.text);
   }
 }

@@ -15,6 +15,8 @@ export interface LeakScanOptions {
   input: Readable;
   vaultPath: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`). */
+  verify?: Buffer | undefined;
 }
 
 export interface LeakScanResult extends LeakReport {
@@ -25,7 +27,7 @@ export interface LeakScanResult extends LeakReport {
 export async function scanForLeaks(options: LeakScanOptions): Promise<LeakScanResult> {
   await loadSqlParser();
   // Opened first: a wrong key fails before the dump is read.
-  const reader = VaultReader.open(options.vaultPath, options.keySource);
+  const reader = VaultReader.open(options.vaultPath, options.keySource, { verify: options.verify });
   try {
     const scanner = new LeakScanner((catalog) => {
       const index = new OriginalsIndex();

@@ -8,6 +8,7 @@ import { RecordBuffer } from './parallel/record-buffer.js';
 import { ScratchBuffer, type ByteArea, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
 import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
+import type { StatisticsVerdict } from './statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
@@ -24,6 +25,8 @@ export interface VaultSink {
   appendRecords?(bytes: Uint8Array): void;
   /** The same as a whole records frame (byte 0 the frame type), to be sealed as it is: saves a copy. */
   appendFrame?(frame: Uint8Array): void;
+  /** A statement masking replaced (the statistics of a masked column), as it was. */
+  statement(text: Uint8Array): void;
 }
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
@@ -114,6 +117,22 @@ export class DumpMasker extends DumpProcessor {
     }
     this.shapes[plan.index] = new RecordShape(plan);
     this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.literalOptions.standardStrings));
+  }
+
+  /** A masked column's statistics: its values left out of the output, the statement kept in the vault. */
+  protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>): void {
+    if (verdict.action === 'pass') {
+      this.out.write(text, 0, text.length);
+      return;
+    }
+    const vault = this.vault;
+    if (vault) {
+      // After the records of a run of INSERTs before it, and of batches still out on workers.
+      this.closeInserts();
+      const original = Buffer.from(text);
+      this.ordered.then(() => vault.statement(original));
+    }
+    this.out.write(verdict.reduced, 0, verdict.reduced.length);
   }
 
   /** Batches also without workers: a call per batch instead of per row. */

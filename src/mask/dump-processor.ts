@@ -20,6 +20,7 @@ import { parseQualifiedName, quoteIdent } from '../schema/names.js';
 import { BinaryCopyReader } from '../copy/binary-rows.js';
 import { binaryCodec, copyTextCodec, csvCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
 import { RowMasker } from './row-masker.js';
+import { StatisticsGuard, type StatisticsVerdict } from './statistics.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
 
 export interface TableStats {
@@ -58,6 +59,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   protected readonly scanner: SqlScanner;
   protected readonly catalog = new SchemaCatalog();
   protected readonly planner: TablePlanner;
+  /** Optimizer statistics statements: which carry a masked column's values. */
+  private readonly statistics: StatisticsGuard;
   protected readonly out: ByteSink;
   protected active: ActiveTable | undefined;
   private copyStats: TableStats | undefined;
@@ -106,6 +109,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.scanner = new SqlScanner(this);
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
+    this.statistics = new StatisticsGuard(this.planner, this.catalog, (m) => this.warn(m));
     this.downstream = push;
     const inOrder = orderedPush(this.ordered, push);
     this.out = new ByteSink((chunk, release) => {
@@ -181,6 +185,14 @@ export abstract class DumpProcessor implements ScannerHandler {
       this.sawInsert = true;
       this.insertStatement(text, at);
       return undefined;
+    }
+    if (keyword === 'SELECT') {
+      const verdict = this.statisticsVerdict(text, at);
+      if (verdict) {
+        if (verdict.action === 'refuse') throw verdict.error;
+        this.statisticsStatement(text, verdict, at);
+        return undefined;
+      }
     }
     this.out.write(text, 0, text.length);
     if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
@@ -537,6 +549,17 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.copyStats = undefined;
     this.active = undefined;
   }
+
+  /** What StatisticsGuard says of a statement, read with the settings in force; undefined when it is not statistics. */
+  protected statisticsVerdict(text: Buffer, at: SourcePosition): StatisticsVerdict | undefined {
+    return this.statistics.verdict(text, at, this.literalOptions, this.textEncoding.decodeText);
+  }
+
+  /**
+   * A statement of optimizer statistics (StatisticsGuard), passed or to be reduced: masking
+   * writes the reduced one and keeps the original, unmasking gives the original back.
+   */
+  protected abstract statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void;
 
   /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
   protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;

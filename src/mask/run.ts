@@ -7,6 +7,7 @@ import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules, type RuleSet } from '../rules/rules-file.js';
 import { streamDigest, TreeDigest, TREE_DIGEST, type DigestOptions, type StreamDigest } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
+import type { SigningKey } from '../vault/signature.js';
 import { VaultReader } from '../vault/reader.js';
 import { VaultWriter } from '../vault/writer.js';
 import { DumpUnmasker } from '../unmask/dump-unmasker.js';
@@ -23,6 +24,10 @@ export interface VaultTarget {
   keySource: KeySource;
   /** mask: build the vault at this path and leave it there for the caller to rename into place (see VaultWriterOptions). */
   stagingPath?: string | undefined;
+  /** Mask: sign the vault with this Ed25519 key (`mask --sign-key`). */
+  signKey?: SigningKey | undefined;
+  /** Unmask: the vault must be signed by this Ed25519 public key (`--verify NAME.pub`). */
+  verify?: Buffer | undefined;
 }
 
 export interface MaskOptions {
@@ -99,7 +104,7 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         outputDigest: TREE_DIGEST,
         rules: options.rules.text,
         ...(secret ? { strategySecret: secret.record } : {}),
-      }, { stagingPath: options.vault.stagingPath })
+      }, { stagingPath: options.vault.stagingPath, signKey: options.vault.signKey })
     : undefined;
   const workers = startWorkers(options.threads, options, secret?.key);
   const digest = new TreeDigest(digestOptions(options.threads, workers));
@@ -152,6 +157,10 @@ function teeVaultSink(vault: VaultSink | undefined, also: VaultSink | undefined)
       vault.row(tableIndex, ordinal, fields);
       also.row(tableIndex, ordinal, fields);
     },
+    statement(text) {
+      vault.statement(text);
+      also.statement(text);
+    },
   };
 }
 
@@ -169,7 +178,7 @@ export interface UnmaskOptions {
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   await loadSqlParser();
   // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
-  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true });
+  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify });
   let workers: MaskWorkers | undefined;
   let digest: StreamDigest | undefined;
   try {

@@ -120,6 +120,24 @@ export class TablePlanner {
     return this.catalog.ancestors(key).find((a) => this.prepared.has(a));
   }
 
+  /**
+   * The columns a rule masks (any strategy but keep) in this table, through the rule that
+   * applies to it (its own, or a partitioned ancestor's); undefined when no rule applies.
+   * Also for a table the dump does not declare, by the rule that names it.
+   */
+  maskedColumns(key: string): ReadonlySet<string> | undefined {
+    const ruleTable = this.ruleTableFor(key);
+    const rule = ruleTable === undefined ? this.rules.tables.get(key) : this.prepared.get(ruleTable)?.rule;
+    if (!rule) return undefined;
+    return new Set([...rule.columns.values()].filter((c) => c.strategy.name !== 'keep').map((c) => c.column));
+  }
+
+  /** Whether any rule masks any column. */
+  get masksAnything(): boolean {
+    for (const rule of this.rules.tables.values()) for (const c of rule.columns.values()) if (c.strategy.name !== 'keep') return true;
+    return false;
+  }
+
   /** The plan for a COPY block, or undefined when no rule applies to its table. */
   planFor(target: CopyTarget, at: SourcePosition, source: 'COPY' | 'INSERT' = 'COPY'): TablePlan | undefined {
     if (!this.prepared.has(target.key) && this.rules.tables.has(target.key)) {

@@ -32,6 +32,15 @@ export interface TableInfo {
   at: SourcePosition;
 }
 
+/** A relation whose rows, and so whose statistics, come from other relations. */
+export interface DerivedRelation {
+  kind: 'index' | 'view' | 'materialized view';
+  /** The relations it reads (an index: its table), as keys. */
+  sources: string[];
+  /** It also reads what names cannot tell (a function in FROM). */
+  opaque: boolean;
+}
+
 export interface CopyTarget {
   table: QualifiedName;
   key: string;
@@ -58,16 +67,22 @@ export function loadSqlParser(): Promise<void> {
   return parserReady;
 }
 
-// Statements worth parsing; everything else (functions, views, indexes, grants) is skipped
-// without calling the parser.
+// Statements worth parsing; everything else (functions, grants, ...) is skipped without
+// calling the parser.
 const INTERESTING =
   /^(?:CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?TABLE\b|CREATE\s+TYPE\b|CREATE\s+DOMAIN\b|ALTER\s+TABLE\b|COPY\b|SET\s+(?:SESSION\s+)?(?:search_path|standard_conforming_strings|client_encoding)\b|SELECT\s+pg_catalog\.set_config\s*\(\s*'search_path')/i;
+// Indexes, views and materialized views: what their statistics may be computed from (pg_dump
+// of PostgreSQL 18 writes statistics for index expressions and materialized views). Only
+// their names and sources are wanted: one the parser rejects is left unknown, not an error.
+const DERIVED = /^CREATE\s+(?:UNIQUE\s+)?INDEX\b|^CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY|RECURSIVE)\s+)*VIEW\b|^CREATE\s+MATERIALIZED\s+VIEW\b/i;
 
 export class SchemaCatalog {
   readonly tables = new Map<string, TableInfo>();
   readonly enums = new Map<string, readonly string[]>();
   readonly domains = new Map<string, { base: TypeRef; notNull: boolean }>();
   readonly composites = new Set<string>();
+  /** Indexes, views and materialized views, by key. */
+  readonly derived = new Map<string, DerivedRelation>();
   private searchPath: string[] = ['public'];
 
   /** The schema unqualified names resolve to. */
@@ -78,6 +93,10 @@ export class SchemaCatalog {
   /** Learns from one statement's text. */
   learn(text: string, at: SourcePosition): LearntStatement {
     const head = text.trimStart();
+    if (DERIVED.test(head)) {
+      this.learnDerived(text);
+      return { kind: 'other' };
+    }
     if (!INTERESTING.test(head)) return { kind: 'other' };
     let stmts: Node[];
     try {
@@ -128,6 +147,50 @@ export class SchemaCatalog {
       return { kind: 'other' };
     }
     return { kind: 'other' };
+  }
+
+  private learnDerived(text: string): void {
+    let stmts: Node[];
+    try {
+      stmts = (parseSync(text).stmts ?? []).map((s) => s.stmt).filter((s): s is Node => s !== undefined);
+    } catch {
+      return; // see DERIVED
+    }
+    for (const node of stmts) {
+      if ('IndexStmt' in node) {
+        const i = node.IndexStmt;
+        if (!i.relation || !i.idxname) continue;
+        const table = this.qualify(i.relation);
+        this.derived.set(qualifiedKey({ schema: table.schema, name: i.idxname }), { kind: 'index', sources: [qualifiedKey(table)], opaque: false });
+      } else if ('ViewStmt' in node && node.ViewStmt.view) {
+        this.derived.set(qualifiedKey(this.qualify(node.ViewStmt.view)), { kind: 'view', ...this.querySources(node.ViewStmt.query) });
+      } else if ('CreateTableAsStmt' in node && node.CreateTableAsStmt.objtype === 'OBJECT_MATVIEW' && node.CreateTableAsStmt.into?.rel) {
+        this.derived.set(qualifiedKey(this.qualify(node.CreateTableAsStmt.into.rel)), { kind: 'materialized view', ...this.querySources(node.CreateTableAsStmt.query) });
+      }
+    }
+  }
+
+  /** The relations a query reads, by the names in its FROM clauses (CTE names left out). */
+  private querySources(query: Node | undefined): { sources: string[]; opaque: boolean } {
+    const ctes = new Set<string>();
+    walkNodes(query, (key, value) => {
+      if (key === 'CommonTableExpr') {
+        const name = (value as { ctename?: string }).ctename;
+        if (name !== undefined) ctes.add(name);
+      }
+    });
+    const sources = new Set<string>();
+    let opaque = false;
+    walkNodes(query, (key, value) => {
+      if (key === 'RangeVar') {
+        const rel = value as RangeVar;
+        if (rel.schemaname === undefined && rel.relname !== undefined && ctes.has(rel.relname)) return;
+        sources.add(qualifiedKey(this.qualify(rel)));
+      } else if (key === 'RangeFunction' || key === 'RangeTableFunc') {
+        opaque = true;
+      }
+    });
+    return { sources: [...sources], opaque };
   }
 
   private learnCreateTable(c: CreateStmt, at: SourcePosition): LearntStatement {
@@ -263,6 +326,23 @@ export class SchemaCatalog {
     if ((last === 'varchar' || last === 'bpchar') && ref.typmods[0] !== undefined) resolved.maxLength = ref.typmods[0];
     if (last === 'char' && (schema === 'pg_catalog' || schema === undefined)) resolved.maxLength = 1; // "char": one byte
     return resolved;
+  }
+}
+
+/** Calls `visit` with every node of a parse tree (its type name and its fields). */
+function walkNodes(root: unknown, visit: (key: string, value: unknown) => void): void {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      stack.push(...v);
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    for (const [key, value] of Object.entries(v)) {
+      visit(key, value);
+      stack.push(value);
+    }
   }
 }
 

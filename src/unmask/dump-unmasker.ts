@@ -13,12 +13,14 @@ import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
 import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
 import type { TablePlan } from '../mask/table-plans.js';
 import type { FieldEncoding } from '../mask/field-codecs.js';
+import type { StatisticsVerdict } from '../mask/statistics.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
 import * as N from '../native.js';
 
 export type VaultRecord =
   | { type: 'table'; decl: Record<string, unknown> & { index: number } }
-  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] };
+  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] }
+  | { type: 'statement'; text: Buffer };
 
 /** Where the originals come from: the vault reader, or anything with its shape. */
 export interface VaultSource {
@@ -101,6 +103,24 @@ export class DumpUnmasker extends DumpProcessor {
         ...this.position,
       });
     }
+  }
+
+  /**
+   * Statistics masking reduced: the vault's next record is the statement as it was, which must
+   * reduce to exactly the one read.
+   */
+  protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void {
+    if (verdict.action === 'pass') {
+      this.out.write(text, 0, text.length);
+      return;
+    }
+    const rec = this.vault.next();
+    const original = rec?.type === 'statement' ? rec.text : undefined;
+    const again = original && this.statisticsVerdict(original, at);
+    if (!original || again?.action !== 'reduce' || !again.reduced.equals(text)) {
+      throw new PgcloakError('VAULT_MISMATCH', 'the vault does not hold these statistics next: the masked dump was edited, or belongs to another vault', { ...at });
+    }
+    this.out.write(original, 0, original.length);
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {

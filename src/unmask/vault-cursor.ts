@@ -16,6 +16,8 @@ import { VaultReader, type VaultInfo, type VaultRecord } from '../vault/reader.j
 export interface VaultSource {
   path: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`), checked on every pass. */
+  verify?: Buffer | undefined;
 }
 
 export interface CheckedVault extends VaultInfo {
@@ -25,7 +27,7 @@ export interface CheckedVault extends VaultInfo {
 
 /** The first pass: the whole vault read and checked. */
 export function checkedVaultInfo(vault: VaultSource): CheckedVault {
-  const reader = VaultReader.open(vault.path, vault.keySource);
+  const reader = VaultReader.open(vault.path, vault.keySource, { verify: vault.verify });
   try {
     const tables: TableDecl[] = [];
     const rowCounts: Record<number, number> = {};
@@ -33,6 +35,8 @@ export function checkedVaultInfo(vault: VaultSource): CheckedVault {
     // The table whose run of rows is going on: its declaration, then only its rows.
     let run = -1;
     for (let r = reader.next(); r !== null; r = reader.next()) {
+      // Statements (statistics of masked columns) go back into a dump, never into a database.
+      if (r.type === 'statement') continue;
       if (r.type === 'table') {
         tables.push(r.decl);
         rowCounts[r.decl.index] = 0;
@@ -65,11 +69,15 @@ export class VaultCursor {
   }
 
   static open(vault: VaultSource): VaultCursor {
-    return new VaultCursor(VaultReader.open(vault.path, vault.keySource));
+    return new VaultCursor(VaultReader.open(vault.path, vault.keySource, { verify: vault.verify }));
   }
 
+  /** The next table or row record (statements are skipped: see checkedVaultInfo). */
   private peek(): VaultRecord | null {
-    if (this.ahead === undefined) this.ahead = this.reader.next();
+    while (this.ahead === undefined) {
+      const r = this.reader.next();
+      if (r === null || r.type !== 'statement') this.ahead = r;
+    }
     return this.ahead;
   }
 
@@ -100,7 +108,7 @@ export class VaultCursor {
 
 /** Every row of one table, wherever it is in the vault: a pass of its own. */
 export function* rowsAnywhere(vault: VaultSource, index: number): Generator<RowRecord> {
-  const reader = VaultReader.open(vault.path, vault.keySource);
+  const reader = VaultReader.open(vault.path, vault.keySource, { verify: vault.verify });
   try {
     for (let r = reader.next(); r !== null; r = reader.next()) if (r.type === 'row' && r.tableIndex === index) yield r;
   } finally {

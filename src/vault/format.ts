@@ -1,4 +1,4 @@
-// The vault file format, version 2: the constants, and the cleartext header's encoding.
+// The vault file format, version 3: the constants, and the cleartext header's encoding.
 //
 // A vault keeps the original values that masking replaced. It is one libsodium secretstream
 // (XChaCha20-Poly1305, https://doc.libsodium.org/secret-key_cryptography/secretstream) behind a
@@ -6,10 +6,12 @@
 //
 //   header
 //     8  magic "PGCLOAKV"
-//     1  format version: 2 (1: the same, but rows also keep their xxx<row key> placeholders;
-//        still read)
+//     1  format version: 3 (2: no flags byte, no statement records, never signed; 1: as 2, but
+//        rows also keep their xxx<row key> placeholders; both still read)
 //     1  key mode: 1 = key file (32 raw key bytes), 2 = passphrase (key = Argon2id of it),
 //        4 = recipient (a random key sealed to an X25519 public key, `pgcloak keygen --public`)
+//     1  flags (version 3 only): bit 0 = signed, a signature block follows the FINAL frame;
+//        the other bits are 0 (a reader refuses any it does not know)
 //     passphrase mode only:
 //       1  algorithm (crypto_pwhash_ALG_ARGON2ID13 = 2; nothing else is accepted)
 //       4  opslimit (u32)
@@ -35,12 +37,22 @@
 //
 //   record = varint type, then
 //     1 table declaration  varint length, that many bytes of a JSON object with an integer "index"
+//     3 statement          (version 3) varint length, that many bytes: a statement of the dump
+//                          that masking replaced (the statistics of a masked column, see
+//                          src/mask/statistics.ts), exactly as it was, in dump order
 //     2 row                varint table index, varint ordinal, varint field count,
 //                          then per field: varint length, that many bytes (kept verbatim):
 //                          the key fields, the original masked fields, then what masking
 //                          wrote in each of the declaration's derivedColumns (version 2:
 //                          not its keyTextColumns, xxx<row key> made from the key fields)
 //   varint = unsigned LEB128, at most 8 bytes, value at most Number.MAX_SAFE_INTEGER.
+//
+//   signature block (signed vaults only), in clear after the FINAL frame, the last bytes of the file:
+//     8  magic "PGCLOAKS"
+//    32  the signer's Ed25519 public key (`pgcloak keygen --sign`)
+//    64  Ed25519 signature (crypto_sign_detached) of SIGNATURE_CONTEXT followed by the
+//        BLAKE2b-512 of every byte before the block: header, frame lengths and ciphertexts.
+//        See signature.ts for why that binds the whole content.
 //
 // The writer flushes a records frame once its plaintext reaches FRAME_TARGET_BYTES (a single
 // larger record makes one larger frame). Readers refuse frames above MAX_FRAME_BYTES and
@@ -52,13 +64,19 @@ import { PgcloakError } from '../errors.js';
 import { sodium } from './sodium.js';
 
 export const MAGIC = Buffer.from('PGCLOAKV', 'latin1');
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /**
  * Versions this pgcloak reads. Version 1 row records also keep each text placeholder made
  * of the row key (xxx<row key>) among their derived values; version 2 leaves them out (a
  * table declaration names them, keyTextColumns) and readers derive them from the key.
+ * Version 3 adds the flags byte (a signed vault has a signature block after its FINAL frame)
+ * and statement records.
  */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+
+/** Flags (version 3): a signature block follows the FINAL frame. */
+export const FLAG_SIGNED = 0x01;
+const KNOWN_FLAGS = FLAG_SIGNED;
 
 export const KEY_MODE_KEY_FILE = 1;
 export const KEY_MODE_PASSPHRASE = 2;
@@ -72,6 +90,7 @@ export const FRAME_TRAILER = 0x54; // 'T'
 
 export const RECORD_TABLE = 1;
 export const RECORD_ROW = 2;
+export const RECORD_STATEMENT = 3;
 
 export const FRAME_LENGTH_BYTES = 4;
 export const FRAME_TARGET_BYTES = 64 * 1024;
@@ -98,7 +117,9 @@ export const MIN_MEMLIMIT = sodium.crypto_pwhash_MEMLIMIT_MIN;
 export const MAX_OPSLIMIT = 16;
 export const MAX_MEMLIMIT = 4 * 1024 * 1024 * 1024;
 
-const PREFIX_BYTES = MAGIC.length + 2; // magic, version, key mode
+// Magic, version, key mode, and from version 3 on the flags byte.
+const PREFIX_BYTES = MAGIC.length + 3;
+const PREFIX_BYTES_V2 = MAGIC.length + 2;
 const KDF_BYTES = 1 + 4 + 4 + SALT_BYTES;
 export const SEALED_KEY_BYTES = sodium.crypto_box_SEALBYTES + STREAM_KEY_BYTES;
 export const KEY_FILE_HEADER_BYTES = PREFIX_BYTES + STREAM_HEADER_BYTES;
@@ -113,10 +134,14 @@ export interface KdfParams {
   salt: Buffer;
 }
 
-export type VaultHeader =
+export type VaultHeader = (
   | { mode: 'key'; streamHeader: Buffer }
   | { mode: 'passphrase'; kdf: KdfParams; streamHeader: Buffer }
-  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer };
+  | { mode: 'recipient'; sealedKey: Buffer; streamHeader: Buffer }
+) & {
+  /** A signature block follows the FINAL frame (version 3's FLAG_SIGNED; never in 1 and 2). */
+  signed?: boolean;
+};
 
 export type TableDecl = Record<string, unknown> & { index: number };
 
@@ -136,13 +161,11 @@ export function encodeHeader(header: VaultHeader): Buffer {
   MAGIC.copy(out, 0);
   let pos = MAGIC.length;
   out[pos++] = FORMAT_VERSION;
-  if (header.mode === 'key') {
-    out[pos++] = KEY_MODE_KEY_FILE;
-  } else if (header.mode === 'recipient') {
-    out[pos++] = KEY_MODE_RECIPIENT;
+  out[pos++] = header.mode === 'key' ? KEY_MODE_KEY_FILE : header.mode === 'recipient' ? KEY_MODE_RECIPIENT : KEY_MODE_PASSPHRASE;
+  out[pos++] = header.signed ? FLAG_SIGNED : 0;
+  if (header.mode === 'recipient') {
     pos += header.sealedKey.copy(out, pos);
-  } else {
-    out[pos++] = KEY_MODE_PASSPHRASE;
+  } else if (header.mode === 'passphrase') {
     out[pos++] = PWHASH_ALG;
     pos = out.writeUInt32LE(header.kdf.opslimit, pos);
     pos = out.writeUInt32LE(Math.floor(header.kdf.memlimit / 1024), pos);
@@ -162,32 +185,47 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   if (!magicSeen.equals(MAGIC.subarray(0, magicSeen.length))) {
     throw new PgcloakError('VAULT_FORMAT', 'not a pgcloak vault (bad magic)', { offset: 0 });
   }
-  if (bytes.length < PREFIX_BYTES) throw truncatedHeader();
+  if (bytes.length < PREFIX_BYTES_V2) throw truncatedHeader();
   const version = bytes[MAGIC.length]!;
   if (!READABLE_VERSIONS.includes(version)) {
     throw new PgcloakError(
       'VAULT_FORMAT',
-      `unsupported vault format version ${version} (this pgcloak reads versions ${READABLE_VERSIONS.join(' and ')})`,
+      `unsupported vault format version ${version} (this pgcloak reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)})`,
       { offset: MAGIC.length },
     );
   }
   const mode = bytes[MAGIC.length + 1]!;
+  let signed = false;
+  let pos = PREFIX_BYTES_V2;
+  if (version >= 3) {
+    if (bytes.length < PREFIX_BYTES) throw truncatedHeader();
+    const flags = bytes[pos]!;
+    if ((flags & ~KNOWN_FLAGS) !== 0) {
+      throw new PgcloakError('VAULT_FORMAT', `unknown vault flags 0x${flags.toString(16).padStart(2, '0')}`, { offset: pos });
+    }
+    signed = (flags & FLAG_SIGNED) !== 0;
+    pos++;
+  }
+  // Versions 1 and 2 lack the flags byte: their headers are one byte shorter.
+  const shorter = PREFIX_BYTES - pos;
   if (mode === KEY_MODE_KEY_FILE) {
-    if (bytes.length < KEY_FILE_HEADER_BYTES) throw truncatedHeader();
-    const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES, KEY_FILE_HEADER_BYTES));
-    return { header: { mode: 'key', streamHeader }, length: KEY_FILE_HEADER_BYTES, version };
+    const length = KEY_FILE_HEADER_BYTES - shorter;
+    if (bytes.length < length) throw truncatedHeader();
+    const streamHeader = Buffer.from(bytes.subarray(pos, length));
+    return { header: { mode: 'key', streamHeader, signed }, length, version };
   }
   if (mode === KEY_MODE_RECIPIENT) {
-    if (bytes.length < RECIPIENT_HEADER_BYTES) throw truncatedHeader();
-    const sealedKey = Buffer.from(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + SEALED_KEY_BYTES));
-    const streamHeader = Buffer.from(bytes.subarray(PREFIX_BYTES + SEALED_KEY_BYTES, RECIPIENT_HEADER_BYTES));
-    return { header: { mode: 'recipient', sealedKey, streamHeader }, length: RECIPIENT_HEADER_BYTES, version };
+    const length = RECIPIENT_HEADER_BYTES - shorter;
+    if (bytes.length < length) throw truncatedHeader();
+    const sealedKey = Buffer.from(bytes.subarray(pos, pos + SEALED_KEY_BYTES));
+    const streamHeader = Buffer.from(bytes.subarray(pos + SEALED_KEY_BYTES, length));
+    return { header: { mode: 'recipient', sealedKey, streamHeader, signed }, length, version };
   }
   if (mode !== KEY_MODE_PASSPHRASE) {
     throw new PgcloakError('VAULT_FORMAT', `unknown key mode ${mode}`, { offset: MAGIC.length + 1 });
   }
-  if (bytes.length < PASSPHRASE_HEADER_BYTES) throw truncatedHeader();
-  let pos = PREFIX_BYTES;
+  const length = PASSPHRASE_HEADER_BYTES - shorter;
+  if (bytes.length < length) throw truncatedHeader();
   const alg = bytes[pos++]!;
   if (alg !== PWHASH_ALG) {
     throw new PgcloakError('VAULT_FORMAT', `unknown passphrase hash algorithm ${alg}`, { offset: pos - 1 });
@@ -206,12 +244,13 @@ export function decodeHeader(bytes: Buffer): { header: VaultHeader; length: numb
   pos += SALT_BYTES;
   const streamHeader = Buffer.from(bytes.subarray(pos, pos + STREAM_HEADER_BYTES));
   return {
-    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader },
-    length: PASSPHRASE_HEADER_BYTES,
+    header: { mode: 'passphrase', kdf: { opslimit, memlimit, salt }, streamHeader, signed },
+    length,
     version,
   };
 }
 
+/** The header's length in the current format (version 3). */
 export function headerBytes(mode: VaultHeader['mode']): number {
   if (mode === 'key') return KEY_FILE_HEADER_BYTES;
   return mode === 'passphrase' ? PASSPHRASE_HEADER_BYTES : RECIPIENT_HEADER_BYTES;

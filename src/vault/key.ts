@@ -7,6 +7,8 @@
 //   pgcloak-key-v1:     a vault key (`pgcloak keygen`), mode 0600; also a --pseudonym-key
 //   pgcloak-secret-v1:  an X25519 secret key (`pgcloak keygen --public`), mode 0600: --identity
 //   pgcloak-public-v1:  its public key (NAME.pub), for mask --recipient
+//   pgcloak-sign-secret-v1:  an Ed25519 seed (`pgcloak keygen --sign`), mode 0600: mask --sign-key
+//   pgcloak-sign-public-v1:  its public key (NAME.pub), for --verify
 // The version prefix lets a later key format be told apart, keeps a stray file from being taken
 // as a key, and lets a reader say which option a key of the wrong kind belongs to.
 //
@@ -24,6 +26,7 @@ import {
   type VaultHeader,
 } from './format.js';
 import { closeQuietly, errnoCode, ioError, unlinkQuietly, writeFully } from './io.js';
+import type { SigningKey } from './signature.js';
 import { sodium } from './sodium.js';
 
 export const KEY_BYTES = 32;
@@ -36,12 +39,14 @@ export type KeySource =
   /** Reading only: the X25519 secret key a recipient vault was sealed to. */
   | { kind: 'identity'; secretKey: Buffer };
 
-export type KeyFileKind = 'key' | 'secret' | 'public';
+export type KeyFileKind = 'key' | 'secret' | 'public' | 'sign-secret' | 'sign-public';
 
 const KEY_FILE_PREFIXES: Record<KeyFileKind, Buffer> = {
   key: Buffer.from('pgcloak-key-v1:', 'latin1'),
   secret: Buffer.from('pgcloak-secret-v1:', 'latin1'),
   public: Buffer.from('pgcloak-public-v1:', 'latin1'),
+  'sign-secret': Buffer.from('pgcloak-sign-secret-v1:', 'latin1'),
+  'sign-public': Buffer.from('pgcloak-sign-public-v1:', 'latin1'),
 };
 
 /** What each kind is, for messages about a key file of the wrong kind. */
@@ -49,6 +54,8 @@ const KEY_FILE_ROLES: Record<KeyFileKind, string> = {
   key: 'a vault key file (pgcloak-key-v1, for --key-file or --pseudonym-key)',
   secret: 'a secret key file (pgcloak-secret-v1, for unmask --identity)',
   public: 'a public key file (pgcloak-public-v1, for mask --recipient)',
+  'sign-secret': 'a signing key file (pgcloak-sign-secret-v1, for mask --sign-key)',
+  'sign-public': 'a signature-checking key file (pgcloak-sign-public-v1, for --verify)',
 };
 
 const KEY_BASE64_CHARS = 44; // 32 bytes: 43 characters and one '='
@@ -63,6 +70,10 @@ if (KEY_BYTES !== STREAM_KEY_BYTES) throw new Error('vault key size does not mat
 if (KEY_BYTES !== sodium.crypto_box_PUBLICKEYBYTES || KEY_BYTES !== sodium.crypto_box_SECRETKEYBYTES) {
   throw new Error('key file size does not match libsodium crypto_box keys');
 }
+// Signing key files hold the 32-byte seed (libsodium's 64-byte secret key is seed and public key).
+if (KEY_BYTES !== sodium.crypto_sign_SEEDBYTES || KEY_BYTES !== sodium.crypto_sign_PUBLICKEYBYTES) {
+  throw new Error('key file size does not match libsodium crypto_sign keys');
+}
 
 export function generateKeyFile(path: string): void {
   const key = Buffer.alloc(KEY_BYTES);
@@ -76,13 +87,16 @@ export function generateKeyFile(path: string): void {
 }
 
 /**
- * A new X25519 key pair: `path` holds the secret key (mode 0600), `path.pub` the public key.
- * Neither file may exist already; when one does, neither is written.
+ * A new key pair: `path` holds the secret key (mode 0600), `path.pub` the public key. Neither
+ * file may exist already; when one does, neither is written. `box`: an X25519 pair for
+ * --recipient/--identity (`keygen --public`); `sign`: an Ed25519 pair for --sign-key/--verify
+ * (`keygen --sign`), whose secret file holds the seed.
  */
-export function generateKeyPair(path: string): { secretPath: string; publicPath: string } {
+export function generateKeyPair(path: string, kind: 'box' | 'sign' = 'box'): { secretPath: string; publicPath: string } {
   const publicPath = `${path}.pub`;
   const secretKey = Buffer.alloc(KEY_BYTES);
   const publicKey = Buffer.alloc(KEY_BYTES);
+  const signSecret = kind === 'sign' ? Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES) : undefined;
   try {
     const secretFd = createKeyFile(path, 0o600);
     let publicFd: number;
@@ -94,15 +108,20 @@ export function generateKeyPair(path: string): { secretPath: string; publicPath:
       throw error;
     }
     try {
-      sodium.crypto_box_keypair(publicKey, secretKey);
-      writeKeyFile(secretFd, path, 'secret', secretKey);
+      if (signSecret) {
+        sodium.randombytes_buf(secretKey);
+        sodium.crypto_sign_seed_keypair(publicKey, signSecret, secretKey);
+      } else {
+        sodium.crypto_box_keypair(publicKey, secretKey);
+      }
+      writeKeyFile(secretFd, path, signSecret ? 'sign-secret' : 'secret', secretKey);
     } catch (error) {
       closeQuietly(publicFd);
       unlinkQuietly(publicPath);
       throw error;
     }
     try {
-      writeKeyFile(publicFd, publicPath, 'public', publicKey);
+      writeKeyFile(publicFd, publicPath, signSecret ? 'sign-public' : 'public', publicKey);
     } catch (error) {
       unlinkQuietly(path);
       throw error;
@@ -110,6 +129,7 @@ export function generateKeyPair(path: string): { secretPath: string; publicPath:
     return { secretPath: path, publicPath };
   } finally {
     sodium.sodium_memzero(secretKey);
+    if (signSecret) sodium.sodium_memzero(signSecret);
   }
 }
 
@@ -133,7 +153,7 @@ function writeKeyFile(fd: number, path: string, kind: KeyFileKind, key: Buffer):
     line.write(key.toString('base64'), prefix.length, 'latin1');
     line[line.length - 1] = LF;
     // The mode given to open is narrowed by the umask; a secret must be exactly owner-only.
-    fchmodSync(fd, kind === 'public' ? 0o644 : 0o600);
+    fchmodSync(fd, kind === 'public' || kind === 'sign-public' ? 0o644 : 0o600);
     writeFully(fd, line, 0, line.length);
     fsyncSync(fd);
     closeSync(fd);
@@ -159,6 +179,24 @@ export function readSecretKeyFile(path: string): Buffer {
 /** The 32 bytes of a public key file (`pgcloak keygen --public`, NAME.pub). */
 export function readPublicKeyFile(path: string): Buffer {
   return readTypedKeyFile(path, 'public');
+}
+
+/** The Ed25519 key pair of a signing key file (`pgcloak keygen --sign`, the file without .pub). */
+export function readSigningKey(path: string): SigningKey {
+  const seed = readTypedKeyFile(path, 'sign-secret');
+  const secretKey = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES);
+  const publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES);
+  try {
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed);
+  } finally {
+    sodium.sodium_memzero(seed);
+  }
+  return { secretKey, publicKey };
+}
+
+/** The 32 bytes of a signature-checking public key file (`pgcloak keygen --sign`, NAME.pub). */
+export function readVerifyKeyFile(path: string): Buffer {
+  return readTypedKeyFile(path, 'sign-public');
 }
 
 export function readTypedKeyFile(path: string, kind: KeyFileKind): Buffer {

@@ -3,8 +3,10 @@
 // records is handed out.
 //
 // Every record returned has been authenticated, but only a null from next() proves that the
-// vault is whole (FINAL frame seen, nothing after it). A consumer that acts on records as they
-// come must be ready to undo its work when a later next() throws.
+// vault is whole (FINAL frame seen, nothing after it) and, for a signed vault, that its
+// signature holds. A consumer that acts on records as they come must be ready to undo its
+// work when a later next() throws. The signer (and with `verify` that it is the expected
+// one) is checked when the vault is opened, before any key is derived.
 
 import { fstatSync, openSync, readSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
@@ -17,6 +19,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_HEADER_BYTES,
   RECORD_ROW,
+  RECORD_STATEMENT,
   RECORD_TABLE,
   STREAM_STATE_BYTES,
   TAG_FINAL,
@@ -27,6 +30,7 @@ import {
 } from './format.js';
 import { closeQuietly, ioError } from './io.js';
 import { deriveVaultKey, type KeySource } from './key.js';
+import { SIGNATURE_BLOCK_BYTES, SignedBytes, blockSigner, readSignatureBlock, signatureValid, signerFingerprint, wrongSigner } from './signature.js';
 import { sodium } from './sodium.js';
 import { ScratchBuffer } from '../mask/byte-sink.js';
 import { readVarint, type Cursor } from './varint.js';
@@ -38,7 +42,9 @@ import * as N from '../native.js';
  */
 export type VaultRecord =
   | { type: 'table'; decl: TableDecl }
-  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] };
+  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] }
+  /** A statement masking replaced, as it was in the dump (format 3). */
+  | { type: 'statement'; text: Buffer };
 
 export interface VaultInfo {
   metadata: Record<string, unknown>;
@@ -46,6 +52,28 @@ export interface VaultInfo {
   tables: TableDecl[];
   /** Rows per declared table index, 0 for a table without rows. */
   rowCounts: Record<number, number>;
+  /** Statements masking replaced (statistics of masked columns), kept whole. */
+  statements?: number;
+  /** Signed vaults: the signer's key fingerprint, and whether it was the --verify key (else only self-consistent). */
+  signature?: { signer: string; verified: boolean };
+}
+
+export interface ReaderOptions {
+  /**
+   * Decrypt each records frame into the memory of the one before, once that is used up. A
+   * record's fields are then valid only until the next call of next() or rowRecords(): for
+   * readers that use each record at once (unmask), which then make no garbage per frame.
+   */
+  reuseFrames?: boolean;
+  /** The native kernel for rowRecords() (default: the one built, if any; null: none). */
+  kernel?: N.NativeRows | null;
+  /**
+   * The Ed25519 public key (`--verify NAME.pub`) that must have signed the vault: an unsigned
+   * vault or another signer is refused at open (VAULT_SIGNATURE), a signature that does not
+   * hold at the end. Without it a signed vault's signature is still checked, against the key
+   * it names itself: that finds damage, but anyone can sign with a key of their own.
+   */
+  verify?: Buffer | undefined;
 }
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -59,11 +87,20 @@ export class VaultReader {
   readonly mode: VaultHeader['mode'];
   /** 1: rows also keep their xxx<row key> placeholders (see READABLE_VERSIONS). */
   readonly formatVersion: number;
+  /** The public key a signed vault names as its signer (checked by the end of the vault), else undefined. */
+  readonly signer: Buffer | undefined;
+  /** The signer was the `verify` key. */
+  readonly verified: boolean;
   trailer: Record<string, unknown> | undefined = undefined;
 
   private readonly path: string;
   private fd: number | null;
   private readonly fileSize: number;
+  /** Where the frames end: the file's end, or a signed vault's signature block. */
+  private readonly dataEnd: number;
+  /** Signed vaults: the hash of every byte before the signature block, fed as frames are read. */
+  private readonly signedBytes: SignedBytes | undefined;
+  private readonly verifyKey: Buffer | undefined;
   private readonly stream = Buffer.alloc(STREAM_STATE_BYTES);
   private readonly tag = Buffer.alloc(1);
   /** File bytes read but not consumed are io[ioStart..ioEnd); io[ioEnd] is at file offset readOffset. */
@@ -89,7 +126,7 @@ export class VaultReader {
   private readonly declared = new Set<number>();
   private failure: unknown = undefined;
 
-  private constructor(path: string, fd: number, keySource: KeySource) {
+  private constructor(path: string, fd: number, keySource: KeySource, verify: Buffer | undefined) {
     this.path = path;
     this.fd = fd;
     try {
@@ -106,6 +143,29 @@ export class VaultReader {
     this.ioStart += length;
     this.mode = header.mode;
     this.formatVersion = version;
+
+    // Who signed it, before a key is derived (a passphrase costs seconds): a vault that
+    // --verify refuses is refused at once.
+    if (header.signed) {
+      let block: Buffer;
+      try {
+        block = readSignatureBlock(fd, this.fileSize, length);
+      } catch (cause) {
+        if (cause instanceof PgcloakError) throw cause;
+        throw ioError('read vault', path, cause);
+      }
+      this.signer = blockSigner(block);
+      this.dataEnd = this.fileSize - SIGNATURE_BLOCK_BYTES;
+      this.signedBytes = new SignedBytes();
+      this.signedBytes.update(headerBytes);
+    } else {
+      this.signer = undefined;
+      this.dataEnd = this.fileSize;
+      this.signedBytes = undefined;
+    }
+    if (verify !== undefined && (this.signer === undefined || !this.signer.equals(verify))) throw wrongSigner(this.signer, verify);
+    this.verifyKey = verify;
+    this.verified = verify !== undefined;
 
     const key = deriveVaultKey(keySource, header);
     try {
@@ -125,14 +185,7 @@ export class VaultReader {
     }
   }
 
-  /**
-   * `reuseFrames`: decrypt each records frame into the memory of the one before, once that
-   * is used up. A record's fields are then valid only until the next call of next() or
-   * rowRecords(): for readers that use each record at once (unmask), which then make no
-   * garbage per frame.
-   */
-  /** `kernel`: the native kernel for rowRecords() (default: the one built, if any; null: none). */
-  static open(path: string, keySource: KeySource, options: { reuseFrames?: boolean; kernel?: N.NativeRows | null } = {}): VaultReader {
+  static open(path: string, keySource: KeySource, options: ReaderOptions = {}): VaultReader {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -140,7 +193,7 @@ export class VaultReader {
       throw ioError('open vault', path, cause);
     }
     try {
-      const reader = new VaultReader(path, fd, keySource);
+      const reader = new VaultReader(path, fd, keySource, options.verify);
       reader.reuseFrames = options.reuseFrames ?? false;
       reader.kernel = options.kernel === undefined ? N.nativeRows() : (options.kernel ?? undefined);
       return reader;
@@ -241,7 +294,8 @@ export class VaultReader {
     }
     if (type === FRAME_TRAILER && tag === TAG_FINAL) {
       const trailer = this.parseJsonObject(plaintext.subarray(1), 'trailer');
-      if (this.fill(1)) {
+      if (this.signedBytes) this.checkSignature();
+      else if (this.fill(1)) {
         throw new PgcloakError('VAULT_TAMPERED', 'unexpected bytes after the end of the vault', {
           offset: this.offset(),
         });
@@ -251,6 +305,28 @@ export class VaultReader {
       return;
     }
     throw this.tampered(`unexpected frame type ${type} with tag ${tag}`);
+  }
+
+  /**
+   * After the FINAL frame of a signed vault: the signature block follows, and nothing after
+   * it; it names the signer seen at open, and signs what was read (with the --verify key).
+   */
+  private checkSignature(): void {
+    const offset = this.offset();
+    if (offset !== this.dataEnd || !this.fill(SIGNATURE_BLOCK_BYTES) || this.fill(SIGNATURE_BLOCK_BYTES + 1)) {
+      throw new PgcloakError('VAULT_TAMPERED', 'unexpected bytes between the final frame and the signature block, or after it', { offset });
+    }
+    const block = this.io.subarray(this.ioStart, this.ioStart + SIGNATURE_BLOCK_BYTES);
+    const signer = blockSigner(block);
+    if (!signer.equals(this.signer!)) throw new PgcloakError('VAULT_SIGNATURE', 'the vault changed while it was read (another signer)', { offset });
+    if (!signatureValid(block, this.signedBytes!.message(), this.verifyKey ?? signer)) {
+      throw new PgcloakError(
+        'VAULT_SIGNATURE',
+        `the signature by key ${signerFingerprint(signer)} does not hold: the vault was altered after it was signed`,
+        { offset },
+      );
+    }
+    this.ioStart += SIGNATURE_BLOCK_BYTES;
   }
 
   /** Reads, checks and decrypts the next frame; leaves its tag in this.tag. */
@@ -265,9 +341,10 @@ export class VaultReader {
     }
     const frameBytes = FRAME_LENGTH_BYTES + cipherBytes;
     // Checked before fill() grows io to the frame's size.
-    if (frameBytes > this.fileSize - this.frameOffset) throw this.truncated();
+    if (frameBytes > this.dataEnd - this.frameOffset) throw this.truncated();
     if (!this.fill(frameBytes)) throw this.truncated();
 
+    this.signedBytes?.update(this.io.subarray(this.ioStart, this.ioStart + frameBytes));
     const cipher = this.io.subarray(this.ioStart + FRAME_LENGTH_BYTES, this.ioStart + frameBytes);
     const plaintext = into && into.length >= cipherBytes - ABYTES ? into.subarray(0, cipherBytes - ABYTES) : Buffer.allocUnsafe(cipherBytes - ABYTES);
     try {
@@ -343,6 +420,13 @@ export class VaultReader {
       this.declared.add(index);
       return { type: 'table', decl: decl as TableDecl };
     }
+    if (kind === RECORD_STATEMENT && this.formatVersion >= 3) {
+      const length = readVarint(records, cursor, end);
+      if (length < 0 || length > end - cursor.pos) throw this.tampered('malformed statement record');
+      const text = records.subarray(cursor.pos, cursor.pos + length);
+      cursor.pos += length;
+      return { type: 'statement', text };
+    }
     throw this.tampered(`unknown record type ${kind}`);
   }
 
@@ -406,21 +490,26 @@ export class VaultReader {
   }
 }
 
-export function readVaultInfo(path: string, keySource: KeySource): VaultInfo {
-  const reader = VaultReader.open(path, keySource);
+export function readVaultInfo(path: string, keySource: KeySource, verify?: Buffer): VaultInfo {
+  const reader = VaultReader.open(path, keySource, { verify });
   try {
     const tables: TableDecl[] = [];
     const rowCounts: Record<number, number> = {};
+    let statements = 0;
     for (let record = reader.next(); record !== null; record = reader.next()) {
       if (record.type === 'table') {
         tables.push(record.decl);
         rowCounts[record.decl.index] = 0;
-      } else {
+      } else if (record.type === 'row') {
         rowCounts[record.tableIndex] = (rowCounts[record.tableIndex] ?? 0) + 1;
+      } else {
+        statements++;
       }
     }
     if (reader.trailer === undefined) throw new Error('vault reader ended without a trailer');
-    return { metadata: reader.metadata, trailer: reader.trailer, tables, rowCounts };
+    const info: VaultInfo = { metadata: reader.metadata, trailer: reader.trailer, tables, rowCounts, statements };
+    if (reader.signer) info.signature = { signer: signerFingerprint(reader.signer), verified: reader.verified };
+    return info;
   } finally {
     reader.close();
   }

@@ -42,6 +42,17 @@ export interface Sodium {
   /** The X25519 public key of secret key `n`. */
   crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
 
+  crypto_sign_PUBLICKEYBYTES: number;
+  crypto_sign_SECRETKEYBYTES: number;
+  crypto_sign_SEEDBYTES: number;
+  crypto_sign_BYTES: number;
+  /** The Ed25519 key pair of a 32-byte seed (`sk` is libsodium's 64 bytes: seed and public key). */
+  crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
+  /** `sig` must be exactly crypto_sign_BYTES. */
+  crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
+  /** False when `sig` is not a signature of `m` by `pk` (or `pk` is not a usable key). */
+  crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
+
   crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
   crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
   crypto_secretstream_xchacha20poly1305_KEYBYTES: number;

@@ -4,7 +4,8 @@
 // each time it passes FRAME_TARGET_BYTES, so memory stays flat. The file is built beside its
 // final path and renamed into place by finish(), so a vault path never holds half a vault;
 // or, given a staging path, built there and left for the caller to rename (the CLI commits
-// the vault and the output together: src/cli/run-files.ts).
+// the vault and the output together: src/cli/run-files.ts). A signed vault's bytes are hashed
+// as they are written, and finish() appends the signature (./signature.ts).
 
 import { closeSync, fdatasync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -17,6 +18,7 @@ import {
   FRAME_TARGET_BYTES,
   FRAME_TRAILER,
   MAX_FRAME_PLAINTEXT_BYTES,
+  RECORD_STATEMENT,
   RECORD_TABLE,
   STREAM_HEADER_BYTES,
   STREAM_STATE_BYTES,
@@ -27,6 +29,7 @@ import {
 } from './format.js';
 import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
 import { newVaultKey, type KeySource } from './key.js';
+import { SignedBytes, signatureBlock, type SigningKey } from './signature.js';
 import { sodium } from './sodium.js';
 import { varintLength, writeVarint } from './varint.js';
 import { MAX_RECORD_BYTES, rowRecordSize, writeRowRecord, type FieldRef } from './row-record.js';
@@ -51,6 +54,8 @@ export interface VaultWriterOptions {
    * file beside the vault's path, renamed by finish().
    */
   stagingPath?: string | undefined;
+  /** Sign the vault (format.ts, signature block) with this Ed25519 key. */
+  signKey?: SigningKey | undefined;
 }
 
 export class VaultWriter {
@@ -73,19 +78,26 @@ export class VaultWriter {
   private syncing: Promise<void> | undefined;
   /** How many background syncs were started. */
   backgroundSyncs = 0;
+  /** Signed vaults: the key, and the hash of every byte written so far. */
+  private readonly signKey: SigningKey | undefined;
+  private readonly signed: SignedBytes | undefined;
 
-  private constructor(path: string, tmpPath: string, fd: number, renames: boolean) {
+  private constructor(path: string, tmpPath: string, fd: number, renames: boolean, signKey: SigningKey | undefined) {
     this.path = path;
     this.tmpPath = tmpPath;
     this.fd = fd;
     this.renames = renames;
+    this.signKey = signKey;
+    this.signed = signKey ? new SignedBytes() : undefined;
   }
 
   static create(path: string, keySource: KeySource, metadata: Record<string, unknown>, options: VaultWriterOptions = {}): VaultWriter {
+    const signKey = options.signKey;
     const streamHeader = Buffer.alloc(STREAM_HEADER_BYTES);
     const metadataFrame = jsonFrame(FRAME_METADATA, metadata);
     const tmpPath = options.stagingPath ?? `${path}.tmp-${process.pid}`;
     const { header, key } = newVaultKey(keySource, streamHeader);
+    if (signKey) header.signed = true;
     let writer: VaultWriter | undefined;
     try {
       let fd: number;
@@ -94,7 +106,7 @@ export class VaultWriter {
       } catch (cause) {
         throw ioError('create vault', tmpPath, cause);
       }
-      writer = new VaultWriter(path, tmpPath, fd, options.stagingPath === undefined);
+      writer = new VaultWriter(path, tmpPath, fd, options.stagingPath === undefined, signKey);
       // Fills in streamHeader, which is part of the header written next.
       sodium.crypto_secretstream_xchacha20poly1305_init_push(writer.stream, streamHeader, key);
       const headerBytes = encodeHeader(header);
@@ -133,6 +145,20 @@ export class VaultWriter {
     this.pos = pos;
     this.declared.add(index);
     if (pos >= FRAME_TARGET_BYTES) this.flushRecords();
+  }
+
+  /** A statement of the dump that masking replaced, kept as it was (RECORD_STATEMENT). */
+  statement(text: Uint8Array): void {
+    this.assertOpen();
+    const size = 1 + varintLength(text.length) + text.length;
+    if (size > MAX_RECORD_BYTES) throw new PgcloakError('VAULT_FORMAT', 'a statement is too large for a vault record');
+    if (this.pos + size > this.records.length) this.makeRoom(size);
+    let pos = this.pos;
+    this.records[pos++] = RECORD_STATEMENT;
+    pos = writeVarint(this.records, pos, text.length);
+    this.records.set(text, pos);
+    this.pos = pos + text.length;
+    if (this.pos >= FRAME_TARGET_BYTES) this.flushRecords();
   }
 
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
@@ -186,6 +212,11 @@ export class VaultWriter {
     const trailerFrame = jsonFrame(FRAME_TRAILER, trailer);
     this.flushRecords();
     this.writeFrame(trailerFrame, TAG_FINAL, null);
+    if (this.signed) {
+      // After the FINAL frame, not hashed itself: the signature of everything before it.
+      const block = signatureBlock(this.signed.message(), this.signKey!);
+      this.writeOut(block, block.length, false);
+    }
     try {
       const fd = this.fd!;
       fsyncSync(fd);
@@ -251,7 +282,8 @@ export class VaultWriter {
     this.writeOut(this.frame, frameBytes);
   }
 
-  private writeOut(buf: Uint8Array, length: number): void {
+  private writeOut(buf: Uint8Array, length: number, signed = true): void {
+    if (signed) this.signed?.update(buf.subarray(0, length));
     try {
       writeFully(this.fd!, buf, 0, length);
     } catch (cause) {

@@ -2,7 +2,7 @@
 // the originals' filters built from a vault's records with their column types.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LeakScanner, placeName, type LeakReport } from '../../src/leaks/leak-scanner.js';
-import { OriginalsCollector, OriginalsIndex, maskedColumnType } from '../../src/leaks/originals.js';
+import { OriginalsCollector, OriginalsIndex, dataLikeKey, maskedColumnType } from '../../src/leaks/originals.js';
 import { SchemaCatalog, loadSqlParser } from '../../src/schema/catalog.js';
 
 beforeAll(() => loadSqlParser());
@@ -133,5 +133,28 @@ describe('OriginalsCollector', () => {
     expect(found('key name')).toBe(false);
     expect(found('1906-12-09')).toBe(false);
     expect(found('123456789')).toBe(false);
+  });
+
+  it('looks for json keys that hold data (a phone number, an e-mail, a name), not field names', () => {
+    const catalog = new SchemaCatalog();
+    catalog.learn('CREATE TABLE public.t (id integer, doc jsonb);', { line: 1, offset: 0 });
+    const index = new OriginalsIndex();
+    const collector = new OriginalsCollector(index, (t, c, d) => maskedColumnType(catalog, t, c, d));
+    collector.declareTable({ index: 0, table: 'public.t', encoding: 'copy-text', keyColumns: ['id'], maskedColumns: ['doc'], types: ['jsonb'] });
+    const doc = '{"+49 30 1234567": {"alice@example.org": 1, "Alice Martin": [true]}, "en_US": "x", "street2": 1, "content-type": 2, "mail.catchall": 3, "4711": 4}';
+    const buf = Buffer.from(doc);
+    collector.row(0, 1, [{ buf: Buffer.from('1'), start: 0, end: 1 }, { buf, start: 0, end: buf.length }]);
+    const found = (text: string): boolean => {
+      const s = new LeakScanner(() => index);
+      s.write(Buffer.from(`SELECT '${text}';\n`));
+      s.end();
+      return s.report().finds > 0;
+    };
+    expect(found('{"+49 30 1234567": true}')).toBe(true);
+    expect(found('alice@example.org')).toBe(true);
+    expect(found('alice martin')).toBe(true);
+    for (const structure of ['en_US', 'street2', 'content-type', 'mail.catchall']) expect(found(structure), structure).toBe(false);
+    expect(index.values).toBe(3); // '4711' has no letter and fewer than 7 digits
+    expect([dataLikeKey('en_US'), dataLikeKey('_id'), dataLikeKey('0301234567'), dataLikeKey('a b'), dataLikeKey('x@y')]).toEqual([false, false, true, true, true]);
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunksOf, goldenCase, maskInMemory, unmaskInMemory } from './run-in-memory.js';
 
-describe.each(['types', 'inserts'])('golden case %s', (name) => {
+describe.each(['types', 'inserts', 'statistics'])('golden case %s', (name) => {
   const { INPUT, EXPECTED, RULES } = goldenCase(name);
 
   it('writes exactly the golden output', async () => {

@@ -27,6 +27,7 @@ import { placeholderMask } from '../../src/strategies/placeholder.js';
 class RowVault implements VaultSink {
   readonly viaRow: Buffer[] = [];
   declareTable(): void {}
+  statement(): void {}
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
     const bytes = Buffer.alloc(rowRecordSize(tableIndex, ordinal, fields));
     writeRowRecord(bytes, 0, tableIndex, ordinal, fields);

@@ -59,6 +59,9 @@ export class MemoryVault implements VaultSink {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void {
     this.records.push({ type: 'row', tableIndex, ordinal, fields: fields.map((f) => Buffer.from(f.buf.subarray(f.start, f.end))) });
   }
+  statement(text: Uint8Array): void {
+    this.records.push({ type: 'statement', text: Buffer.from(text) });
+  }
   /** Records serialized by the masker (as for the vault writer): read back into row records. */
   appendRecords(bytes: Uint8Array): void {
     const cursor = { pos: 0 };

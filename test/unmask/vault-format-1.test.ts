@@ -1,4 +1,4 @@
-// Vault format 2 leaves the xxx<row key> placeholders out of its row records (they are made
+// Vault format 2 (and 3) leaves the xxx<row key> placeholders out of its row records (they are made
 // from the key fields the record holds); format 1 kept them. fixtures/vault-v1 holds vaults
 // an older pgcloak really wrote: they must still come back byte for byte, give the same
 // script as then, and a vault of today must give that same script from fewer bytes.
@@ -62,7 +62,7 @@ describe.each(CASES)('vault format 1 ($name dump)', (c) => {
   });
 });
 
-describe.each(CASES)('vault format 2 ($name dump)', (c) => {
+describe.each(CASES)('vault format 2 and later ($name dump)', (c) => {
   const vault = join(dir, `${c.name}-v2.vault`);
   const masked = join(dir, `${c.name}-masked.sql`);
   const script = join(dir, `${c.name}-v2.sql`);
@@ -83,7 +83,7 @@ describe.each(CASES)('vault format 2 ($name dump)', (c) => {
   it('keeps the same originals and keys, without the xxx<row key> values', () => {
     const old = records(fixture(c.vault));
     const now = records(vault);
-    expect(now.version).toBe(2);
+    expect(now.version).toBe(3);
     const tables = (rs: VaultRecord[]) => rs.flatMap((r) => (r.type === 'table' ? [r.decl] : []));
     const rows = (rs: VaultRecord[]) => rs.flatMap((r) => (r.type === 'row' ? [r] : []));
     const oldRows = rows(old.records);
@@ -107,7 +107,7 @@ describe.each(CASES)('vault format 2 ($name dump)', (c) => {
   });
 });
 
-describe('a vault of format 2 read by what it declares', () => {
+describe('a vault of format 2 or later read by what it declares', () => {
   const decl = {
     index: 0,
     table: 'public.t',
@@ -140,11 +140,11 @@ describe('a vault of format 2 read by what it declares', () => {
 
   it('refuses a version it does not know, naming the ones it reads', () => {
     const bytes = read(fixture('v1.vault'));
-    bytes[8] = 3;
-    const path = join(dir, 'v3.vault');
+    bytes[8] = 4;
+    const path = join(dir, 'v4.vault');
     writeFileSync(path, bytes);
     const r = runPgcloak(['unmask', '--vault', path, '--key-file', KEY, '--input', fixture('masked.sql'), '--output', join(dir, 'never.sql')]);
     expect(r.status).toBe(EXIT_CODES.VAULT_FORMAT);
-    expect(r.stderr).toContain('unsupported vault format version 3 (this pgcloak reads versions 1 and 2)');
+    expect(r.stderr).toContain('unsupported vault format version 4 (this pgcloak reads versions 1, 2 and 3)');
   });
 });

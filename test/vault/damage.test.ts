@@ -110,14 +110,24 @@ describe('wrong keys', () => {
   });
 });
 
+/**
+ * What a changed bit in the first bytes of a header gives: magic and key mode are checked in
+ * clear; the version may turn into 2, which reads a header without the flags byte (so the
+ * authenticated header differs); the signed flag on an unsigned vault looks for a signature
+ * block that is not there; the rest (salt, sealed key, stream header) is authenticated.
+ */
+function headerDamageCodes(offset: number): ErrorCode[] {
+  if (offset < MAGIC.length || offset === MAGIC.length + 1) return ['VAULT_FORMAT'];
+  if (offset === MAGIC.length) return ['VAULT_FORMAT', 'VAULT_WRONG_KEY'];
+  if (offset === MAGIC.length + 2) return ['VAULT_FORMAT', 'VAULT_TAMPERED'];
+  return ['VAULT_WRONG_KEY'];
+}
+
 describe('damaged bytes', () => {
   it('a changed byte anywhere in a key-file header', () => {
     for (let offset = 0; offset < KEY_FILE_HEADER_BYTES; offset++) {
       for (const mask of [0x01, 0x80]) {
-        // magic, version and key mode are checked in clear; the rest is authenticated
-        const codes: ErrorCode[] =
-          offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : ['VAULT_WRONG_KEY'];
-        expectRejected(flipped(keyVault, offset, mask), codes);
+        expectRejected(flipped(keyVault, offset, mask), headerDamageCodes(offset));
       }
     }
   });
@@ -127,9 +137,9 @@ describe('damaged bytes', () => {
     for (let offset = 0; offset < PASSPHRASE_HEADER_BYTES; offset++) {
       for (const mask of [0x01, 0x80]) {
         let codes: ErrorCode[];
-        if (offset <= MAGIC.length + 2) codes = ['VAULT_FORMAT']; // magic, version, mode, algorithm
-        else if (offset < MAGIC.length + 11) codes = ['VAULT_FORMAT', 'VAULT_WRONG_KEY']; // costs
-        else codes = ['VAULT_WRONG_KEY']; // salt, stream header
+        if (offset === MAGIC.length + 3) codes = ['VAULT_FORMAT']; // algorithm
+        else if (offset > MAGIC.length + 3 && offset < MAGIC.length + 12) codes = ['VAULT_FORMAT', 'VAULT_WRONG_KEY']; // costs
+        else codes = headerDamageCodes(offset);
         expectRejected(flipped(passphraseVault, offset, mask), codes, source);
       }
     }
@@ -266,13 +276,18 @@ describe('foreign files', () => {
 
   it('an unknown version or key mode', () => {
     const version = Buffer.from(keyVault);
-    version[8] = 3;
-    expect(expectRejected(version, ['VAULT_FORMAT']).message).toContain('version 3');
-    // Version 1 is read, but the header is authenticated: a vault of today relabelled 1 is refused.
+    version[8] = 4;
+    expect(expectRejected(version, ['VAULT_FORMAT']).message).toContain('version 4');
+    // Versions 1 and 2 are read, but the header is authenticated: a vault of today relabelled is refused.
     const older = Buffer.from(keyVault);
-    expect(older[8]).toBe(2);
-    older[8] = 1;
-    expectRejected(older, ['VAULT_WRONG_KEY']);
+    expect(older[8]).toBe(3);
+    for (const v of [1, 2]) {
+      older[8] = v;
+      expectRejected(older, ['VAULT_WRONG_KEY']);
+    }
+    const flags = Buffer.from(keyVault);
+    flags[10] = 0x02;
+    expect(expectRejected(flags, ['VAULT_FORMAT']).message).toContain('unknown vault flags 0x02');
     const mode = Buffer.from(keyVault);
     mode[9] = 3;
     expectRejected(mode, ['VAULT_FORMAT']);

@@ -171,8 +171,10 @@ describe('recipient vaults', () => {
         const copy = Buffer.from(file);
         copy[offset] = copy[offset]! ^ mask;
         writeFileSync(join(dir, 'damaged'), copy);
-        // magic, version and key mode are checked in clear; the sealed key and stream header are authenticated
-        const codes: ErrorCode[] = offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : ['VAULT_WRONG_KEY'];
+        // magic and key mode are checked in clear (a version of 2 reads a shorter header, the signed
+        // flag looks for a missing signature); the sealed key and stream header are authenticated
+        const codes: ErrorCode[] =
+          offset === MAGIC.length ? ['VAULT_FORMAT', 'VAULT_WRONG_KEY'] : offset === MAGIC.length + 2 ? ['VAULT_FORMAT', 'VAULT_TAMPERED'] : offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : ['VAULT_WRONG_KEY'];
         expectVaultError(() => readWholeVault(join(dir, 'damaged'), identity), codes);
       }
     }

@@ -31,6 +31,7 @@ function digestOf(reader: VaultReader, viaRowRecords: boolean): string {
     if (r === null) break;
     if (r.type === 'table') h.update(JSON.stringify(r.decl));
     else if (viaRowRecords) throw new Error('a row record rowRecords() left behind');
+    else if (r.type === 'statement') h.update(r.text);
     else for (const f of r.fields) h.update(f);
   }
   reader.close();

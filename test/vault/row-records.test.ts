@@ -71,7 +71,7 @@ function vaultOf(frames: readonly number[][]): string {
 function readAll(path: string, calls: readonly (number | 'next')[], kernel: NativeRows | null): string[] {
   const reader = VaultReader.open(path, keySource(key), { kernel });
   const seen: string[] = [];
-  const record = (r: VaultRecord | null): string => (r === null ? 'null' : r.type === 'row' ? `row ${r.tableIndex} ${r.ordinal} ${r.fields.length}` : `table ${r.decl.index}`);
+  const record = (r: VaultRecord | null): string => (r === null ? 'null' : r.type === 'row' ? `row ${r.tableIndex} ${r.ordinal} ${r.fields.length}` : r.type === 'table' ? `table ${r.decl.index}` : 'statement');
   try {
     for (const c of calls) seen.push(c === 'next' ? record(reader.next()) : `rows(${c}) ${reader.rowRecords(c).toString('hex')}`);
     for (let r = reader.next(); r !== null; r = reader.next()) seen.push(record(r));

@@ -1,8 +1,22 @@
 // `pgcloak keygen`: a new random vault key in a file only its owner can read, or with
-// --public a key pair: the secret key (mode 0600) and NAME.pub for `mask --recipient`.
-import { generateKeyFile, generateKeyPair } from '../../vault/key.js';
+// --public a key pair: the secret key (mode 0600) and NAME.pub for `mask --recipient`, or
+// with --sign a signing pair: NAME (mode 0600) for `mask --sign-key`, NAME.pub for --verify.
+import { PgcloakError } from '../../errors.js';
+import { generateKeyPair, generateKeyFile, readVerifyKeyFile } from '../../vault/key.js';
+import { signerFingerprint } from '../../vault/signature.js';
 
-export function keygenCommand(args: { output: string; public?: boolean | undefined; quiet?: boolean | undefined }): void {
+export function keygenCommand(args: { output: string; public?: boolean | undefined; sign?: boolean | undefined; quiet?: boolean | undefined }): void {
+  if (args.public && args.sign) throw new PgcloakError('USAGE', 'give --public (a key pair to seal vaults to) or --sign (a key pair to sign them), not both');
+  if (args.sign) {
+    const { secretPath, publicPath } = generateKeyPair(args.output, 'sign');
+    if (!args.quiet) {
+      const fingerprint = signerFingerprint(readVerifyKeyFile(publicPath));
+      process.stderr.write(
+        `pgcloak keygen: new signing key pair: ${secretPath} (secret, mode 0600: mask --sign-key; keep it as secret as a vault key) and ${publicPath} (--verify), key fingerprint ${fingerprint}\n`,
+      );
+    }
+    return;
+  }
   if (args.public) {
     const { secretPath, publicPath } = generateKeyPair(args.output);
     if (!args.quiet) {

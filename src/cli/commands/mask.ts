@@ -6,7 +6,8 @@ import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
 import type { RawCopyInput, RunSummary } from '../../mask/dump-processor.js';
 import { parseRules, type RuleSet } from '../../rules/rules-file.js';
-import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { sodium } from '../../vault/sodium.js';
 import { warn } from '../report.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
@@ -18,6 +19,8 @@ export interface MaskArgs extends KeyOptions, StreamArgs {
   force?: boolean | undefined;
   strict?: boolean | undefined;
   pseudonymKey?: string | undefined;
+  /** A signing key file (`keygen --sign`) to sign the vault with. */
+  signKey?: string | undefined;
   /** Personal-looking columns (by name and type) must be masked or kept. */
   requireCoverage?: boolean | undefined;
   /** Look for the masked originals in the written output; finds are an error unless allowLeaks. */
@@ -103,6 +106,7 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
       { option: '--identity', path: args.identity },
       { option: '--pseudonym-key', path: args.pseudonymKey },
       { option: '--schema', path: args.schema },
+      { option: '--sign-key', path: args.signKey },
     ],
     readsStdin: args.input === undefined,
   });
@@ -133,31 +137,36 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
   if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
   const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+  const signKey = readSignKey(args.signKey);
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
   let nothing: string | undefined;
-  await runStreams({
-    command: 'mask',
-    args,
-    files,
-    // A dump always holds statements (its SET lines at least); raw COPY data must hold a byte.
-    inputHolds: raw ? 'bytes' : 'statements',
-    body: (run) =>
-      maskDump({
-        ...run,
-        rules,
-        vault: { path: args.vault, keySource, stagingPath: files.vaultStaging },
-        strict: args.strict ?? false,
-        raw,
-        pseudonymKey,
-        onWarning: warn,
-        threads,
-        ...checks?.maskChecks(rules, args, run.input, run.output),
-      }),
-    vaultBytes: (result) => result.vaultBytes,
-    afterCommit: (result) => {
-      nothing = nothingMasked(rules, result);
-      if (nothing !== undefined) warn(`nothing was masked: ${nothing}; the output is the input, unchanged`);
-    },
-    extras: (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes, ...(nothing !== undefined ? { nothingMasked: nothing } : {}) }),
-  });
+  try {
+    await runStreams({
+      command: 'mask',
+      args,
+      files,
+      // A dump always holds statements (its SET lines at least); raw COPY data must hold a byte.
+      inputHolds: raw ? 'bytes' : 'statements',
+      body: (run) =>
+        maskDump({
+          ...run,
+          rules,
+          vault: { path: args.vault, keySource, stagingPath: files.vaultStaging, signKey },
+          strict: args.strict ?? false,
+          raw,
+          pseudonymKey,
+          onWarning: warn,
+          threads,
+          ...checks?.maskChecks(rules, args, run.input, run.output),
+        }),
+      vaultBytes: (result) => result.vaultBytes,
+      afterCommit: (result) => {
+        nothing = nothingMasked(rules, result);
+        if (nothing !== undefined) warn(`nothing was masked: ${nothing}; the output is the input, unchanged`);
+      },
+      extras: (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes, ...(nothing !== undefined ? { nothingMasked: nothing } : {}) }),
+    });
+  } finally {
+    if (signKey) sodium.sodium_memzero(signKey.secretKey);
+  }
 }

@@ -6,19 +6,22 @@ import { PgcloakError } from '../../errors.js';
 import { formatLeakReport, leakReportJson } from '../../leaks/leak-report.js';
 import { scanForLeaks } from '../../leaks/scan.js';
 import { openInput } from '../io.js';
-import { resolveKeySource, type KeyOptions } from '../keys.js';
+import { readVerifyKey, resolveKeySource, type KeyOptions } from '../keys.js';
 
 export interface ScanArgs extends KeyOptions {
   vault: string;
   input?: string | undefined;
   allowLeaks?: boolean | undefined;
   json?: boolean | undefined;
+  /** A public key file (`keygen --sign`, NAME.pub) that must have signed the vault. */
+  verify?: string | undefined;
 }
 
 export async function scanCommand(args: ScanArgs): Promise<void> {
   const keySource = await resolveKeySource(args, false);
+  const verify = readVerifyKey(args.verify);
   const input = openInput(args.input);
-  const report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource });
+  const report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource, verify });
   process.stdout.write(args.json ? `${JSON.stringify(leakReportJson(report))}\n` : formatLeakReport('scan', report));
   if (report.places.length > 0 && !args.allowLeaks) throw leaksFound(report.places.length, report.finds);
 }

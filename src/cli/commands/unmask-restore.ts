@@ -22,6 +22,8 @@ import type { RunFiles } from '../run-files.js';
 export interface RestoreArgs {
   vault: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`). */
+  verify?: Buffer | undefined;
   sql?: boolean | undefined;
   db?: string | undefined;
   byKey?: boolean | undefined;
@@ -37,7 +39,7 @@ export interface RestoreArgs {
 }
 
 /** Whether these arguments ask for a reversal into a database (or by key); checks their combination. */
-export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault' | 'files'> & { output?: string | undefined }): boolean {
+export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault' | 'files' | 'verify'> & { output?: string | undefined }): boolean {
   const modes = [args.sql && '--sql', args.db !== undefined && '--db', args.byKey && '--by-key'].filter((m) => typeof m === 'string');
   if (modes.length > 1) throw new PgcloakError('USAGE', `give one of ${modes.join(', ')}`);
   const mode = modes[0];
@@ -66,7 +68,7 @@ function loadMap(path: string | undefined): MigrationMap {
 
 export async function restoreCommand(args: RestoreArgs): Promise<void> {
   const map = loadMap(args.map);
-  const vault = { path: args.vault, keySource: args.keySource };
+  const vault = { path: args.vault, keySource: args.keySource, verify: args.verify };
   const force = args.force ?? false;
   const dryRun = args.dryRun ?? false;
   const started = Date.now();

@@ -1,6 +1,6 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
-import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { readPseudonymKey, readVerifyKey, resolveKeySource, warnUnverifiedMaker, type KeyOptions } from '../keys.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import type { RestoreArgs } from './unmask-restore.js';
@@ -8,8 +8,10 @@ import type { RestoreArgs } from './unmask-restore.js';
 export interface UnmaskArgs extends KeyOptions, StreamArgs {
   vault: string;
   pseudonymKey?: string | undefined;
+  /** A public key file (`keygen --sign`, NAME.pub) that must have signed the vault. */
+  verify?: string | undefined;
   /** Into a database (--sql, --db) or by key (--by-key): see unmask-restore.ts. */
-  restore?: Omit<RestoreArgs, 'vault' | 'keySource' | 'input' | 'files' | 'quiet' | 'json'>;
+  restore?: Omit<RestoreArgs, 'vault' | 'keySource' | 'verify' | 'input' | 'files' | 'quiet' | 'json'>;
   /** Threads that restore rows; default: the CPU count. */
   threads?: number | undefined;
 }
@@ -30,24 +32,29 @@ export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
       { option: '--recipient', path: args.recipient },
       { option: '--pseudonym-key', path: args.pseudonymKey },
       { option: '--map', path: args.restore?.map },
+      { option: '--verify', path: args.verify },
     ],
     readsStdin: args.input === undefined && !(restoring && !args.restore?.byKey),
   });
   try {
     if (restoring) {
       const keySource = await resolveKeySource(args, false);
-      await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, files, quiet: args.quiet, json: args.json });
+      const verify = readVerifyKey(args.verify);
+      warnUnverifiedMaker(args.vault, keySource, verify);
+      await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, verify, input: args.input, files, quiet: args.quiet, json: args.json });
       return;
     }
     const keySource = await resolveKeySource(args, false);
     const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    const verify = readVerifyKey(args.verify);
+    warnUnverifiedMaker(args.vault, keySource, verify);
     await runStreams({
       command: 'unmask',
       args,
       files,
       // Only an empty input is refused before the vault is: a masked dump is checked against it.
       inputHolds: 'bytes',
-      body: (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads }),
+      body: (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource, verify }, pseudonymKey, threads }),
     });
   } finally {
     files.abort();

@@ -1,7 +1,8 @@
 // `pgcloak vault info`: the history a vault carries (OpenERP's anonymization history):
 // when and by which pgcloak it was made, with which rules (their SHA-256, and their text
 // with --rules), the tables it holds with their keys, masked columns and row counts, and
-// the BLAKE2b digest of the masked output it belongs to. Reading it checks the whole vault.
+// the BLAKE2b digest of the masked output it belongs to, and who signed it. Reading it checks
+// the whole vault (and its signature: with --verify, that it is that key's).
 // Printed on stdout: it is the command's data. No original value is ever printed.
 
 import { readVaultInfo } from '../../vault/reader.js';
@@ -10,6 +11,8 @@ import type { KeySource } from '../../vault/key.js';
 export interface VaultInfoArgs {
   vault: string;
   keySource: KeySource;
+  /** The Ed25519 public key that must have signed the vault (`--verify`). */
+  verify?: Buffer | undefined;
   rules?: boolean | undefined;
   json?: boolean | undefined;
 }
@@ -26,7 +29,7 @@ interface TableSummary {
 }
 
 export function vaultInfoCommand(args: VaultInfoArgs): void {
-  const info = readVaultInfo(args.vault, args.keySource);
+  const info = readVaultInfo(args.vault, args.keySource, args.verify);
   const { rules, ...metadata } = info.metadata;
   const tables: TableSummary[] = info.tables.map((d) => ({
     table: String(d['table']),
@@ -40,7 +43,7 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   }));
   const totalRows = tables.reduce((n, t) => n + t.rows, 0);
   if (args.json) {
-    const out = { vault: args.vault, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows };
+    const out = { vault: args.vault, signature: info.signature ?? null, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows, statements: info.statements ?? 0 };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
@@ -52,10 +55,12 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   lines.push(`  input       ${str(m['inputFormat'])}`);
   lines.push(`  rules       SHA-256 ${str(m['rulesDigest'])}${args.rules ? '' : ' (--rules prints them)'}`);
   lines.push(`  masked dump ${str(m['outputDigest'] ?? 'blake2b512')} ${str(t['maskedDigest'])}`);
+  lines.push(`  signed      ${signatureLine(info.signature)}`);
   if (typeof t['bytesIn'] === 'number' && typeof t['bytesOut'] === 'number') lines.push(`  bytes       ${t['bytesIn']} in, ${t['bytesOut']} out`);
   const known = new Set(['tool', 'version', 'createdAt', 'inputFormat', 'rulesDigest', 'rules', 'outputDigest']);
   for (const [k, v] of Object.entries(metadata)) if (!known.has(k)) lines.push(`  ${k.padEnd(11)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   lines.push(`  ${tables.length} table(s), ${totalRows} row(s) of originals`);
+  if (info.statements) lines.push(`  ${info.statements} statistics statement(s) of masked columns, kept whole`);
   if (tables.length > 0) {
     const width = Math.max(5, ...tables.map((x) => x.table.length));
     lines.push(`    ${'table'.padEnd(width)}  ${'rows'.padStart(10)}  key  masked columns (strategy)`);
@@ -73,6 +78,13 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
     lines.push(...String(rules ?? '').replace(/\n$/, '').split('\n').map((l) => `    ${l}`));
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function signatureLine(signature: { signer: string; verified: boolean } | undefined): string {
+  if (!signature) return 'no';
+  return signature.verified
+    ? `by key ${signature.signer} (checked: the --verify key)`
+    : `by key ${signature.signer} (the signature holds for the key the vault names; --verify NAME.pub checks it is yours)`;
 }
 
 function str(v: unknown): string {
