@@ -23,7 +23,7 @@ import {
   archiveError,
   describeEntry,
 } from './format.js';
-import { type Container, Short, checkCompression, checkFormat, decodeHeader, decodeInt, decodeTocEntry } from './toc-codec.js';
+import { type Container, Short, checkCompression, checkFormat, decodeHeader, decodeInt, decodeTocEntry, notAnArchive } from './toc-codec.js';
 
 export interface ArchiveHandler {
   header?(header: ArchiveHeader): void;
@@ -78,13 +78,18 @@ export class ArchiveParser {
   private carry = Buffer.alloc(16);
   private carryHave = 0;
   private intValue = 0;
+  private intAt = 0;
   private blockType = 0;
   private blockOffset = 0;
   private block: TocEntry | undefined;
   private remaining = 0;
   private readonly seen = new Set<number>();
 
-  constructor(handler: ArchiveHandler, container: Container = 'custom') {
+  /**
+   * `length`: the archive's size when known (a file): a TOC offset at or past it is reported as
+   * soon as the TOC is read, not when the data section ends.
+   */
+  constructor(handler: ArchiveHandler, container: Container = 'custom', private readonly length?: number) {
     this.handler = handler;
     this.container = container;
   }
@@ -114,7 +119,11 @@ export class ArchiveParser {
     const state = this.state;
     this.state = State.Done;
     if (state === State.Meta) {
-      if (this.head === undefined) throw archiveError(this.pos === 0 ? 'input is empty' : 'archive is truncated inside its header', at);
+      if (this.head === undefined) {
+        const start = this.acc.subarray(0, this.accLen);
+        if (!start.subarray(0, 5).equals(Buffer.from('PGDMP').subarray(0, Math.min(5, start.length)))) throw notAnArchive(start);
+        throw archiveError(this.pos === 0 ? 'input is empty' : 'archive is truncated inside its header', at);
+      }
       throw archiveError(`archive is truncated inside its TOC, after ${this.entries.length} of ${Math.max(this.tocCount, 0)} entries`, at);
     }
     if (state !== State.BlockType || this.carryHave !== 0) {
@@ -185,6 +194,13 @@ export class ArchiveParser {
       return undefined;
     }
     const dataStart = this.accStart + at;
+    if (this.length !== undefined) {
+      for (const entry of this.entries) {
+        if (entry.dataState === OFFSET_POS_SET && entry.dataOffset! >= this.length) {
+          throw archiveError(`the TOC points past the end of the archive: ${describeEntry(entry)} has its data at byte ${entry.dataOffset}, the archive is ${this.length} bytes`, entry.offset, entry);
+        }
+      }
+    }
     this.state = State.BlockType;
     this.handler.tocEnd?.(dataStart);
     // The data parser counts positions itself from here: it is handed the rest as a new chunk.
@@ -223,7 +239,7 @@ export class ArchiveParser {
           break;
         }
         case State.BlockId: {
-          const next = this.takeInt(chunk, i);
+          const next = this.takeInt(chunk, i, base);
           if (next < 0) {
             i = n;
             break;
@@ -235,8 +251,7 @@ export class ArchiveParser {
           break;
         }
         case State.LobOid: {
-          const at = base + i;
-          const next = this.takeInt(chunk, i);
+          const next = this.takeInt(chunk, i, base);
           if (next < 0) {
             i = n;
             break;
@@ -246,20 +261,20 @@ export class ArchiveParser {
             i = this.endBlock(chunk, rawFrom, i, base);
             rawFrom = -1;
           } else {
-            h.lobStart?.(this.intValue >>> 0, at);
+            h.lobStart?.(this.intValue >>> 0, this.intAt);
             this.state = State.ChunkLength;
           }
           break;
         }
         case State.ChunkLength: {
-          const at = base + i;
-          const next = this.takeInt(chunk, i);
+          const next = this.takeInt(chunk, i, base);
           if (next < 0) {
             i = n;
             break;
           }
           i = next;
           const length = this.intValue;
+          const at = this.intAt;
           if (length < 0) throw archiveError(`negative chunk length ${length} in the data of ${describeEntry(this.block!)}: the archive is damaged`, at, this.block);
           if (length > 0) {
             this.remaining = length;
@@ -311,9 +326,13 @@ export class ArchiveParser {
     return i;
   }
 
-  /** Reads an int (which may straddle chunks) into intValue: the index after it, or -1 when the chunk ran out first. */
-  private takeInt(chunk: Buffer, i: number): number {
+  /**
+   * Reads an int (which may straddle chunks) into intValue, and where it started into intAt:
+   * the index after it, or -1 when the chunk ran out first.
+   */
+  private takeInt(chunk: Buffer, i: number, base: number): number {
     const size = 1 + this.head!.intSize;
+    if (this.carryHave === 0) this.intAt = base + i;
     if (this.carryHave === 0 && chunk.length - i >= size) {
       this.intValue = decodeInt(chunk, i, this.head!.intSize);
       return i + size;

@@ -52,10 +52,10 @@ export class CustomArchiveReader {
   private ended = false;
   private current: BlockState | undefined;
 
-  /** Reads the header and TOC. */
-  static async open(source: ByteSource): Promise<CustomArchiveReader> {
+  /** Reads the header and TOC. `length`: the archive's size, when known (a file), to check the TOC's offsets against. */
+  static async open(source: ByteSource, length?: number): Promise<CustomArchiveReader> {
     const queue: Event[] = [];
-    const parser = new ArchiveParser(eventsInto(queue));
+    const parser = new ArchiveParser(eventsInto(queue), 'custom', length);
     const reader = new CustomArchiveReader(source, parser, queue);
     try {
       for (;;) {

@@ -30,6 +30,8 @@ import { deflateChunks } from './zlib-streams.js';
 /** compress_io.h's ZLIB_OUT_SIZE: pg_dump hands zlib's output to the archive in pieces of this size. */
 export const ZLIB_OUT_SIZE = 4096;
 const NEWLINE = 0x0a;
+/** The line ending COPY data. */
+const END_MARKER = Buffer.from('\\.\n', 'latin1');
 
 export interface CustomWriterOptions {
   /** The output's compression when it differs from the header's (gzip at a level, or none). */
@@ -115,17 +117,31 @@ export class CustomArchiveWriter {
     await this.output.write(Buffer.concat([Buffer.from([blockType]), encodeInt(entry.dumpId, this.header.intSize)]));
   }
 
-  /** Uncompressed: one chunk per line, as pg_dump's WriteData is called once per COPY row. */
+  /**
+   * Uncompressed: one chunk per line, as pg_dump calls WriteData once per COPY row; the end
+   * marker line `\.` and whatever follows it (pg_dump writes "\.\n\n\n" in one call) are the
+   * last chunk. So a COPY block comes out as pg_dump wrote it, byte for byte.
+   */
   private async writeLines(data: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
     const int = this.header.intSize;
     let partial: Buffer[] = [];
     let partialLength = 0;
+    let tail = false;
     for await (const chunk of data) {
+      if (tail) {
+        partial.push(Buffer.from(chunk));
+        partialLength += chunk.length;
+        continue;
+      }
       const pieces: Buffer[] = [];
       let from = 0;
       for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
-        const length = partialLength + nl + 1 - from;
-        pieces.push(encodeInt(length, int), ...partial, chunk.subarray(from, nl + 1));
+        const line = chunk.subarray(from, nl + 1);
+        if (partialLength + line.length === END_MARKER.length && Buffer.concat([...partial, line]).equals(END_MARKER)) {
+          tail = true;
+          break;
+        }
+        pieces.push(encodeInt(partialLength + line.length, int), ...partial, line);
         partial = [];
         partialLength = 0;
         from = nl + 1;
@@ -136,7 +152,7 @@ export class CustomArchiveWriter {
         partialLength += chunk.length - from;
       }
     }
-    // Data that does not end with a newline (not COPY text): its last piece as one chunk.
+    // The end marker and what follows it; or data that does not end with a newline (not COPY text).
     if (partialLength > 0) await this.output.write(Buffer.concat([encodeInt(partialLength, int), ...partial]));
   }
 

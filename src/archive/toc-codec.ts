@@ -148,7 +148,11 @@ const text = (b: Buffer | null): string | null => (b === null ? null : b.toStrin
  */
 export function decodeHeader(buf: Buffer): ArchiveHeader {
   if (buf.length < MAGIC.length) throw new Short(MAGIC.length);
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw notAnArchive(buf);
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    // Enough to tell a tar archive (its first 512-byte header) from anything else.
+    if (buf.length < TAR_BLOCK) throw new Short(TAR_BLOCK);
+    throw notAnArchive(buf);
+  }
   // intSize is not known until byte 8: read the fixed bytes by hand.
   if (buf.length < 11) throw new Short(11);
   const major = buf[5]!;
@@ -193,10 +197,21 @@ export function decodeHeader(buf: Buffer): ArchiveHeader {
   return { version: v, intSize, offSize, format, compression, created, dbname, serverVersion, dumpVersion, raw: buf.subarray(0, r.pos) };
 }
 
-/** What the first bytes of something that is not a custom archive look like, for the error. */
-function notAnArchive(buf: Buffer): Error {
+const TAR_BLOCK = 512;
+/** POSIX tar: "ustar" at byte 257 of the member header (pg_backup_tar.c writes ustar headers). */
+const TAR_MAGIC_AT = 257;
+
+/** The error for input that does not start with PGDMP: what it looks like instead. */
+export function notAnArchive(buf: Buffer): Error {
+  if (buf.length === 0) return archiveError('input is empty');
+  if (buf.subarray(TAR_MAGIC_AT, TAR_MAGIC_AT + 5).toString('latin1') === 'ustar') {
+    return archiveError(
+      'input is a tar-format archive (pg_dump -Ft), which pgcloak does not read: extract it (tar -xf) into a directory and give that ' +
+        'directory instead (a tar archive holds the files of a directory archive), or dump again with -Fc or -Fd',
+    );
+  }
   const start = buf.subarray(0, 64).toString('latin1');
-  if (start.startsWith('--')) return archiveError('input is a plain SQL dump, not a pg_dump archive');
+  if (/^(--|SET |CREATE |\\)/.test(start)) return archiveError('input is a plain SQL dump, not a pg_dump archive');
   return archiveError('input is not a pg_dump custom archive (no PGDMP signature)', 0);
 }
 
