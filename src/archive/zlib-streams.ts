@@ -7,7 +7,6 @@
 // compress_gzip.c); the directory format one gzip file per table (gzopen).
 // https://github.com/postgres/postgres/blob/master/src/bin/pg_dump/compress_gzip.c
 
-import { once } from 'node:events';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 
@@ -91,6 +90,17 @@ async function* pump(stream: Transform, input: AsyncIterable<Piece>, describe: (
   if (inputError !== undefined) throw inputError;
 }
 
-function drained(stream: Transform): Promise<unknown> {
-  return Promise.race([once(stream, 'drain'), once(stream, 'close')]).catch(() => undefined);
+/** Resolves when the stream can take more, or is gone (its error reaches the reading side). */
+function drained(stream: Transform): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
 }
