@@ -7,11 +7,13 @@
 //   rewrite -Fc                  decompressed and compressed again (what masking will cost, less the masking)
 //   copy -Fc as stored           no zlib at all (tables without rules)
 //   rewrite -Fd, 1 and 2 at once tables decompressed and compressed in parallel
-// Rates are MB/s of table data (the decompressed COPY text). Needs `npm run build` first.
+// Rates are MB/s of table data (the decompressed COPY text); CPU seconds count every thread of
+// the process (pg_dump's by GNU time: the client and its -j worker processes, not the server).
+// On a shared machine the CPU seconds are the steadier figure. Needs `npm run build` first.
 //   node bench/archive-container.js [--size 200MiB] [--runs 3]
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag, option } from './options.js';
@@ -56,15 +58,20 @@ async function main() {
       seconds.sort((a, b) => a - b);
       rows.push({ name, seconds: seconds[Math.floor(seconds.length / 2)], ...last });
     };
+    // pg_dump's own CPU (its zlib work; not the server's) and peak RSS, by GNU time.
+    const timed = async (args) => {
+      const report = join(work, 'time.txt');
+      await run('/usr/bin/time', ['-f', '%U %S %M', '-o', report, join(pg.bin, 'pg_dump'), ...args]);
+      const [user, sys, rssKiB] = readFileSync(report, 'utf8').trim().split(/\s+/).slice(-3).map(Number);
+      return { cpu: user + sys, rssMB: rssKiB / 1024 };
+    };
     await time('pg_dump -Fc (to a file)', async () => {
       rmSync(custom, { force: true });
-      await run(join(pg.bin, 'pg_dump'), ['-Fc', '-f', custom, ...pg.args('erp')]);
-      return {};
+      return timed(['-Fc', '-f', custom, ...pg.args('erp')]);
     });
     await time('pg_dump -Fd -j 2', async () => {
       rmSync(directory, { recursive: true, force: true });
-      await run(join(pg.bin, 'pg_dump'), ['-Fd', '-j', '2', '-f', directory, ...pg.args('erp')]);
-      return {};
+      return timed(['-Fd', '-j', '2', '-f', directory, ...pg.args('erp')]);
     });
     // The amount of table data, from a read of the archive: the unit of every rate below.
     const probe = JSON.parse(await run(process.execPath, [fileURLToPath(import.meta.url), '--child', '--case', 'read-custom', '--input', custom]));
