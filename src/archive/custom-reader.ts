@@ -41,46 +41,28 @@ export interface CustomDataBlock {
 }
 
 export class CustomArchiveReader {
-  readonly header: ArchiveHeader;
-  readonly toc: readonly TocEntry[];
-  /** Byte offset where the data blocks start. */
-  readonly dataStart: number;
-  private readonly source: ByteSource;
-  private readonly parser: ArchiveParser;
-  private readonly queue: Event[];
-  private head = 0;
-  private ended = false;
   private current: BlockState | undefined;
+
+  private constructor(
+    private readonly events: EventSource,
+    readonly header: ArchiveHeader,
+    readonly toc: readonly TocEntry[],
+    /** Byte offset where the data blocks start. */
+    readonly dataStart: number,
+  ) {}
 
   /** Reads the header and TOC. `length`: the archive's size, when known (a file), to check the TOC's offsets against. */
   static async open(source: ByteSource, length?: number): Promise<CustomArchiveReader> {
-    const queue: Event[] = [];
-    const parser = new ArchiveParser(eventsInto(queue), 'custom', length);
-    const reader = new CustomArchiveReader(source, parser, queue);
+    const events = new EventSource(source, length);
     try {
       for (;;) {
-        const ev = await reader.pull();
-        if (ev.kind === 'tocEnd') {
-          const r = reader as { -readonly [K in 'header' | 'toc' | 'dataStart']: CustomArchiveReader[K] };
-          r.header = parser.header!;
-          r.toc = parser.toc;
-          r.dataStart = ev.offset;
-          return reader;
-        }
+        const ev = await events.pull();
+        if (ev.kind === 'tocEnd') return new CustomArchiveReader(events, events.parser.header!, events.parser.toc, ev.offset);
       }
     } catch (err) {
-      await source.close?.();
+      await events.close();
       throw err;
     }
-  }
-
-  private constructor(source: ByteSource, parser: ArchiveParser, queue: Event[]) {
-    this.source = source;
-    this.parser = parser;
-    this.queue = queue;
-    this.header = undefined as unknown as ArchiveHeader;
-    this.toc = [];
-    this.dataStart = 0;
   }
 
   /** The next data block in file order, or null after the last (when the whole archive has been checked). */
@@ -88,10 +70,10 @@ export class CustomArchiveReader {
     try {
       if (this.current && !this.current.done) await this.current.drain();
       for (;;) {
-        const ev = await this.pull();
+        const ev = await this.events.pull();
         if (ev.kind === 'end') return null;
         if (ev.kind === 'block') {
-          this.current = new BlockState(this, ev.entry, ev.blockType, ev.offset);
+          this.current = new BlockState(this.events, this.header, ev.entry, ev.blockType, ev.offset);
           return this.current.block;
         }
       }
@@ -111,13 +93,25 @@ export class CustomArchiveReader {
   }
 
   /** Stops early: releases the source. */
-  async close(): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    await this.source.close?.();
+  close(): Promise<void> {
+    return this.events.close();
+  }
+}
+
+/** The parser's events, one at a time, reading more input whenever they run out. */
+class EventSource {
+  readonly parser: ArchiveParser;
+  private readonly queue: Event[] = [];
+  private head = 0;
+  private ended = false;
+
+  constructor(
+    private readonly source: ByteSource,
+    length: number | undefined,
+  ) {
+    this.parser = new ArchiveParser(eventsInto(this.queue), 'custom', length);
   }
 
-  /** The next event, reading more input when the queue is empty. */
   async pull(): Promise<Event> {
     while (this.head >= this.queue.length) {
       this.queue.length = 0;
@@ -132,6 +126,12 @@ export class CustomArchiveReader {
       }
     }
     return this.queue[this.head++]!;
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.source.close?.();
   }
 }
 
@@ -169,7 +169,8 @@ class BlockState {
   readonly block: CustomDataBlock;
 
   constructor(
-    private readonly reader: CustomArchiveReader,
+    private readonly events: EventSource,
+    private readonly header: ArchiveHeader,
     readonly entry: TocEntry,
     readonly blockType: number,
     readonly offset: number,
@@ -193,7 +194,7 @@ class BlockState {
   async drain(): Promise<void> {
     this.claimed = true;
     while (!this.done) {
-      const ev = await this.reader.pull();
+      const ev = await this.events.pull();
       if (ev.kind === 'blockEnd') this.done = true;
     }
   }
@@ -201,7 +202,7 @@ class BlockState {
   async *raw(): AsyncGenerator<Buffer> {
     this.claim('raw');
     while (!this.done) {
-      const ev = await this.reader.pull();
+      const ev = await this.events.pull();
       if (ev.kind === 'raw') yield joined(ev.parts);
       else if (ev.kind === 'blockEnd') this.done = true;
     }
@@ -210,7 +211,7 @@ class BlockState {
   async *data(): AsyncGenerator<Buffer> {
     this.claim('data');
     if (this.blockType !== BLK_DATA) throw new Error(`${describeEntry(this.entry)} holds large objects: copy it with raw()`);
-    const { algorithm } = this.reader.header.compression;
+    const { algorithm } = this.header.compression;
     if (algorithm === 'none') {
       for await (const piece of this.pieces()) yield piece.bytes;
       return;
@@ -228,7 +229,7 @@ class BlockState {
   /** The stored chunks' bytes, joined per input chunk. */
   private async *pieces(): AsyncGenerator<Piece> {
     while (!this.done) {
-      const ev = await this.reader.pull();
+      const ev = await this.events.pull();
       if (ev.kind === 'payload') yield { bytes: joined(ev.parts), offset: ev.offset };
       else if (ev.kind === 'blockEnd') {
         this.done = true;
