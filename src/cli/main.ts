@@ -17,7 +17,11 @@ const keyOptions = {
 } as const;
 
 const pseudonymKeyOption = {
-  'pseudonym-key': { type: 'string', describe: 'key file (`pgcloak keygen`) that pseudonym and hash derive their secret from (default: --key-file)' },
+  'pseudonym-key': {
+    type: 'string',
+    describe:
+      'key file (`pgcloak keygen`) that pseudonym and hash derive their key from, the same in every run, so pseudonyms match across dumps (default: --key-file, else a key made for this run and kept only in the vault). Whoever holds this file can invert every pseudonym and test guesses against hashes: it is as secret as the vault key for those columns',
+  },
 } as const;
 
 /** What mask reads besides plain dumps: raw COPY data of one table. */

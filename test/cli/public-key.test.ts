@@ -85,23 +85,32 @@ describe('mask --recipient / unmask --identity', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses pseudonyms without --pseudonym-key, and round-trips with it', () => {
+  it('masks pseudonyms with a key made for the run, sealed in the vault: unmask --identity needs nothing else', () => {
     const rules = join(dir, 'pseudo.yaml');
     writeFileSync(rules, 'tables:\n  person:\n    columns:\n      mail: pseudonym\n      name: pseudonym\n');
     const out = join(dir, 'pseudo.vault');
-    const refused = runPgcloak(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '-q'], { input: INPUT });
-    expect(refused.status).toBe(EXIT_CODES.KEY_MISSING);
-    expect(refused.stderr).toMatch(/tables\.person\.columns\.mail: pseudonym and hash need a secret key, and with --recipient this host holds no secret key: give --pseudonym-key FILE/);
-    expect(existsSync(out)).toBe(false);
+    const m = runPgcloakOk(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '-q'], { input: INPUT });
+    expect(m.stdout.toString()).not.toContain('alice@example.com');
+    const again = runPgcloakOk(['mask', '--rules', rules, '--vault', join(dir, 'pseudo-again.vault'), '--recipient', `${id}.pub`, '-q'], { input: INPUT });
+    expect(again.stdout.equals(m.stdout)).toBe(false);
+    const back = runPgcloakOk(['unmask', '--vault', out, '--identity', id, '-q'], { input: m.stdout });
+    expect(back.stdout.equals(readFileSync(INPUT))).toBe(true);
+  });
 
+  it('with --pseudonym-key masks the same in every run, and unmask needs the same file', () => {
+    const rules = join(dir, 'pseudo.yaml');
+    writeFileSync(rules, 'tables:\n  person:\n    columns:\n      mail: pseudonym\n      name: pseudonym\n');
+    const out = join(dir, 'pseudo-pk.vault');
     const pk = join(dir, 'pseudonym.key');
     runPgcloakOk(['keygen', '--output', pk, '-q']);
     const m = runPgcloakOk(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '--pseudonym-key', pk, '-q'], { input: INPUT });
-    expect(m.stdout.toString()).not.toContain('alice@example.com');
+    const again = runPgcloakOk(['mask', '--rules', rules, '--vault', join(dir, 'pseudo-pk2.vault'), '--recipient', `${id}.pub`, '--pseudonym-key', pk, '-q'], { input: INPUT });
+    expect(again.stdout.equals(m.stdout)).toBe(true);
     const missing = runPgcloak(['unmask', '--vault', out, '--identity', id, '-q'], { input: m.stdout });
     expect(missing.status).toBe(EXIT_CODES.KEY_MISSING);
     expect(missing.stderr).toMatch(/masked with --pseudonym-key: give the same file to unmask/);
     const back = runPgcloakOk(['unmask', '--vault', out, '--identity', id, '--pseudonym-key', pk, '-q'], { input: m.stdout });
     expect(back.stdout.equals(readFileSync(INPUT))).toBe(true);
   });
+
 });

@@ -4,6 +4,7 @@
 // the BLAKE2b digest of the masked output it belongs to. Reading it checks the whole vault.
 // Printed on stdout: it is the command's data. No original value is ever printed.
 
+import { shownSecretRecord } from '../../mask/strategy-secret.js';
 import { readVaultInfo } from '../../vault/reader.js';
 import type { KeySource } from '../../vault/key.js';
 
@@ -28,6 +29,8 @@ interface TableSummary {
 export function vaultInfoCommand(args: VaultInfoArgs): void {
   const info = readVaultInfo(args.vault, args.keySource);
   const { rules, ...metadata } = info.metadata;
+  // The pseudonym key a run made for itself stays in the vault: shown without it.
+  if (metadata['strategySecret'] !== undefined) metadata['strategySecret'] = shownSecretRecord(metadata['strategySecret']);
   const tables: TableSummary[] = info.tables.map((d) => ({
     table: String(d['table']),
     ruleTable: d['ruleTable'],
@@ -40,7 +43,7 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   }));
   const totalRows = tables.reduce((n, t) => n + t.rows, 0);
   if (args.json) {
-    const out = { vault: args.vault, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows };
+    const out = { vault: args.vault, metadata: args.rules ? { ...metadata, rules } : metadata, trailer: info.trailer, tables, totalRows };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
