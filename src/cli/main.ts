@@ -8,6 +8,7 @@ import { strategiesTable } from '../strategies/registry.js';
 import { VERSION } from '../version.js';
 // Commands are imported when run: a mask need not load the database client or the leak scanner.
 import { resolveKeySource } from './keys.js';
+import { wipeKeySource } from '../vault/key.js';
 
 const keyOptions = {
   'key-file': { type: 'string', describe: 'vault key file made by `pgcloak keygen`' },
@@ -197,7 +198,11 @@ export async function main(argv: string[]): Promise<number> {
               }),
             async (a) => {
               const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
-              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+              try {
+                (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, rules: a.rules, json: a.json });
+              } finally {
+                wipeKeySource(keySource);
+              }
             },
           )
           .demandCommand(1, 'name a vault command: info'),

@@ -113,4 +113,20 @@ describe('mask --recipient / unmask --identity', () => {
     expect(back.stdout.equals(readFileSync(INPUT))).toBe(true);
   });
 
+  it('refuses an all-zero or other small-order public key with KEY_INVALID, not a stack trace', () => {
+    // Curve25519 points of small order (https://cr.yp.to/ecdh.html#validate): 0, 1, and one of order 8.
+    const points = ['00'.repeat(32), `01${'00'.repeat(31)}`, 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'];
+    for (const [i, hex] of points.entries()) {
+      const pub = join(dir, `weak-${i}.pub`);
+      writeFileSync(pub, `pgcloak-public-v1:${Buffer.from(hex, 'hex').toString('base64')}\n`);
+      const out = join(dir, `weak-${i}.vault`);
+      const args = ['mask', '--rules', RULES, '--vault', out, '--recipient', pub, '-q'];
+      const r = runPgcloak(args, { input: INPUT });
+      expect(r.status, describeRun(args, r)).toBe(EXIT_CODES.KEY_INVALID);
+      expect(r.stderr).toMatch(/KEY_INVALID: .*weak-\d\.pub is not a usable public key \(a point of small order, such as all zeros\)/);
+      expect(r.stderr).not.toMatch(/internal error|at /);
+      expect(r.stdout.length).toBe(0);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
 });

@@ -4,7 +4,9 @@ import { PgcloakError } from '../../errors.js';
 import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
 import type { RawCopyInput } from '../../mask/dump-processor.js';
-import { parseRules } from '../../rules/rules-file.js';
+import { parseRules, type RuleSet } from '../../rules/rules-file.js';
+import { wipeKeySource, type KeySource } from '../../vault/key.js';
+import { sodium } from '../../vault/sodium.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
@@ -79,7 +81,17 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
   // The checks' stage reads DDL ahead of the masker, before maskDump has loaded the parser.
   if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
-  const pseudonymKey = readPseudonymKey(args.pseudonymKey);
+  let pseudonymKey: Buffer | undefined;
+  try {
+    pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    await maskWith(args, rules, raw, threads, keySource, pseudonymKey);
+  } finally {
+    wipeKeySource(keySource);
+    if (pseudonymKey) sodium.sodium_memzero(pseudonymKey);
+  }
+}
+
+async function maskWith(args: MaskArgs, rules: RuleSet, raw: RawCopyInput | undefined, threads: number, keySource: KeySource, pseudonymKey: Buffer | undefined): Promise<void> {
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
   await runStreams(
     'mask',

@@ -7,6 +7,7 @@ import { formatLeakReport, leakReportJson } from '../../leaks/leak-report.js';
 import { scanForLeaks } from '../../leaks/scan.js';
 import { openInput } from '../io.js';
 import { resolveKeySource, type KeyOptions } from '../keys.js';
+import { wipeKeySource } from '../../vault/key.js';
 
 export interface ScanArgs extends KeyOptions {
   vault: string;
@@ -17,8 +18,13 @@ export interface ScanArgs extends KeyOptions {
 
 export async function scanCommand(args: ScanArgs): Promise<void> {
   const keySource = await resolveKeySource(args, false);
-  const input = openInput(args.input);
-  const report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource });
+  let report: Awaited<ReturnType<typeof scanForLeaks>>;
+  try {
+    const input = openInput(args.input);
+    report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource });
+  } finally {
+    wipeKeySource(keySource);
+  }
   process.stdout.write(args.json ? `${JSON.stringify(leakReportJson(report))}\n` : formatLeakReport('scan', report));
   if (report.places.length > 0 && !args.allowLeaks) throw leaksFound(report.places.length, report.finds);
 }

@@ -1,5 +1,7 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
+import { wipeKeySource } from '../../vault/key.js';
+import { sodium } from '../../vault/sodium.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import type { RestoreArgs } from './unmask-restore.js';
@@ -17,12 +19,24 @@ export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
   // The database side (and its client) is loaded only when one of its options is given.
   const restore = args.restore && Object.values(args.restore).some((v) => v !== undefined && v !== false) ? await import('./unmask-restore.js') : undefined;
   if (restore && args.restore && restore.wantsRestore({ ...args.restore, input: args.input, output: args.output })) {
+    // Restoring into a database never masks a row again: the pseudonym key is not needed.
     const keySource = await resolveKeySource(args, false);
-    await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
+    try {
+      await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, input: args.input, output: args.output, quiet: args.quiet, json: args.json });
+    } finally {
+      wipeKeySource(keySource);
+    }
     return;
   }
   const threads = threadCount(args.threads);
   const keySource = await resolveKeySource(args, false);
-  const pseudonymKey = readPseudonymKey(args.pseudonymKey);
-  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads }));
+  let pseudonymKey: Buffer | undefined;
+  try {
+    pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    const given = pseudonymKey;
+    await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey: given, threads }));
+  } finally {
+    wipeKeySource(keySource);
+    if (pseudonymKey) sodium.sodium_memzero(pseudonymKey);
+  }
 }
