@@ -11,11 +11,12 @@
 // still fits), and the length in UTF-8 bytes never grows.
 //
 // The ASCII letters and digits go through a keyed permutation of all the values of their shape
-// (a format-preserving permutation), tweaked by the shape and the rule's `domain:`: a domain of
-// fewer than SMALL_DOMAIN_LIMIT values (one letter, two digits, four letters, five digits) is
-// shuffled whole (./small-domain.ts); a larger one goes through a Feistel network on the
-// mixed-radix number its letters and digits form (10 rounds, keyed BLAKE2b as round function,
-// after NIST FF1). Two different values of the same shape never get the same pseudonym, so
+// (a format-preserving permutation), tweaked by the rule's `domain:`. A shape of fewer than
+// SMALL_DOMAIN_LIMIT values (one letter, two digits, four letters, five digits) is shuffled
+// whole (./small-domain.ts), one table for each pattern of letters and digits, whatever the
+// other characters; a larger one goes through a Feistel network on the mixed-radix number its
+// letters and digits form (10 rounds, keyed BLAKE2b as round function, after NIST FF1),
+// tweaked by the whole shape. Two different values of the same shape never get the same pseudonym, so
 // UNIQUE constraints still hold after a restore. Letters are permuted case-folded and keep their
 // case: values that differ only in case get pseudonyms that differ only in case (joins on
 // lower(email) still match; it also shows which values are case variants).
@@ -169,7 +170,7 @@ function pseudonymOf(value: string, secret: Buffer, domain: Buffer | undefined, 
     for (let k = 0; k < digits.length; k++) digits[k] = stream.readUInt16BE(2 * k) % radices[k]!;
   } else if (digits.length > 0) {
     const size = version >= 2 ? domainSize(radices) : Infinity;
-    if (size < SMALL_DOMAIN_LIMIT) shuffleDigits(digits, radices, shuffledDomain(secret, shape, size));
+    if (size < SMALL_DOMAIN_LIMIT) shuffleDigits(digits, radices, shuffledDomain(secret, smallDomainTweak(radices, domain), size));
     else permute(digits, radices, shape, secret);
   }
   const extra = extras > 0 ? keyedStream(TAG_EXTRA, folded, 2 * extras, secret) : undefined;
@@ -212,6 +213,21 @@ function domainSize(radices: number[]): number {
     if (size >= SMALL_DOMAIN_LIMIT) return Infinity;
   }
   return size;
+}
+
+/**
+ * What names a small domain's table: the radix of each position (10 or 26) and the rule's
+ * domain, not the characters around them. So a domain has at most 46 tables (every pattern of
+ * digits and letters with fewer than SMALL_DOMAIN_LIMIT values), which stay cached however many
+ * shapes a column holds; making one table per shape made a column of short values with varied
+ * punctuation build a table of up to 10^6 values for nearly every value.
+ */
+function smallDomainTweak(radices: number[], domain: Buffer | undefined): Buffer {
+  const out = Buffer.alloc(1 + radices.length + (domain?.length ?? 0));
+  out[0] = radices.length;
+  for (let i = 0; i < radices.length; i++) out[1 + i] = radices[i]!;
+  domain?.copy(out, 1 + radices.length);
+  return out;
 }
 
 /** Replaces `digits` by their image under a shuffled small domain (`table[x]`, x their mixed-radix number). */

@@ -3,16 +3,16 @@
 // position the network has an empty half and degenerates into a keyed shift), so a shape with
 // fewer values gets a table instead: every value of the domain, shuffled by Fisher–Yates.
 //
-// The shuffle's randomness: a keyed BLAKE2b of the shape's tweak (which binds the domain size,
-// the shape and the rule's `domain:`) gives a 32-byte key of its own, which ChaCha20 (libsodium
-// crypto_stream_chacha20) expands into as many 32-bit words as the shuffle draws (5 times
-// faster than BLAKE2b in counter mode for a table of 10^6). Each draw is unbiased (Lemire's
-// multiply-and-reject), so every permutation of the domain is as likely as any other to anyone
-// without the key.
+// The shuffle's randomness: a keyed BLAKE2b of the domain's size and tweak (pseudonym.ts: the
+// pattern of letters and digits, and the rule's `domain:`) gives a 32-byte key of its own, which
+// ChaCha20 (libsodium crypto_stream_chacha20) expands into as many 32-bit words as the shuffle
+// draws (5 times faster than BLAKE2b in counter mode for a table of 10^6). Each draw is
+// unbiased (Lemire's multiply-and-reject), so every permutation of the domain is as likely as
+// any other to anyone without the key.
 //
 // Tables are cached per key and tweak, least recently used first out, within CACHE_BYTES per
-// thread, so that a column of many small shapes costs bounded memory (a table of 10^6 values
-// takes 4 MB). A table is made of the key: evicted or forgotten ones are zeroed.
+// thread (a table of 10^6 values takes 4 MB; one of 456 976, four letters, 1.8 MB and about
+// 20 ms to make). A table is made of the key: evicted or forgotten ones are zeroed.
 
 import { sodium } from '../vault/sodium.js';
 
@@ -22,7 +22,7 @@ export const SMALL_DOMAIN_LIMIT = 1_000_000;
 export const CACHE_BYTES = 32 * 1024 * 1024;
 
 const TAG_SHUFFLE = 0x53; // 'S': the key of one domain's shuffle (pseudonym.ts uses 'F', 'L', 'X'; hash.ts 'H')
-const WORDS_PER_REFILL = 1024;
+const WORDS_PER_REFILL = 4096;
 const TWO_32 = 4294967296;
 
 export type DomainTable = Uint8Array | Uint16Array | Uint32Array;
@@ -100,7 +100,20 @@ function shuffle(secret: Buffer, tweak: Buffer, size: number): DomainTable {
   const words = new KeyedWords(secret, tweak, size);
   try {
     for (let i = size - 1; i > 0; i--) {
-      const j = words.below(i + 1);
+      // j uniform in [0, i], without modulo bias (Lemire, "Fast random integer generation in
+      // an interval", 2019): the high word of word * n, rejecting the few low words below
+      // 2^32 mod n. The product is below 2^52, exact in a double.
+      const n = i + 1;
+      let m = words.next() * n;
+      let low = m % TWO_32;
+      if (low < n) {
+        const threshold = (TWO_32 - n) % n;
+        while (low < threshold) {
+          m = words.next() * n;
+          low = m % TWO_32;
+        }
+      }
+      const j = (m - low) / TWO_32;
       const t = table[i]!;
       table[i] = table[j]!;
       table[j] = t;
@@ -117,7 +130,9 @@ class KeyedWords {
   private readonly nonce = Buffer.alloc(sodium.crypto_stream_chacha20_NONCEBYTES);
   private readonly zeros = Buffer.alloc(4 * WORDS_PER_REFILL);
   private readonly bytes = Buffer.alloc(4 * WORDS_PER_REFILL);
-  private next = WORDS_PER_REFILL;
+  // Words read little-endian whatever the platform: the same key gives the same tables everywhere.
+  private readonly words = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+  private at = this.bytes.length;
   /** ChaCha20's block counter: 64-byte blocks used so far. */
   private block = 0;
 
@@ -129,29 +144,19 @@ class KeyedWords {
     sodium.crypto_generichash(this.key, message, secret);
   }
 
-  /** A uniform integer below n (n <= 2^32), without modulo bias (Lemire, "Fast random integer generation in an interval", 2019). */
-  below(n: number): number {
-    for (;;) {
-      // Below 2^52: exact in a double.
-      const m = this.word() * n;
-      const low = m % TWO_32;
-      if (low < n && low < (TWO_32 - n) % n) continue;
-      return Math.floor(m / TWO_32);
+  next(): number {
+    if (this.at === this.bytes.length) {
+      sodium.crypto_stream_chacha20_xor_ic(this.bytes, this.zeros, this.nonce, this.block, this.key);
+      this.block += this.bytes.length / 64;
+      this.at = 0;
     }
+    const word = this.words.getUint32(this.at, true);
+    this.at += 4;
+    return word;
   }
 
   wipe(): void {
     sodium.sodium_memzero(this.key);
     sodium.sodium_memzero(this.bytes);
-  }
-
-  private word(): number {
-    if (this.next === WORDS_PER_REFILL) {
-      sodium.crypto_stream_chacha20_xor_ic(this.bytes, this.zeros, this.nonce, this.block, this.key);
-      this.block += this.bytes.length / 64;
-      this.next = 0;
-    }
-    // Little-endian whatever the platform: the same key gives the same tables everywhere.
-    return this.bytes.readUInt32LE(4 * this.next++);
   }
 }
