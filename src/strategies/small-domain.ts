@@ -11,8 +11,8 @@
 // any other to anyone without the key.
 //
 // Tables are cached per key and tweak, least recently used first out, within CACHE_BYTES per
-// thread (a table of 10^6 values takes 4 MB; one of 456 976, four letters, 1.8 MB and about
-// 20 ms to make). A table is made of the key: evicted or forgotten ones are zeroed.
+// thread (a table of 10^6 values takes 4 MB; one of 456 976, four letters, 1.8 MB and tens of
+// milliseconds to make). A table is made of the key: evicted or forgotten ones are zeroed.
 
 import { sodium } from '../vault/sodium.js';
 
