@@ -16,10 +16,10 @@
 // whole (./small-domain.ts), one table for each pattern of letters and digits, whatever the
 // other characters; a larger one goes through a Feistel network on the mixed-radix number its
 // letters and digits form (10 rounds, keyed BLAKE2b as round function, after NIST FF1),
-// tweaked by the whole shape. Two different values of the same shape never get the same pseudonym, so
-// UNIQUE constraints still hold after a restore. Letters are permuted case-folded and keep their
-// case: values that differ only in case get pseudonyms that differ only in case (joins on
-// lower(email) still match; it also shows which values are case variants).
+// tweaked by the whole shape. Two different values of the same shape never get the same
+// pseudonym, so UNIQUE constraints still hold after a restore. Letters are permuted case-folded
+// and keep their case: values that differ only in case get pseudonyms that differ only in case
+// (joins on lower(email) still match; it also shows which values are case variants).
 // Two cases use a keyed stream instead of the permutation, where a repeat is possible but
 // practically never happens: values with more than FEISTEL_MAX_POSITIONS ASCII letters and
 // digits (too long to repeat), and the non-ASCII letters and digits (derived from the whole
@@ -67,7 +67,7 @@ const TWEAK_DOMAIN = 6; // last, then the u16 length and UTF-8 bytes of the rule
 /** The longest `domain:` a rule may name, in characters. */
 export const MAX_DOMAIN_LENGTH = 100;
 
-// Domain separation of the keyed BLAKE2b calls (hash.ts uses 'H').
+// Domain separation of the keyed BLAKE2b calls (hash.ts uses 'H' and 'D', small-domain.ts 'S').
 const TAG_ROUND = 0x46; // 'F': a Feistel round
 const TAG_LONG = 0x4c; // 'L': the stream for long values
 const TAG_EXTRA = 0x58; // 'X': the stream for non-ASCII letters and digits
