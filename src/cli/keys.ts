@@ -1,6 +1,7 @@
 // Turning key options into a KeySource: a key file, a passphrase from an environment
-// variable, a public key to seal a new vault to (--recipient) or the secret key that opens
-// one (--identity), or a prompt when stdin is a terminal. The key itself is never printed.
+// variable (removed from the environment once read), a public key to seal a new vault to
+// (--recipient) or the secret key that opens one (--identity), or a prompt when stdin is a
+// terminal. The key itself is never printed; commands wipe the buffers (wipeKeySource) when done.
 
 import { statSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
@@ -36,6 +37,8 @@ export async function resolveKeySource(options: KeyOptions, confirm: boolean): P
   }
   if (options.passphraseEnv !== undefined) {
     const value = process.env[options.passphraseEnv];
+    // Read once: child processes (pg_dump, psql, a shell) need not inherit it.
+    delete process.env[options.passphraseEnv];
     if (value === undefined || value === '') {
       throw new PgcloakError('KEY_MISSING', `environment variable ${options.passphraseEnv} is not set or empty`);
     }

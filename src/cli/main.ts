@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 // Commands are imported when run: a mask need not load the database client or the leak scanner.
 import { readVerifyKey, resolveKeySource } from './keys.js';
 import { removeTempFiles } from './run-files.js';
+import { wipeKeySource } from '../vault/key.js';
 
 const commonKeyOptions = {
   'key-file': { type: 'string', describe: 'vault key file made by `pgcloak keygen`' },
@@ -36,7 +37,11 @@ const verifyOption = {
 } as const;
 
 const pseudonymKeyOption = {
-  'pseudonym-key': { type: 'string', describe: 'key file (`pgcloak keygen`) that pseudonym and hash derive their secret from (default: --key-file)' },
+  'pseudonym-key': {
+    type: 'string',
+    describe:
+      'key file (`pgcloak keygen`) that pseudonym and hash derive their key from, the same in every run, so pseudonyms match across dumps (default: --key-file, else a key made for this run and kept only in the vault). Whoever holds this file can invert every pseudonym and test guesses against hashes: it is as secret as the vault key for those columns',
+  },
 } as const;
 
 /** What mask reads besides plain dumps: raw COPY data of one table. */
@@ -279,8 +284,12 @@ export async function main(argv: string[]): Promise<number> {
               }),
             async (a) => {
               const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
-              const verify = readVerifyKey(a.verify);
-              (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, verify, rules: a.rules, json: a.json });
+              try {
+                const verify = readVerifyKey(a.verify);
+                (await import('./commands/vault-info.js')).vaultInfoCommand({ vault: a.vault, keySource, verify, rules: a.rules, json: a.json });
+              } finally {
+                wipeKeySource(keySource);
+              }
             },
           )
           .demandCommand(1, 'name a vault command: info'),

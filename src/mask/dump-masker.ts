@@ -67,6 +67,9 @@ export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Reco
   };
 }
 
+/** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
+export const COLLISION_WARNING = 1e-6;
+
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
   /** Per plan index: reusable field references of its vault records. */
@@ -294,6 +297,34 @@ export class DumpMasker extends DumpProcessor {
     this.closeInserts();
     // A run masked here is in the sink, after what end() flushed.
     this.out.flush();
+    this.warnLikelyCollisions();
+  }
+
+  /**
+   * Warns, per column of a keyed hash cut short (ValueMask.collisionBits), when its table has
+   * rows enough that two different values sharing a hash is no longer negligible: by the
+   * birthday bound about rows² / 2^(bits+1) (rows counts every value, repeats and NULLs too,
+   * so it errs on the side of warning).
+   */
+  private warnLikelyCollisions(): void {
+    const rows = new Map<string, number>();
+    for (const t of this.tables) rows.set(t.table, (rows.get(t.table) ?? 0) + t.rows);
+    const warned = new Set<string>();
+    for (const plan of this.planner.plans) {
+      const n = rows.get(plan.table) ?? 0;
+      for (const m of plan.masked) {
+        const bits = m.mask.kind === 'value' ? m.mask.collisionBits : undefined;
+        const where = `${plan.table}\0${m.name}`;
+        if (bits === undefined || warned.has(where)) continue;
+        const expected = (n * n) / 2 ** (bits + 1);
+        if (expected <= COLLISION_WARNING) continue;
+        warned.add(where);
+        const chance = -Math.expm1(-expected);
+        this.warn(
+          `${m.spec.column.path}: ${n} rows of ${plan.table} under hashes of ${bits / 4} hex characters (${bits} bits): two different values share a hash with a chance of about ${chance.toPrecision(2)} (birthday bound), which breaks UNIQUE constraints and joins: give a larger \`length\``,
+        );
+      }
+    }
   }
 
   protected override applyBatch(t: ActiveTable, done: BatchResult): void {

@@ -123,9 +123,13 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.onWarning?.(message);
   }
 
-  /** The key of keyed strategies (pseudonym, hash): give it before the first write(). */
-  useStrategySecret(secret: Buffer | undefined): void {
+  /**
+   * The key of keyed strategies (pseudonym, hash), and the pseudonym algorithm to mask with
+   * (default: the current one): give them before the first write().
+   */
+  useStrategySecret(secret: Buffer | undefined, pseudonymVersion?: number): void {
     this.planner.secret = secret;
+    this.planner.pseudonymVersion = pseudonymVersion;
   }
 
   /** The position of the next byte to be read, for progress displays. */

@@ -16,7 +16,7 @@ import { DumpMasker, type VaultSink } from './dump-masker.js';
 import { MaskWorkers } from './parallel/worker-pool.js';
 import { drive, type Input } from './drive.js';
 import type { DumpProcessor, RawCopyInput, RunSummary } from './dump-processor.js';
-import { secretForMask, secretForUnmask } from './strategy-secret.js';
+import { secretForMask, secretForUnmask, wipeStrategySecret, type StrategySecret } from './strategy-secret.js';
 
 
 export interface VaultTarget {
@@ -40,7 +40,10 @@ export interface MaskOptions {
   strict?: boolean;
   /** The input is raw COPY data of one table, not a dump. */
   raw?: RawCopyInput | undefined;
-  /** 32 bytes that pseudonym and hash derive their secret from; default: the vault's key file. */
+  /**
+   * 32 bytes that pseudonym and hash derive their secret from, the same in every run; default:
+   * the vault's key file, else a key made for this run and kept only in the vault.
+   */
   pseudonymKey?: Buffer | undefined;
   onWarning?: (message: string) => void;
   /** Called with the processor once it exists, e.g. to poll progress. */
@@ -92,6 +95,14 @@ function digestOptions(threads: number | undefined, workers: MaskWorkers | undef
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
   await loadSqlParser();
   const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
+  try {
+    return await maskWithSecret(options, secret);
+  } finally {
+    wipeStrategySecret(secret);
+  }
+}
+
+async function maskWithSecret(options: MaskOptions, secret: StrategySecret | undefined): Promise<MaskResult> {
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
         tool: 'pgcloak',
@@ -106,6 +117,8 @@ export async function maskDump(options: MaskOptions): Promise<MaskResult> {
         ...(secret ? { strategySecret: secret.record } : {}),
       }, { stagingPath: options.vault.stagingPath, signKey: options.vault.signKey })
     : undefined;
+  // Sealed in the vault now: this string of a key made for the run goes with the next garbage collection.
+  if (secret) delete secret.record.key;
   const workers = startWorkers(options.threads, options, secret?.key);
   const digest = new TreeDigest(digestOptions(options.threads, workers));
   try {
@@ -181,13 +194,14 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify });
   let workers: MaskWorkers | undefined;
   let digest: StreamDigest | undefined;
+  let secret: StrategySecret | undefined;
   try {
     const rulesText = reader.metadata['rules'];
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
-    const secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
+    secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
     const raw = reader.metadata['raw'];
-    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret) : undefined;
+    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret?.key) : undefined;
     const inputDigest = streamDigest(reader.metadata['outputDigest'], digestOptions(options.threads, workers));
     digest = inputDigest;
     let unmasker: DumpUnmasker | undefined;
@@ -202,7 +216,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
       },
     });
     unmasker = new DumpUnmasker(rules, driver.push, reader, workers);
-    unmasker.useStrategySecret(secret);
+    unmasker.useStrategySecret(secret?.key, secret?.pseudonymVersion);
     if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
     options.onStart?.(unmasker);
     await driver.run(unmasker);
@@ -211,5 +225,6 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     reader.close();
     await digest?.close();
     await workers?.close();
+    wipeStrategySecret(secret);
   }
 }

@@ -1,27 +1,49 @@
-// The secret of keyed strategies (pseudonym, hash). It must stay the same from run to run, so
-// that the same original gets the same pseudonym in every table, dump and run: it is a BLAKE2b
-// subkey of a 32-byte key, the --pseudonym-key file if one is given, else the vault's key file.
-// The vault key itself is never used directly, so pseudonyms reveal nothing about it.
+// The secret of keyed strategies (pseudonym, hash): one 32-byte key for the whole run, so that
+// the same original gets the same pseudonym in every table of the dump. Where it comes from:
 //
-// A passphrase vault's key changes with every vault (a fresh Argon2id salt), and a secret
-// stretched from the passphrase with a fixed salt would let anyone holding the masked dump test
-// passphrase guesses against its pseudonyms offline; a recipient vault leaves no secret at home
-// at all. Both need --pseudonym-key.
+//   --pseudonym-key FILE  a BLAKE2b subkey of that key file: the same in every run and every
+//                         vault, so pseudonyms match across dumps. Whoever holds the file can
+//                         invert every pseudonym and test guesses against hashes.
+//   --key-file (vault)    a BLAKE2b subkey of the vault's key file (never the vault key itself):
+//                         the same in every run with that key file, which opens the vault anyway.
+//   otherwise             (a passphrase or --recipient vault) 32 random bytes made for this run,
+//                         kept only inside the vault's encrypted metadata: nobody without the
+//                         vault's passphrase or secret key can compute or invert a pseudonym,
+//                         not even the host that masked. Pseudonyms then match across the
+//                         tables of one run, not across runs.
 //
-// The vault's metadata records where the secret came from and a fingerprint of it, so unmask,
-// which masks every row again to check it, reports a missing or wrong key at once.
+// A passphrase stretched with a fixed salt would let anyone holding the masked dump test
+// passphrase guesses against its pseudonyms offline, and a public key cannot be a secret: so
+// neither is ever a pseudonym key.
+//
+// The vault's metadata records, under `strategySecret`, where the secret came from, a one-way
+// fingerprint of it, the pseudonym algorithm, and, for a key made for the run, the key itself.
+// unmask, which masks every row again to check it, takes the key from there or reports a
+// missing or wrong persistent key at once.
 
 import { PgcloakError } from '../errors.js';
 import type { RuleSet } from '../rules/rules-file.js';
+import { forgetShuffles } from '../strategies/small-domain.js';
+import { PSEUDONYM_VERSION, PSEUDONYM_VERSIONS } from '../strategies/pseudonym.js';
 import { KEY_BYTES, type KeySource } from '../vault/key.js';
 import { sodium } from '../vault/sodium.js';
 
-export type SecretOrigin = 'key-file' | 'pseudonym-key';
+export type SecretOrigin = 'key-file' | 'pseudonym-key' | 'run';
+
+export interface SecretRecord {
+  from: SecretOrigin;
+  id: string;
+  /** The pseudonym algorithm the run masked with (absent in vaults of pgcloak 0.1.0: 1). */
+  pseudonymVersion: number;
+  /** from 'run': the key itself, base64 (the metadata frame is encrypted with the vault). */
+  key?: string;
+}
 
 export interface StrategySecret {
   key: Buffer;
+  pseudonymVersion: number;
   /** What the vault's metadata records under `strategySecret`. */
-  record: { from: SecretOrigin; id: string };
+  record: SecretRecord;
 }
 
 const SUBKEY_CONTEXT = Buffer.from('pgcloak strategy secret v1');
@@ -54,51 +76,83 @@ export function keyedRulePaths(rules: RuleSet): string[] {
 
 function secretFrom(key: Buffer, from: SecretOrigin): StrategySecret {
   const secret = strategySubkey(key);
-  return { key: secret, record: { from, id: secretId(secret) } };
+  return { key: secret, pseudonymVersion: PSEUDONYM_VERSION, record: { from, id: secretId(secret), pseudonymVersion: PSEUDONYM_VERSION } };
 }
 
 /**
- * The secret for masking with these rules: undefined when no rule needs one, an error naming
- * the first such rule when the run has no key to derive it from.
+ * The secret for masking with these rules: undefined when no rule needs one. The caller wipes
+ * it (wipeStrategySecret) once the run is over.
  */
 export function secretForMask(rules: RuleSet, pseudonymKey: Buffer | undefined, vault: KeySource | undefined): StrategySecret | undefined {
-  const keyed = keyedRulePaths(rules);
-  if (keyed.length === 0) return undefined;
+  if (keyedRulePaths(rules).length === 0) return undefined;
   if (pseudonymKey !== undefined) return secretFrom(pseudonymKey, 'pseudonym-key');
   if (vault?.kind === 'key') return secretFrom(vault.key, 'key-file');
-  const why =
-    vault?.kind === 'passphrase'
-      ? 'a passphrase gives no key that stays the same from run to run'
-      : vault?.kind === 'recipient'
-        ? 'with --recipient this host holds no secret key'
-        : 'the run has no key file';
-  throw new PgcloakError(
-    'KEY_MISSING',
-    `${keyed[0]}: pseudonym and hash need a secret key, and ${why}: give --pseudonym-key FILE (made by \`pgcloak keygen\`), and the same file to unmask`,
-  );
+  const key = Buffer.alloc(KEY_BYTES);
+  sodium.randombytes_buf(key);
+  return {
+    key,
+    pseudonymVersion: PSEUDONYM_VERSION,
+    record: { from: 'run', id: secretId(key), pseudonymVersion: PSEUDONYM_VERSION, key: key.toString('base64') },
+  };
 }
 
-/** The secret unmask needs to mask rows again exactly as masking did, checked against the vault's record. */
-export function secretForUnmask(metadata: Record<string, unknown>, pseudonymKey: Buffer | undefined, vault: KeySource): Buffer | undefined {
+/**
+ * The secret unmask needs to mask rows again exactly as masking did, checked against the
+ * vault's record; undefined when the vault records none. The caller wipes it.
+ */
+export function secretForUnmask(metadata: Record<string, unknown>, pseudonymKey: Buffer | undefined, vault: KeySource): StrategySecret | undefined {
   const recorded = metadata['strategySecret'];
   if (recorded === undefined) return undefined;
   if (typeof recorded !== 'object' || recorded === null || !('from' in recorded) || !('id' in recorded) || typeof recorded.id !== 'string') {
-    throw new PgcloakError('VAULT_FORMAT', 'the vault records its pseudonym key in a form this pgcloak does not know');
+    throw unknownRecord();
   }
-  let base: Buffer | undefined;
-  if (recorded.from === 'pseudonym-key') {
+  const version = 'pseudonymVersion' in recorded ? recorded.pseudonymVersion : 1;
+  if (typeof version !== 'number' || !PSEUDONYM_VERSIONS.includes(version)) {
+    throw new PgcloakError('VAULT_FORMAT', `the vault's pseudonyms are of algorithm ${String(version)}, which this pgcloak does not know (a newer one made it)`);
+  }
+  let secret: Buffer;
+  if (recorded.from === 'run') {
+    secret = runKey('key' in recorded ? recorded.key : undefined);
+  } else if (recorded.from === 'pseudonym-key') {
     if (pseudonymKey === undefined) {
       throw new PgcloakError('KEY_MISSING', 'this vault was masked with --pseudonym-key: give the same file to unmask');
     }
-    base = pseudonymKey;
+    secret = strategySubkey(pseudonymKey);
   } else if (recorded.from === 'key-file' && vault.kind === 'key') {
-    base = vault.key;
+    secret = strategySubkey(vault.key);
   } else {
     throw new PgcloakError('VAULT_FORMAT', 'the vault records a pseudonym key this run cannot derive');
   }
-  const secret = strategySubkey(base);
   if (secretId(secret) !== recorded.id) {
+    const from = recorded.from;
+    sodium.sodium_memzero(secret);
+    if (from === 'run') throw new PgcloakError('VAULT_FORMAT', "the vault's pseudonym key does not match its fingerprint");
     throw new PgcloakError('VAULT_WRONG_KEY', 'the --pseudonym-key is not the one this vault was masked with');
   }
-  return secret;
+  return { key: secret, pseudonymVersion: version, record: recorded as SecretRecord };
+}
+
+/** The key a run made for itself, from the vault's metadata. */
+function runKey(text: unknown): Buffer {
+  const key = typeof text === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  if (key?.length !== KEY_BYTES) throw unknownRecord();
+  return key;
+}
+
+function unknownRecord(): PgcloakError {
+  return new PgcloakError('VAULT_FORMAT', 'the vault records its pseudonym key in a form this pgcloak does not know');
+}
+
+/** Zeroes the secret and every table made with it: the run is over. */
+export function wipeStrategySecret(secret: StrategySecret | undefined): void {
+  if (secret === undefined) return;
+  forgetShuffles(secret.key);
+  sodium.sodium_memzero(secret.key);
+}
+
+/** `strategySecret` as it may be shown (vault info): without the key a run made for itself. */
+export function shownSecretRecord(recorded: unknown): unknown {
+  if (typeof recorded !== 'object' || recorded === null || !('key' in recorded)) return recorded;
+  const { key: _key, ...shown } = recorded as Record<string, unknown>;
+  return shown;
 }

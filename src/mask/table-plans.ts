@@ -62,6 +62,8 @@ export class TablePlanner {
   readonly plans: TablePlan[] = [];
   /** The key of keyed strategies (pseudonym, hash), if the run has one; set before the DDL is read. */
   secret: Buffer | undefined = undefined;
+  /** The pseudonym algorithm to mask with: the vault's when unmasking (undefined: the current one). */
+  pseudonymVersion: number | undefined = undefined;
   /** TablePlan.keyTextKept of the plans made from now on. */
   keyTextKept = false;
 
@@ -88,7 +90,7 @@ export class TablePlanner {
       const spec: MaskSpec = {
         strategy: colRule.strategy.name,
         params: colRule.params,
-        column: { table: table.key, column: name, type, notNull: info.notNull, path: colRule.path, columns: columnNames, masked },
+        column: { table: table.key, column: name, type, notNull: info.notNull, path: colRule.path, columns: columnNames, masked, pseudonymVersion: this.pseudonymVersion },
       };
       const mask = prepareMask(spec, this.warn, this.secret);
       if (mask) columns.set(name, { name, strategy: colRule.strategy.name, type, mask, spec });

@@ -1,7 +1,8 @@
 // `pseudonym`: a keyed, deterministic substitute that keeps the value's shape, so e-mails still
 // look like e-mails and phone numbers like phone numbers to the application, and joins on
-// masked columns still match: the same original gives the same pseudonym in every table and
-// every run with the same key (ColumnContext.secret), another key gives other pseudonyms.
+// masked columns still match: the same original gives the same pseudonym in every table under
+// one key (ColumnContext.secret: made for the run, or a persistent one, see
+// mask/strategy-secret.ts), another key gives other pseudonyms.
 //
 // Shape: an ASCII letter becomes an ASCII letter of the same case, an ASCII digit a digit;
 // any other letter (é, ß, Ж, 中) becomes one of 30 accented Latin letters (à…þ or À…Þ, by its
@@ -9,9 +10,13 @@
 // symbols, combining marks) stays where it is. So the length in characters is kept (varchar(n)
 // still fits), and the length in UTF-8 bytes never grows.
 //
-// The ASCII letters and digits go through a keyed permutation: a Feistel network over the
-// mixed-radix number they form (10 rounds, keyed BLAKE2b as round function, after NIST FF1),
-// tweaked by the value's shape. Two different values of the same shape never get the same
+// The ASCII letters and digits go through a keyed permutation of all the values of their shape
+// (a format-preserving permutation), tweaked by the rule's `domain:`. A shape of fewer than
+// SMALL_DOMAIN_LIMIT values (one letter, two digits, four letters, five digits) is shuffled
+// whole (./small-domain.ts), one table for each pattern of letters and digits, whatever the
+// other characters; a larger one goes through a Feistel network on the mixed-radix number its
+// letters and digits form (10 rounds, keyed BLAKE2b as round function, after NIST FF1),
+// tweaked by the whole shape. Two different values of the same shape never get the same
 // pseudonym, so UNIQUE constraints still hold after a restore. Letters are permuted case-folded
 // and keep their case: values that differ only in case get pseudonyms that differ only in case
 // (joins on lower(email) still match; it also shows which values are case variants).
@@ -19,13 +24,22 @@
 // practically never happens: values with more than FEISTEL_MAX_POSITIONS ASCII letters and
 // digits (too long to repeat), and the non-ASCII letters and digits (derived from the whole
 // value, so values that differ only there repeat with probability 1/30 per such letter).
+//
+// Algorithm versions (recorded in the vault, so unmask masks rows again as they were masked):
+//   1  pgcloak 0.1.0: the Feistel network on every domain; on one position it is a keyed shift
+//   2  domains below SMALL_DOMAIN_LIMIT shuffled whole; the `domain:` parameter. Larger domains,
+//      long values and non-ASCII letters without a `domain:` give what version 1 gave.
 
 import { PgcloakError } from '../errors.js';
 import { mapArrayLiteral } from '../copy/array-literal.js';
 import type { ResolvedType } from '../schema/types.js';
 import { sodium } from '../vault/sodium.js';
+import { shuffledDomain, SMALL_DOMAIN_LIMIT } from './small-domain.js';
 import type { ColumnContext, StrategyDefinition, ValueMask } from './strategy.js';
 
+/** The pseudonym algorithm of new vaults (see the versions above). */
+export const PSEUDONYM_VERSION = 2;
+export const PSEUDONYM_VERSIONS: readonly number[] = [1, 2];
 const ROUNDS = 10;
 /** Up to this many ASCII letters and digits, the permutation; beyond, a keyed stream. */
 export const FEISTEL_MAX_POSITIONS = 64;
@@ -49,8 +63,11 @@ const TWEAK_ASCII_DIGIT = 2;
 const TWEAK_LETTER = 3; // then the folded letter's code point
 const TWEAK_OTHER_DIGIT = 4; // then its code point
 const TWEAK_KEPT = 5; // then its code point
+const TWEAK_DOMAIN = 6; // last, then the u16 length and UTF-8 bytes of the rule's `domain:`
+/** The longest `domain:` a rule may name, in characters. */
+export const MAX_DOMAIN_LENGTH = 100;
 
-// Domain separation of the keyed BLAKE2b calls (hash.ts uses 'H').
+// Domain separation of the keyed BLAKE2b calls (hash.ts uses 'H' and 'D', small-domain.ts 'S').
 const TAG_ROUND = 0x46; // 'F': a Feistel round
 const TAG_LONG = 0x4c; // 'L': the stream for long values
 const TAG_EXTRA = 0x58; // 'X': the stream for non-ASCII letters and digits
@@ -69,11 +86,40 @@ function classify(cp: number, ch: string): number {
   return KEPT;
 }
 
+export interface PseudonymOptions {
+  /** The rule's `domain:`: another domain gives unrelated pseudonyms. */
+  domain?: string | undefined;
+  /** The algorithm (PSEUDONYM_VERSIONS); default PSEUDONYM_VERSION. */
+  version?: number | undefined;
+}
+
+/** The pseudonym function of one column: `secret` (32 bytes) and the options, prepared once. */
+export function pseudonymizer(secret: Buffer, options: PseudonymOptions = {}): (value: string) => string {
+  const version = options.version ?? PSEUDONYM_VERSION;
+  if (!PSEUDONYM_VERSIONS.includes(version)) throw new PgcloakError('VAULT_FORMAT', `unknown pseudonym algorithm version ${version}`);
+  const domain = options.domain === undefined ? undefined : domainTweak(options.domain);
+  return (value) => pseudonymOf(value, secret, domain, version);
+}
+
 /** The pseudonym of `value` under the 32-byte `secret`. */
-export function pseudonymText(value: string, secret: Buffer): string {
+export function pseudonymText(value: string, secret: Buffer, options: PseudonymOptions = {}): string {
+  return pseudonymizer(secret, options)(value);
+}
+
+/** What a `domain:` adds to the tweak: after every character's entry, so it cannot be read as one. */
+function domainTweak(domain: string): Buffer {
+  const bytes = Buffer.from(domain, 'utf8');
+  const out = Buffer.alloc(3 + bytes.length);
+  out[0] = TWEAK_DOMAIN;
+  out.writeUInt16BE(bytes.length, 1);
+  bytes.copy(out, 3);
+  return out;
+}
+
+function pseudonymOf(value: string, secret: Buffer, domain: Buffer | undefined, version: number): string {
   const chars = Array.from(value);
   const classes = new Uint8Array(chars.length);
-  const tweak = Buffer.alloc(4 * chars.length);
+  const tweak = Buffer.alloc(4 * chars.length + (domain?.length ?? 0));
   let t = 0;
   const digits: number[] = [];
   const radices: number[] = [];
@@ -114,6 +160,7 @@ export function pseudonymText(value: string, secret: Buffer): string {
     }
   }
   if (digits.length === 0 && extras === 0) return value;
+  if (domain) t += domain.copy(tweak, t);
   const shape = tweak.subarray(0, t);
   // The whole value, case-folded: the shape and the letters and digits.
   const folded = Buffer.concat([shape, Uint8Array.from(digits)]);
@@ -122,7 +169,9 @@ export function pseudonymText(value: string, secret: Buffer): string {
     const stream = keyedStream(TAG_LONG, folded, 2 * digits.length, secret);
     for (let k = 0; k < digits.length; k++) digits[k] = stream.readUInt16BE(2 * k) % radices[k]!;
   } else if (digits.length > 0) {
-    permute(digits, radices, shape, secret);
+    const size = version >= 2 ? domainSize(radices) : Infinity;
+    if (size < SMALL_DOMAIN_LIMIT) shuffleDigits(digits, radices, shuffledDomain(secret, smallDomainTweak(radices, domain), size));
+    else permute(digits, radices, shape, secret);
   }
   const extra = extras > 0 ? keyedStream(TAG_EXTRA, folded, 2 * extras, secret) : undefined;
 
@@ -154,6 +203,43 @@ export function pseudonymText(value: string, secret: Buffer): string {
     }
   }
   return out;
+}
+
+/** How many values the radices give, or Infinity from SMALL_DOMAIN_LIMIT on. */
+function domainSize(radices: number[]): number {
+  let size = 1;
+  for (const r of radices) {
+    size *= r;
+    if (size >= SMALL_DOMAIN_LIMIT) return Infinity;
+  }
+  return size;
+}
+
+/**
+ * What names a small domain's table: the radix of each position (10 or 26) and the rule's
+ * domain, not the characters around them. So a domain has at most 46 tables (every pattern of
+ * digits and letters with fewer than SMALL_DOMAIN_LIMIT values), which stay cached however many
+ * shapes a column holds; making one table per shape made a column of short values with varied
+ * punctuation build a table of up to 10^6 values for nearly every value.
+ */
+function smallDomainTweak(radices: number[], domain: Buffer | undefined): Buffer {
+  const out = Buffer.alloc(1 + radices.length + (domain?.length ?? 0));
+  out[0] = radices.length;
+  for (let i = 0; i < radices.length; i++) out[1 + i] = radices[i]!;
+  domain?.copy(out, 1 + radices.length);
+  return out;
+}
+
+/** Replaces `digits` by their image under a shuffled small domain (`table[x]`, x their mixed-radix number). */
+function shuffleDigits(digits: number[], radices: number[], table: ArrayLike<number>): void {
+  let x = 0;
+  for (let i = 0; i < digits.length; i++) x = x * radices[i]! + digits[i]!;
+  let y = table[x]!;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const r = radices[i]!;
+    digits[i] = y % r;
+    y = (y - digits[i]!) / r;
+  }
 }
 
 /**
@@ -242,7 +328,7 @@ export function requireSecret(column: ColumnContext, strategy: string): Buffer {
   if (column.secret === undefined) {
     throw new PgcloakError(
       'KEY_MISSING',
-      `${column.path}: strategy '${strategy}' needs a key that stays the same from run to run: mask with --key-file, or give --pseudonym-key FILE`,
+      `${column.path}: strategy '${strategy}' needs a key, and the run has none`,
       { table: column.table, column: column.column },
     );
   }
@@ -256,17 +342,35 @@ export function textOrTextArrayMask(type: ResolvedType, derive: (value: string) 
   return undefined;
 }
 
+/** Checks a rule's `domain:` (pseudonym and hash): problems as messages. */
+export function checkDomainParam(params: Readonly<Record<string, unknown>>): string[] {
+  const domain = params['domain'];
+  if (domain === undefined) return [];
+  if (typeof domain !== 'string' || domain.length === 0 || Array.from(domain).length > MAX_DOMAIN_LENGTH) {
+    return [`'domain' must be a non-empty string of at most ${MAX_DOMAIN_LENGTH} characters`];
+  }
+  return [];
+}
+
+export const DOMAIN_PARAMETER = {
+  name: 'domain',
+  description: 'a name: columns in different domains get unrelated results (default: one domain for all columns, so joins match)',
+  required: false,
+} as const;
+
 export const pseudonymStrategy: StrategyDefinition = {
   name: 'pseudonym',
   description:
-    'keyed substitute of the same shape: letters stay letters (case kept), digits stay digits, other characters stay, length kept; the same value gives the same pseudonym in every table and every run with the same key',
+    'keyed format-preserving permutation: letters stay letters (case kept), digits stay digits, other characters stay, length kept; the same value gives the same pseudonym in every table of a run (in one `domain`), and in every run with the same persistent key',
   accepts: 'text types, arrays of them',
-  parameters: [],
+  parameters: [DOMAIN_PARAMETER],
   keyed: true,
-  checkParams: () => [],
-  prepare(column) {
+  checkParams: checkDomainParam,
+  prepare(column, params) {
     const secret = requireSecret(column, 'pseudonym');
-    const mask = textOrTextArrayMask(column.type, (value) => pseudonymText(value, secret));
+    const domain = typeof params['domain'] === 'string' ? params['domain'] : undefined;
+    const pseudonym = pseudonymizer(secret, { domain, version: column.pseudonymVersion });
+    const mask = textOrTextArrayMask(column.type, pseudonym);
     if (mask) return mask;
     throw new PgcloakError('RULES_SCHEMA', `${column.path}: strategy 'pseudonym' does not fit type ${column.type.display} (it takes text types and arrays of them)`, {
       table: column.table,

@@ -36,6 +36,11 @@ export type ValueMask =
        * native kernel may then mask plain values from their bytes.
        */
       jsonKeyText?: true;
+      /**
+       * Set when derive is a keyed hash cut to this many bits: different values may share a
+       * result, likely enough on a large table for masking to warn (birthday bound).
+       */
+      collisionBits?: number;
     };
 
 export interface ColumnContext {
@@ -53,10 +58,13 @@ export interface ColumnContext {
   /** The table's columns that its rule masks (any strategy but keep): their originals must not be copied. */
   masked: ReadonlySet<string>;
   /**
-   * The 32-byte key of keyed strategies (pseudonym, hash): the same for every table and every
-   * run with the same key file (see mask/strategy-secret.ts); undefined when the run has none.
+   * The 32-byte key of keyed strategies (pseudonym, hash): the same for every table of a run,
+   * made for the run or derived from a persistent key (see mask/strategy-secret.ts); undefined
+   * when the run has none.
    */
   secret: Buffer | undefined;
+  /** The pseudonym algorithm (pseudonym.ts): the vault's when unmasking; absent: the current one. */
+  pseudonymVersion?: number | undefined;
 }
 
 export interface StrategyParameter {

@@ -30,7 +30,8 @@
 //        data is the whole header above, so a changed header byte fails like a wrong key.
 //
 //   frame plaintext = one type byte, then:
-//     'M' metadata   JSON object. Always the first frame, tag MESSAGE.
+//     'M' metadata   JSON object. Always the first frame, tag MESSAGE. It may hold the key a run
+//                    made for pseudonym and hash (mask/strategy-secret.ts): readers wipe it.
 //     'R' records    any number of records, tag MESSAGE. A record never straddles two frames.
 //     'T' trailer    JSON object. Always the last frame, and the only one tagged FINAL; no byte
 //                    may follow it.

@@ -176,9 +176,49 @@ export function readSecretKeyFile(path: string): Buffer {
   return readTypedKeyFile(path, 'secret');
 }
 
-/** The 32 bytes of a public key file (`pgcloak keygen --public`, NAME.pub). */
+/** The 32 bytes of a public key file (`pgcloak keygen --public`, NAME.pub), checked to be usable. */
 export function readPublicKeyFile(path: string): Buffer {
-  return readTypedKeyFile(path, 'public');
+  const key = readTypedKeyFile(path, 'public');
+  checkPublicKey(key, path);
+  return key;
+}
+
+/**
+ * Refuses a public key that no sealed box can use: all zeros, or another point of small order
+ * on Curve25519, for which X25519 gives the all-zero shared secret (libsodium refuses it;
+ * https://cr.yp.to/ecdh.html#validate). Nobody holds a secret key for such a point.
+ */
+export function checkPublicKey(publicKey: Buffer, path?: string): void {
+  const what = path === undefined ? 'the public key' : path;
+  if (publicKey.length !== KEY_BYTES) throw new PgcloakError('KEY_INVALID', `${what}: a public key is ${KEY_BYTES} bytes, got ${publicKey.length}`);
+  const scalar = Buffer.alloc(KEY_BYTES);
+  const shared = Buffer.alloc(KEY_BYTES);
+  sodium.randombytes_buf(scalar);
+  try {
+    sodium.crypto_scalarmult(shared, scalar, publicKey);
+  } catch {
+    throw new PgcloakError('KEY_INVALID', `${what} is not a usable public key (a point of small order, such as all zeros): make a key pair with \`pgcloak keygen --public\``);
+  } finally {
+    sodium.sodium_memzero(scalar);
+    sodium.sodium_memzero(shared);
+  }
+}
+
+/** Zeroes the secret bytes a key source holds (a public key is no secret): call once the command is done with it. */
+export function wipeKeySource(source: KeySource): void {
+  switch (source.kind) {
+    case 'key':
+      sodium.sodium_memzero(source.key);
+      break;
+    case 'passphrase':
+      sodium.sodium_memzero(source.passphrase);
+      break;
+    case 'identity':
+      sodium.sodium_memzero(source.secretKey);
+      break;
+    case 'recipient':
+      break;
+  }
 }
 
 /** The Ed25519 key pair of a signing key file (`pgcloak keygen --sign`, the file without .pub). */
@@ -296,13 +336,16 @@ export function newVaultKey(source: KeySource, streamHeader: Buffer): { header: 
       return { header, key: deriveVaultKey(source, header) };
     }
     case 'recipient': {
-      if (source.publicKey.length !== KEY_BYTES) {
-        throw new PgcloakError('KEY_INVALID', `a public key is ${KEY_BYTES} bytes, got ${source.publicKey.length}`);
-      }
+      checkPublicKey(source.publicKey);
       const key = Buffer.alloc(KEY_BYTES);
       sodium.randombytes_buf(key);
       const sealedKey = Buffer.alloc(SEALED_KEY_BYTES);
-      sodium.crypto_box_seal(sealedKey, key, source.publicKey);
+      try {
+        sodium.crypto_box_seal(sealedKey, key, source.publicKey);
+      } catch {
+        sodium.sodium_memzero(key);
+        throw new PgcloakError('KEY_INVALID', 'the public key cannot seal a vault (libsodium refused it)');
+      }
       return { header: { mode: 'recipient', sealedKey, streamHeader }, key };
     }
     case 'identity':

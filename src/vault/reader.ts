@@ -175,10 +175,15 @@ export class VaultReader {
     }
     try {
       const plaintext = this.pullFrame(headerBytes);
-      if (plaintext[0] !== FRAME_METADATA || this.tag[0] !== TAG_MESSAGE) {
-        throw this.tampered('the first frame is not the metadata');
+      try {
+        if (plaintext[0] !== FRAME_METADATA || this.tag[0] !== TAG_MESSAGE) {
+          throw this.tampered('the first frame is not the metadata');
+        }
+        this.metadata = this.parseJsonObject(plaintext.subarray(1), 'metadata');
+      } finally {
+        // It may hold the key a run made for its pseudonyms (mask/strategy-secret.ts).
+        sodium.sodium_memzero(plaintext);
       }
-      this.metadata = this.parseJsonObject(plaintext.subarray(1), 'metadata');
     } catch (error) {
       sodium.sodium_memzero(this.stream);
       throw error;

@@ -41,6 +41,13 @@ export interface Sodium {
   crypto_box_seal_open(m: Uint8Array, c: Uint8Array, pk: Uint8Array, sk: Uint8Array): boolean;
   /** The X25519 public key of secret key `n`. */
   crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
+  /** X25519 of secret `n` and public `p`; throws when the result is all zero (`p` of low order). */
+  crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
+
+  crypto_stream_chacha20_KEYBYTES: number;
+  crypto_stream_chacha20_NONCEBYTES: number;
+  /** `c` = `m` XOR the ChaCha20 stream of (`n`, `k`) from 64-byte block `ic` on. */
+  crypto_stream_chacha20_xor_ic(c: Uint8Array, m: Uint8Array, n: Uint8Array, ic: number, k: Uint8Array): void;
 
   crypto_sign_PUBLICKEYBYTES: number;
   crypto_sign_SECRETKEYBYTES: number;

@@ -118,6 +118,8 @@ export class VaultWriter {
       throw error;
     } finally {
       sodium.sodium_memzero(key);
+      // The metadata may hold a key made for the run (mask/strategy-secret.ts).
+      sodium.sodium_memzero(metadataFrame);
     }
   }
 

@@ -85,23 +85,48 @@ describe('mask --recipient / unmask --identity', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses pseudonyms without --pseudonym-key, and round-trips with it', () => {
+  it('masks pseudonyms with a key made for the run, sealed in the vault: unmask --identity needs nothing else', () => {
     const rules = join(dir, 'pseudo.yaml');
     writeFileSync(rules, 'tables:\n  person:\n    columns:\n      mail: pseudonym\n      name: pseudonym\n');
     const out = join(dir, 'pseudo.vault');
-    const refused = runPgcloak(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '-q'], { input: INPUT });
-    expect(refused.status).toBe(EXIT_CODES.KEY_MISSING);
-    expect(refused.stderr).toMatch(/tables\.person\.columns\.mail: pseudonym and hash need a secret key, and with --recipient this host holds no secret key: give --pseudonym-key FILE/);
-    expect(existsSync(out)).toBe(false);
+    const m = runPgcloakOk(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '-q'], { input: INPUT });
+    expect(m.stdout.toString()).not.toContain('alice@example.com');
+    const again = runPgcloakOk(['mask', '--rules', rules, '--vault', join(dir, 'pseudo-again.vault'), '--recipient', `${id}.pub`, '-q'], { input: INPUT });
+    expect(again.stdout.equals(m.stdout)).toBe(false);
+    const back = runPgcloakOk(['unmask', '--vault', out, '--identity', id, '-q'], { input: m.stdout });
+    expect(back.stdout.equals(readFileSync(INPUT))).toBe(true);
+  });
 
+  it('with --pseudonym-key masks the same in every run, and unmask needs the same file', () => {
+    const rules = join(dir, 'pseudo.yaml');
+    writeFileSync(rules, 'tables:\n  person:\n    columns:\n      mail: pseudonym\n      name: pseudonym\n');
+    const out = join(dir, 'pseudo-pk.vault');
     const pk = join(dir, 'pseudonym.key');
     runPgcloakOk(['keygen', '--output', pk, '-q']);
     const m = runPgcloakOk(['mask', '--rules', rules, '--vault', out, '--recipient', `${id}.pub`, '--pseudonym-key', pk, '-q'], { input: INPUT });
-    expect(m.stdout.toString()).not.toContain('alice@example.com');
+    const again = runPgcloakOk(['mask', '--rules', rules, '--vault', join(dir, 'pseudo-pk2.vault'), '--recipient', `${id}.pub`, '--pseudonym-key', pk, '-q'], { input: INPUT });
+    expect(again.stdout.equals(m.stdout)).toBe(true);
     const missing = runPgcloak(['unmask', '--vault', out, '--identity', id, '-q'], { input: m.stdout });
     expect(missing.status).toBe(EXIT_CODES.KEY_MISSING);
     expect(missing.stderr).toMatch(/masked with --pseudonym-key: give the same file to unmask/);
     const back = runPgcloakOk(['unmask', '--vault', out, '--identity', id, '--pseudonym-key', pk, '-q'], { input: m.stdout });
     expect(back.stdout.equals(readFileSync(INPUT))).toBe(true);
+  });
+
+  it('refuses an all-zero or other small-order public key with KEY_INVALID, not a stack trace', () => {
+    // Curve25519 points of small order (https://cr.yp.to/ecdh.html#validate): 0, 1, and one of order 8.
+    const points = ['00'.repeat(32), `01${'00'.repeat(31)}`, 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'];
+    for (const [i, hex] of points.entries()) {
+      const pub = join(dir, `weak-${i}.pub`);
+      writeFileSync(pub, `pgcloak-public-v1:${Buffer.from(hex, 'hex').toString('base64')}\n`);
+      const out = join(dir, `weak-${i}.vault`);
+      const args = ['mask', '--rules', RULES, '--vault', out, '--recipient', pub, '-q'];
+      const r = runPgcloak(args, { input: INPUT });
+      expect(r.status, describeRun(args, r)).toBe(EXIT_CODES.KEY_INVALID);
+      expect(r.stderr).toMatch(/KEY_INVALID: .*weak-\d\.pub is not a usable public key \(a point of small order, such as all zeros\)/);
+      expect(r.stderr).not.toMatch(/internal error|at /);
+      expect(r.stdout.length).toBe(0);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 });

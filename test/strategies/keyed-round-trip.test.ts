@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgcloakError } from '../../src/errors.js';
 import { pseudonymText } from '../../src/strategies/pseudonym.js';
-import { strategySubkey } from '../../src/mask/strategy-secret.js';
+import { secretForUnmask, secretId, strategySubkey } from '../../src/mask/strategy-secret.js';
 import { readVaultInfo } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
 import { sodium } from '../../src/vault/sodium.js';
@@ -117,15 +117,74 @@ describe('pseudonyms across tables and runs', () => {
   });
 });
 
-describe('the pseudonym key', () => {
-  it('is required with a passphrase vault, and then the same whatever the vault', async () => {
+describe('domains', () => {
+  const rules = (customer: string, orders: string): string =>
+    `tables:\n  customer:\n    columns:\n      email: ${customer}\n      ref: hash\n  orders:\n    columns:\n      customer_email: ${orders}\n`;
+
+  it('keep pseudonyms apart between columns in different domains, and together in one', async () => {
     const dir = makeTempDir();
-    await expectCode(maskWith(SHOP_DUMP, RULES, `${dir}/p0`, passphrase('pw')), 'KEY_MISSING', /tables\.customer\.columns\.email: .*a passphrase gives no key that stays the same.*--pseudonym-key/);
+    const key = keySource(randomKey());
+    const emails = async (name: string, text: string): Promise<{ customers: string[]; orders: string[]; output: Buffer }> => {
+      const { output } = await maskWith(SHOP_DUMP, text, `${dir}/${name}`, key);
+      expect((await unmaskWith(output, `${dir}/${name}`, key)).equals(SHOP_DUMP), name).toBe(true);
+      return { customers: copyRows(output, 'public.customer').map((r) => r[1]!), orders: copyRows(output, 'public.orders').map((r) => r[1]!), output };
+    };
+    const plain = await emails('plain', rules('pseudonym', 'pseudonym'));
+    const apart = await emails('apart', rules('{strategy: pseudonym, domain: customers}', '{strategy: pseudonym, domain: orders}'));
+    const together = await emails('together', rules('{strategy: pseudonym, domain: shop}', '{strategy: pseudonym, domain: shop}'));
+    // alice, bob, alice, zoe: the join by e-mail.
+    const joined = (r: { customers: string[]; orders: string[] }): (number | undefined)[] => r.orders.map((o) => (r.customers.indexOf(o) === -1 ? undefined : r.customers.indexOf(o)));
+    expect(joined(plain)).toEqual([0, 1, 0, 2]);
+    expect(joined(together)).toEqual([0, 1, 0, 2]);
+    expect(joined(apart)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(together.customers[0]).not.toBe(plain.customers[0]);
+    expect(apart.customers[0]).not.toBe(plain.customers[0]);
+  });
+});
+
+describe('the pseudonym key', () => {
+  it('is made for the run with a passphrase vault: kept in the vault, the same across its tables, not across runs', async () => {
+    const dir = makeTempDir();
+    const one = await maskWith(SHOP_DUMP, RULES, `${dir}/p0`, passphrase('pw'));
+    const two = await maskWith(SHOP_DUMP, RULES, `${dir}/p1`, passphrase('pw'));
+    expect(two.output.equals(one.output)).toBe(false);
+    const customers = copyRows(one.output, 'public.customer');
+    const orders = copyRows(one.output, 'public.orders');
+    expect(orders[0]![1]).toBe(customers[0]![1]);
+    const recorded = readVaultInfo(`${dir}/p0`, passphrase('pw')).metadata['strategySecret'] as Record<string, unknown>;
+    expect(recorded).toMatchObject({ from: 'run', pseudonymVersion: 2 });
+    const key = Buffer.from(recorded['key'] as string, 'base64');
+    expect(key).toHaveLength(32);
+    expect(customers[0]![1]).toBe(pseudonymText('alice@example.com', key));
+    expect((await unmaskWith(one.output, `${dir}/p0`, passphrase('pw'))).equals(SHOP_DUMP)).toBe(true);
+  });
+
+  it('from --pseudonym-key is the same whatever the vault', async () => {
+    const dir = makeTempDir();
     const pseudonymKey = randomKey();
     const one = await maskWith(SHOP_DUMP, RULES, `${dir}/p1`, passphrase('pw'), pseudonymKey);
     const two = await maskWith(SHOP_DUMP, RULES, `${dir}/p2`, keySource(randomKey()), pseudonymKey);
     expect(two.output.equals(one.output)).toBe(true);
+    expect(readVaultInfo(`${dir}/p1`, passphrase('pw')).metadata['strategySecret']).not.toHaveProperty('key');
     expect((await unmaskWith(one.output, `${dir}/p1`, passphrase('pw'), pseudonymKey)).equals(SHOP_DUMP)).toBe(true);
+  });
+
+  it('of a vault whose record was altered or comes from a newer pgcloak is refused', () => {
+    const key = randomKey();
+    const record = { from: 'run', id: secretId(key), pseudonymVersion: 2, key: key.toString('base64') };
+    expect(secretForUnmask({ strategySecret: record }, undefined, passphrase('pw'))?.key.equals(key)).toBe(true);
+    const refused = (strategySecret: unknown): unknown => {
+      try {
+        secretForUnmask({ strategySecret }, undefined, passphrase('pw'));
+        return undefined;
+      } catch (e) {
+        return e instanceof PgcloakError ? `${e.code}: ${e.message}` : e;
+      }
+    };
+    expect(refused({ ...record, id: secretId(randomKey()) })).toMatch(/^VAULT_FORMAT: .*does not match its fingerprint/);
+    expect(refused({ ...record, key: 'AAAA' })).toMatch(/^VAULT_FORMAT: .*in a form this pgcloak does not know/);
+    expect(refused({ ...record, pseudonymVersion: 3 })).toMatch(/^VAULT_FORMAT: .*algorithm 3, which this pgcloak does not know/);
+    expect(refused({ from: 'key-file', id: record.id })).toMatch(/^VAULT_FORMAT: .*cannot derive/);
   });
 
   it('is recorded in the vault as a fingerprint, so unmask names a missing or wrong one', async () => {

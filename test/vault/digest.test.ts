@@ -195,9 +195,10 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     const workers = new MaskWorkers(1, undefined);
     const d = new TreeDigest({ hasher: workers });
     d.update(bytes(3 * MiB, 4));
-    const settled = d.settle(0);
+    // Expected before close() is awaited: it refuses the work at once, then waits for the workers to wipe their keys and exit.
+    const refused = expect(d.settle(0)).rejects.toThrow(/exited|closed|terminat/);
     await workers.close();
-    await expect(settled).rejects.toThrow(/exited|closed|terminat/);
+    await refused;
   });
 
   it('on its own thread: close() gives up a stream and its leaves in flight', async () => {

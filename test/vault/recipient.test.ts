@@ -183,4 +183,15 @@ describe('recipient vaults', () => {
       expectVaultError(() => readWholeVault(join(dir, 'cut'), identity), ['VAULT_TRUNCATED']);
     }
   });
+
+  it('refuse a public key of small order (all zeros, 1) with KEY_INVALID, writing nothing', () => {
+    const dir = makeTempDir();
+    for (const publicKey of [Buffer.alloc(KEY_BYTES), Buffer.from([1, ...Buffer.alloc(KEY_BYTES - 1)])]) {
+      const error = expectVaultError(() => VaultWriter.create(join(dir, 'weak'), { kind: 'recipient', publicKey }, {}), ['KEY_INVALID']);
+      expect(error.message).toMatch(/not a usable public key/);
+      expect(existsSync(join(dir, 'weak'))).toBe(false);
+      writeFileSync(join(dir, 'weak.pub'), `pgcloak-public-v1:${publicKey.toString('base64')}\n`);
+      expectVaultError(() => readPublicKeyFile(join(dir, 'weak.pub')), ['KEY_INVALID']);
+    }
+  });
 });

@@ -6,8 +6,10 @@ import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
 import type { RawCopyInput, RunSummary } from '../../mask/dump-processor.js';
 import { parseRules, type RuleSet } from '../../rules/rules-file.js';
-import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { wipeKeySource } from '../../vault/key.js';
+import type { SigningKey } from '../../vault/signature.js';
 import { sodium } from '../../vault/sodium.js';
+import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
@@ -136,11 +138,14 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
   // The checks' stage reads DDL ahead of the masker, before maskDump has loaded the parser.
   if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
-  const pseudonymKey = readPseudonymKey(args.pseudonymKey);
-  const signKey = readSignKey(args.signKey);
+  let pseudonymKey: Buffer | undefined;
+  let signKey: SigningKey | undefined;
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
   let nothing: string | undefined;
   try {
+    pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    signKey = readSignKey(args.signKey);
+    const secrets = { pseudonymKey, signKey };
     await runStreams({
       command: 'mask',
       args,
@@ -151,10 +156,10 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
         maskDump({
           ...run,
           rules,
-          vault: { path: args.vault, keySource, stagingPath: files.vaultStaging, signKey },
+          vault: { path: args.vault, keySource, stagingPath: files.vaultStaging, signKey: secrets.signKey },
           strict: args.strict ?? false,
           raw,
-          pseudonymKey,
+          pseudonymKey: secrets.pseudonymKey,
           onWarning: warn,
           threads,
           ...checks?.maskChecks(rules, args, run.input, run.output),
@@ -167,6 +172,8 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
       extras: (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes, ...(nothing !== undefined ? { nothingMasked: nothing } : {}) }),
     });
   } finally {
+    wipeKeySource(keySource);
+    if (pseudonymKey) sodium.sodium_memzero(pseudonymKey);
     if (signKey) sodium.sodium_memzero(signKey.secretKey);
   }
 }

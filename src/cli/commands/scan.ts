@@ -7,6 +7,7 @@ import { formatLeakReport, leakReportJson } from '../../leaks/leak-report.js';
 import { scanForLeaks } from '../../leaks/scan.js';
 import { openInput } from '../io.js';
 import { readVerifyKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { wipeKeySource } from '../../vault/key.js';
 
 export interface ScanArgs extends KeyOptions {
   vault: string;
@@ -19,9 +20,14 @@ export interface ScanArgs extends KeyOptions {
 
 export async function scanCommand(args: ScanArgs): Promise<void> {
   const keySource = await resolveKeySource(args, false);
-  const verify = readVerifyKey(args.verify);
-  const input = openInput(args.input);
-  const report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource, verify });
+  let report: Awaited<ReturnType<typeof scanForLeaks>>;
+  try {
+    const verify = readVerifyKey(args.verify);
+    const input = openInput(args.input);
+    report = await scanForLeaks({ input: input.stream, vaultPath: args.vault, keySource, verify });
+  } finally {
+    wipeKeySource(keySource);
+  }
   process.stdout.write(args.json ? `${JSON.stringify(leakReportJson(report))}\n` : formatLeakReport('scan', report));
   if (report.places.length > 0 && !args.allowLeaks) throw leaksFound(report.places.length, report.finds);
 }

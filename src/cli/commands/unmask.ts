@@ -1,5 +1,7 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
+import { wipeKeySource, type KeySource } from '../../vault/key.js';
+import { sodium } from '../../vault/sodium.js';
 import { readPseudonymKey, readVerifyKey, resolveKeySource, warnUnverifiedMaker, type KeyOptions } from '../keys.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
@@ -36,27 +38,31 @@ export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
     ],
     readsStdin: args.input === undefined && !(restoring && !args.restore?.byKey),
   });
+  let keySource: KeySource | undefined;
+  let pseudonymKey: Buffer | undefined;
   try {
+    keySource = await resolveKeySource(args, false);
+    const verify = readVerifyKey(args.verify);
+    warnUnverifiedMaker(args.vault, keySource, verify);
     if (restoring) {
-      const keySource = await resolveKeySource(args, false);
-      const verify = readVerifyKey(args.verify);
-      warnUnverifiedMaker(args.vault, keySource, verify);
+      // Restoring into a database never masks a row again: the pseudonym key is not needed.
       await restore.restoreCommand({ ...args.restore, vault: args.vault, keySource, verify, input: args.input, files, quiet: args.quiet, json: args.json });
       return;
     }
-    const keySource = await resolveKeySource(args, false);
-    const pseudonymKey = readPseudonymKey(args.pseudonymKey);
-    const verify = readVerifyKey(args.verify);
-    warnUnverifiedMaker(args.vault, keySource, verify);
+    pseudonymKey = readPseudonymKey(args.pseudonymKey);
+    const vault = { path: args.vault, keySource, verify };
+    const given = pseudonymKey;
     await runStreams({
       command: 'unmask',
       args,
       files,
       // Only an empty input is refused before the vault is: a masked dump is checked against it.
       inputHolds: 'bytes',
-      body: (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource, verify }, pseudonymKey, threads }),
+      body: (run) => unmaskDump({ ...run, vault, pseudonymKey: given, threads }),
     });
   } finally {
     files.abort();
+    if (keySource) wipeKeySource(keySource);
+    if (pseudonymKey) sodium.sodium_memzero(pseudonymKey);
   }
 }

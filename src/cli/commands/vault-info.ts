@@ -5,6 +5,7 @@
 // the whole vault (and its signature: with --verify, that it is that key's).
 // Printed on stdout: it is the command's data. No original value is ever printed.
 
+import { shownSecretRecord } from '../../mask/strategy-secret.js';
 import { readVaultInfo } from '../../vault/reader.js';
 import type { KeySource } from '../../vault/key.js';
 
@@ -31,6 +32,8 @@ interface TableSummary {
 export function vaultInfoCommand(args: VaultInfoArgs): void {
   const info = readVaultInfo(args.vault, args.keySource, args.verify);
   const { rules, ...metadata } = info.metadata;
+  // The pseudonym key a run made for itself stays in the vault: shown without it.
+  if (metadata['strategySecret'] !== undefined) metadata['strategySecret'] = shownSecretRecord(metadata['strategySecret']);
   const tables: TableSummary[] = info.tables.map((d) => ({
     table: String(d['table']),
     ruleTable: d['ruleTable'],
@@ -43,7 +46,7 @@ export function vaultInfoCommand(args: VaultInfoArgs): void {
   }));
   const totalRows = tables.reduce((n, t) => n + t.rows, 0);
   if (args.json) {
-    const out = { vault: args.vault, signature: info.signature ?? null, metadata: args.rules ? info.metadata : metadata, trailer: info.trailer, tables, totalRows, statements: info.statements ?? 0 };
+    const out = { vault: args.vault, signature: info.signature ?? null, metadata: args.rules ? { ...metadata, rules } : metadata, trailer: info.trailer, tables, totalRows, statements: info.statements ?? 0 };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }

@@ -19,9 +19,12 @@ import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, W
 import { RowRestorer } from '../../unmask/row-restorer.js';
 import { FrameRecords } from './record-buffer.js';
 import { leafDigest } from '../../vault/digest.js';
+import { sodium } from '../../vault/sodium.js';
+import { forgetShuffles } from '../../strategies/small-domain.js';
 
 const init = workerData as WorkerInit;
-const secret = init.secret ? Buffer.from(init.secret) : undefined;
+// A view, not a copy: wiping it on 'close' wipes the worker's only copy of the key.
+const secret = init.secret ? Buffer.from(init.secret.buffer, init.secret.byteOffset, init.secret.byteLength) : undefined;
 const tables: { row: RowMasker; shape: RecordShape; restorer?: RowRestorer }[] = [];
 const out = new ScratchBuffer();
 const records = new FrameRecords();
@@ -120,9 +123,22 @@ function restoreRows(job: RestoreJob): FromWorker {
   return { type: 'done', seq: job.seq, out: into(job.out, out.view()), outLength: out.length, records: job.records, recordsLength: 0, frame: undefined, frameLength: 0, changed, warnings: [] };
 }
 
+/** The run is over: zero the key and the tables made of it, and let the thread end. */
+function close(): void {
+  if (secret) {
+    forgetShuffles(secret);
+    sodium.sodium_memzero(secret);
+  }
+  parentPort!.close();
+}
+
 parentPort!.on('message', (message: ToWorker) => {
   if (message.type === 'plan') {
     preparePlan(message.plan);
+    return;
+  }
+  if (message.type === 'close') {
+    close();
     return;
   }
   let reply: FromWorker;

@@ -16,7 +16,7 @@ export interface PlanSpec extends Omit<TablePlan, 'masked'> {
 }
 
 export interface WorkerInit {
-  /** The key of keyed strategies (pseudonym, hash), if the run has one. */
+  /** The key of keyed strategies (pseudonym, hash), if the run has one: the worker wipes it on 'close'. */
   secret: Uint8Array | undefined;
 }
 
@@ -98,7 +98,12 @@ export interface LeafJob {
   length: number;
 }
 
-export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob | InsertsJob | LeafJob;
+/** The run is over: the worker zeroes its copy of the key (and what it made of it), then exits. */
+export interface CloseMessage {
+  type: 'close';
+}
+
+export type ToWorker = { type: 'plan'; plan: PlanSpec } | RowsJob | RestoreJob | InsertsJob | LeafJob | CloseMessage;
 
 export interface JobDone {
   type: 'done';

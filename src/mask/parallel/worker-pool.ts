@@ -7,6 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
+import { sodium } from '../../vault/sodium.js';
 import type { LeafHasher } from '../../vault/digest.js';
 import type { FromWorker, InsertsJob, JobDone, JobFailed, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 
@@ -43,6 +44,8 @@ export interface BatchResult {
 const SLOT_BYTES = 320 * 1024;
 /** Sealed records frames kept for the next batches (more are left to the garbage collector). */
 const SPARE_FRAMES = 8;
+/** How long close() lets a worker finish its queue and wipe its key before terminating it. */
+const CLOSE_WAIT_MS = 2000;
 /** Batches queued per worker before `busy`. */
 const QUEUED_PER_WORKER = 6;
 
@@ -63,6 +66,7 @@ export class MaskWorkers implements LeafHasher {
   private readonly leaves = new Map<number, Waiting<Uint8Array>>();
   private seq = 0;
   private failure: Error | undefined;
+  private readonly exited = new Set<Worker>();
   /** Slots free for the next batch. */
   private readonly spare: Slot[] = [];
   /** Memory of records frames already sealed, handed back to the workers with the next batches. */
@@ -70,15 +74,21 @@ export class MaskWorkers implements LeafHasher {
 
   constructor(count: number, secret: Buffer | undefined) {
     const init: WorkerInit = { secret: secret ? new Uint8Array(secret) : undefined };
-    for (let i = 0; i < count; i++) {
-      const worker = new Worker(workerScript(), { workerData: init });
-      worker.on('message', (m: FromWorker) => this.settle(i, m));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (this.waiting.size > 0 || this.leaves.size > 0) this.fail(new Error(`mask worker ${i} exited (code ${code}) with work outstanding`));
-      });
-      this.workers.push(worker);
-      this.load.push(0);
+    try {
+      for (let i = 0; i < count; i++) {
+        // workerData is copied (structured clone) here, synchronously: the copy in `init` can go at once.
+        const worker = new Worker(workerScript(), { workerData: init });
+        worker.on('message', (m: FromWorker) => this.settle(i, m));
+        worker.on('error', (err) => this.fail(err));
+        worker.on('exit', (code) => {
+          this.exited.add(worker);
+          if (this.waiting.size > 0 || this.leaves.size > 0) this.fail(new Error(`mask worker ${i} exited (code ${code}) with work outstanding`));
+        });
+        this.workers.push(worker);
+        this.load.push(0);
+      }
+    } finally {
+      if (init.secret) sodium.sodium_memzero(init.secret);
     }
   }
 
@@ -229,9 +239,27 @@ export class MaskWorkers implements LeafHasher {
     return slot;
   }
 
+  /**
+   * Ends the workers. Work still out is refused at once (its results, if any come, are
+   * dropped); each worker then zeroes its copy of the key ('close', after the jobs it has
+   * queued) and exits, or is terminated after CLOSE_WAIT_MS.
+   */
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.terminate()));
+    if (this.waiting.size > 0 || this.leaves.size > 0) this.fail(new Error('mask workers closed with work outstanding'));
+    await Promise.all(
+      workers.map((w) => {
+        if (this.exited.has(w)) return undefined;
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(() => void w.terminate().then(() => resolve(), () => resolve()), CLOSE_WAIT_MS);
+          w.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          w.postMessage({ type: 'close' } satisfies ToWorker);
+        });
+      }),
+    );
   }
 
   private settle(_worker: number, m: FromWorker): void {
