@@ -19,6 +19,7 @@ import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.
 import { parseQualifiedName, quoteIdent } from '../schema/names.js';
 import { BinaryCopyReader } from '../copy/binary-rows.js';
 import { binaryCodec, copyTextCodec, csvCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
+import { LONG_ROW_BYTES } from './masked-row.js';
 import { RowMasker } from './row-masker.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
 
@@ -243,7 +244,9 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
   settle(max: number): Promise<void> {
-    return this.ordered.waitUntil(max);
+    // While a long row or statement is being gathered, every batch: when it ends, its output goes
+    // out at once as views of it, rather than copied to wait behind batches (issue 18).
+    return this.ordered.waitUntil(this.scanner.heldBytes >= LONG_ROW_BYTES ? 0 : max);
   }
 
   /**
