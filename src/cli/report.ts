@@ -78,6 +78,10 @@ export function printSummary(command: string, summary: RunSummary, extras: Summa
     lines.push(`  not existing (rules that matched nothing):`);
     for (const n of summary.notExisting) lines.push(`    ${n}`);
   }
-  if (summary.warnings.length > 0) lines.push(`  ${summary.warnings.length} warning(s), shown above`);
+  // Again at the end, where they are read: shown as they came, they may have scrolled away.
+  if (summary.warnings.length > 0) {
+    lines.push(`  ${summary.warnings.length} warning(s):`);
+    for (const w of summary.warnings) lines.push(`    ${w}`);
+  }
   process.stderr.write(`${lines.join('\n')}\n`);
 }

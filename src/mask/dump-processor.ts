@@ -115,6 +115,11 @@ export abstract class DumpProcessor implements ScannerHandler {
     });
   }
 
+  /**
+   * The one way a warning is given: kept for the summary (and --json), and handed to
+   * onWarning at once (the CLI prints it, under --quiet too). Issue 18: warnings pushed
+   * past it were counted in the summary but never shown.
+   */
   protected warn(message: string): void {
     this.warnings.push(message);
     this.onWarning?.(message);
@@ -168,7 +173,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.flush();
     if (this.head.subarray(0, DUMP_HEADER.length).equals(DUMP_HEADER) && !this.tail.includes(DUMP_TRAILER)) {
-      this.warnings.push("the input starts like a pg_dump dump but lacks its 'dump complete' line: it may be truncated");
+      this.warn("the input starts like a pg_dump dump but lacks its 'dump complete' line: it may be truncated");
     }
   }
 
@@ -448,7 +453,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.tables.push(stats);
     this.copyStats = stats;
     if (!plan) {
-      this.warnings.push(`no rule names ${key}: its data passes through unmasked`);
+      this.warn(`no rule names ${key}: its data passes through unmasked`);
       return;
     }
     let codecs: FieldCodec | FieldCodec[];

@@ -55,8 +55,8 @@ export class DumpUnmasker extends DumpProcessor {
    * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
    * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
    */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null) {
-    super(rules, push);
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null, onWarning?: (message: string) => void) {
+    super(rules, push, onWarning);
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
     this.planner.keyTextKept = vault.formatVersion === 1;
     this.scanner.batchBytes = UNMASK_BATCH_BYTES;

@@ -1,6 +1,7 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
 import { unmaskDump } from '../../mask/run.js';
 import { readPseudonymKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { warn } from '../report.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import type { RestoreArgs } from './unmask-restore.js';
 
@@ -24,5 +25,5 @@ export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
   const threads = threadCount(args.threads);
   const keySource = await resolveKeySource(args, false);
   const pseudonymKey = readPseudonymKey(args.pseudonymKey);
-  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads }));
+  await runStreams('unmask', args, (run) => unmaskDump({ ...run, vault: { path: args.vault, keySource }, pseudonymKey, threads, onWarning: warn }));
 }
