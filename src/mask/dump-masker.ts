@@ -125,8 +125,9 @@ export class DumpMasker extends DumpProcessor {
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     if (end - start >= LONG_ROW_BYTES) {
-      // After the INSERT rows before it, which an open run holds.
-      this.closeInserts();
+      // After the INSERT rows before it, which an open run holds: masked here, so that
+      // nothing waits on a worker when the long row goes out (see maskLong).
+      this.closeInserts(true);
       this.maskLong(t, (out, records) => (maskRow(t.row, this.shapes[t.plan.index]!, ++t.counter.rows, buf, start, end, at, out, records) ? 1 : 0));
       return;
     }
@@ -251,15 +252,15 @@ export class DumpMasker extends DumpProcessor {
     this.closeInserts();
   }
 
-  /** Masks the open run of INSERT statements, if any: on a worker, or here when they are busy (or absent). */
-  private closeInserts(): void {
+  /** Masks the open run of INSERT statements, if any: on a worker, or here when they are busy (or absent) or `here`. */
+  private closeInserts(here = false): void {
     const run = this.inserts;
     if (!run) return;
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
     const workers = this.workers;
-    if (!workers || workers.busy) {
+    if (!workers || workers.busy || here) {
       // This thread's codec reads strings with the settings in force: the run's (settingsChanging).
       if (run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
       const shape = this.shapes[t.plan.index]!;
@@ -297,10 +298,11 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
-    this.closeInserts();
+    const long = end - start >= LONG_ROW_BYTES;
+    this.closeInserts(long);
     const first = t.counter.rows;
     t.counter.rows += count;
-    if (end - start >= LONG_ROW_BYTES) {
+    if (long) {
       // A batch this long holds a long row: see maskLong.
       const shape = this.shapes[t.plan.index]!;
       let ordinal = first;
