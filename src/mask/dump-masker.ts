@@ -125,9 +125,16 @@ export class DumpMasker extends DumpProcessor {
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     if (end - start >= LONG_ROW_BYTES) {
-      // After the INSERT rows before it, which an open run holds: masked here, so that
-      // nothing waits on a worker when the long row goes out (see maskLong).
-      this.closeInserts(true);
+      if (this.inserts) {
+        // After the INSERT rows before it, which the open run holds: masked here, so that
+        // nothing waits on a worker when the long row goes out (see maskLong). Masking them
+        // sets the row masker's fields (the same table's): this row's are put back.
+        const starts = t.row.starts.slice();
+        const ends = t.row.ends.slice();
+        this.closeInserts(true);
+        t.row.starts.set(starts);
+        t.row.ends.set(ends);
+      }
       this.maskLong(t, (out, records) => (maskRow(t.row, this.shapes[t.plan.index]!, ++t.counter.rows, buf, start, end, at, out, records) ? 1 : 0));
       return;
     }
@@ -336,14 +343,20 @@ export class DumpMasker extends DumpProcessor {
    */
   private maskLong(t: ActiveTable, mask: (out: ByteArea, records: RowRecorder | undefined) => number): void {
     const vault = this.vault;
-    if (!vault?.appendFrameInPlace) {
-      // The vault's row() (or none): no workers, so nothing waits.
+    if (vault?.appendFrameInPlace) {
+      const frame = new SealableFrame();
+      t.stats.changedRows += mask(this.out, frame);
+      this.ordered.then(() => vault.appendFrameInPlace!(frame.memory, frame.length));
+    } else if (vault?.appendRecords) {
+      // A vault that cannot seal in place: the records in a buffer of their own, in their turn.
+      const records = new RecordBuffer();
+      t.stats.changedRows += mask(this.out, records);
+      const bytes = records.view();
+      this.ordered.then(() => vault.appendRecords!(bytes));
+    } else {
+      // The vault's row() (or none): no workers (they need appendRecords), so nothing waits.
       t.stats.changedRows += mask(this.out, vault);
-      return;
     }
-    const frame = new SealableFrame();
-    t.stats.changedRows += mask(this.out, frame);
-    this.ordered.then(() => vault.appendFrameInPlace!(frame.memory, frame.length));
   }
 
   /**

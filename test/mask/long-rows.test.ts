@@ -112,6 +112,12 @@ describe.each([
       expect(long?.type === 'row' && long.fields.some((f) => f.toString().includes(LONG_MASKED.datas))).toBe(true);
       expect((await unmaskInMemory(chunksOf(output, sizes), RULES, vault)).equals(input), `unmasked, chunks of ${sizes.join(',')}`).toBe(true);
     }
+    // A vault that cannot seal in place, and one that takes rows one by one.
+    for (const sink of [Object.assign(new MemoryVault(), { appendFrameInPlace: undefined }), Object.assign(new MemoryVault(), { appendFrameInPlace: undefined, appendRecords: undefined })]) {
+      const { output, vault } = await maskInMemory(chunksOf(input, [65536]), RULES, sink as MemoryVault);
+      expect(output.equals(expected)).toBe(true);
+      expect((await unmaskInMemory([output], RULES, vault)).equals(input)).toBe(true);
+    }
     // The JavaScript kernels alone.
     const vault = new MemoryVault();
     const out: Buffer[] = [];
