@@ -123,7 +123,7 @@ export class SqlScanner {
   private stmtStart: SourcePosition = { line: 1, offset: 0 };
   private parenDepth = 0;
   /** The statement's bytes in earlier chunks. */
-  private readonly kept = new ByteGather();
+  private readonly kept: ByteGather;
 
   // Lexer details.
   private prev1 = NL; // the byte before the current one
@@ -149,7 +149,7 @@ export class SqlScanner {
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
   /** A COPY line that continues in the next chunk: a row, or what may be the `\.` line. */
-  private readonly carry = new ByteGather();
+  private readonly carry: ByteGather;
   private rawCopy = false;
 
   /**
@@ -165,8 +165,17 @@ export class SqlScanner {
    */
   insertRun: ((buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined) | undefined;
 
-  constructor(handler: ScannerHandler) {
+  /**
+   * `handlerLends`: the handler keeps no view of a row or statement past its call but those it
+   * lends (lendView, as ByteSink does): the memory of one gathered in place across chunks is
+   * then freed as soon as it is handled and its views are written, not by the garbage
+   * collector (long rows one after another would otherwise pile up, issue 18).
+   */
+  constructor(handler: ScannerHandler, options: { handlerLends?: boolean } = {}) {
     this.handler = handler;
+    const givesBack = options.handlerLends ?? false;
+    this.kept = new ByteGather({ givesBack });
+    this.carry = new ByteGather({ givesBack });
   }
 
   /**
@@ -215,6 +224,7 @@ export class SqlScanner {
       const carried = this.carry.length;
       const joined = this.carry.take(input, 0, from);
       this.scanChunk(joined, 0);
+      this.carry.giveBack(joined);
       if (this.carry.length > 0) return; // still no line end: all of input is carried
       // Back to offsets of `input`: its first byte follows the `carried` ones.
       this.chunkOffset -= joined.length - carried;
@@ -242,6 +252,7 @@ export class SqlScanner {
         const rest = this.carry.take();
         this.bytesScanned += rest.length;
         this.scanCopyData(rest, 0, true);
+        this.carry.giveBack(rest);
         this.chunkOffset += rest.length;
       }
       if (this.state === State.CopyData && this.rawCopy) {
@@ -487,8 +498,11 @@ export class SqlScanner {
   private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
     this.inStatement = false;
     this.insertRun = undefined;
-    const text = whole ?? this.kept.take();
-    return this.handler.statement(text, this.stmtStart);
+    if (whole) return this.handler.statement(whole, this.stmtStart);
+    const text = this.kept.take();
+    const mode = this.handler.statement(text, this.stmtStart);
+    this.kept.giveBack(text);
+    return mode;
   }
 
   // ---- COPY data mode -------------------------------------------------------

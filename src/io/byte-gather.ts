@@ -6,31 +6,21 @@
 // A short gathering keeps copies of its pieces and joins them at the end. A long one (a
 // document of hundreds of MB in one field) grows one resizable ArrayBuffer in place instead:
 // pieces and their join would hold it twice at once, until the garbage collector frees the
-// pieces, and touch twice as much new memory.
-// https://developer.mozilla.org/docs/Web/JavaScript/Reference/Global_Objects/ArrayBuffer/resize
+// pieces, and touch twice as much new memory (./in-place-memory.ts).
+
+import { giveBack, inPlaceMemory, lendable, type ResizableArrayBuffer } from './in-place-memory.js';
 
 /** Past this many bytes the gathering grows in place. */
 const IN_PLACE_BYTES = 16 * 1024 * 1024;
 /** The address space one in-place gathering reserves (committed only as it grows). */
 const IN_PLACE_MAX_BYTES = 2 ** 31;
 
-interface ResizableArrayBuffer extends ArrayBuffer {
-  readonly resizable?: boolean;
-  readonly maxByteLength: number;
-  resize(byteLength: number): void;
-}
-
-/** A resizable ArrayBuffer, or undefined where the engine has none or cannot reserve the room. */
-function reserve(maxByteLength: number): ResizableArrayBuffer | undefined {
-  try {
-    const memory = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ResizableArrayBuffer)(0, { maxByteLength });
-    return memory.resizable === true ? memory : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class ByteGather {
+  /**
+   * What take() gives is given back (giveBack) by a caller that keeps no view of it past that
+   * but those lent through lendView: memory gathered in place is then freed at once.
+   */
+  private readonly givesBack: boolean;
   private pieces: Buffer[] = [];
   private piecesLength = 0;
   /** The in-place gathering, the first `inPlaceLength` bytes (the pieces follow, if it ran out of room). */
@@ -38,6 +28,10 @@ export class ByteGather {
   private inPlaceLength = 0;
   /** Whether the in-place room was tried for this gathering (it is not tried again). */
   private triedInPlace = false;
+
+  constructor(options: { givesBack?: boolean } = {}) {
+    this.givesBack = options.givesBack ?? false;
+  }
 
   get length(): number {
     return this.inPlaceLength + this.piecesLength;
@@ -49,7 +43,7 @@ export class ByteGather {
     if (n <= 0) return;
     if (!this.triedInPlace && this.length + n > IN_PLACE_BYTES) {
       this.triedInPlace = true;
-      this.inPlace = reserve(IN_PLACE_MAX_BYTES);
+      this.inPlace = inPlaceMemory(IN_PLACE_MAX_BYTES);
       if (this.inPlace) {
         const pieces = this.pieces;
         this.pieces = [];
@@ -69,14 +63,16 @@ export class ByteGather {
   }
 
   /**
-   * Everything gathered, then `buf[start..end)` if given, as one buffer of its own (not
-   * reused: it may be held as long as any buffer). The gathering starts again empty.
+   * Everything gathered, then `buf[start..end)` if given, as one buffer of its own, valid
+   * until given back (see givesBack; else as long as it is held). The gathering starts again empty.
    */
   take(buf?: Uint8Array, start = 0, end = buf?.length ?? 0): Buffer {
     if (buf && this.inPlace && this.piecesLength === 0) {
       this.append(buf, start, end);
       buf = undefined;
     }
+    // Memory grown in place is handed over as it is when it holds everything.
+    if (this.inPlace && this.givesBack && this.pieces.length === 0 && !(buf && end > start)) lendable(this.inPlace);
     const parts = this.inPlace ? [Buffer.from(this.inPlace, 0, this.inPlaceLength), ...this.pieces] : this.pieces;
     // Whole already when it is one piece of its own; the caller's bytes are always copied.
     const own = parts.length === 1 && !(buf && end > start);
@@ -84,6 +80,11 @@ export class ByteGather {
     const whole = own ? parts[0]! : Buffer.concat(parts);
     this.clear();
     return whole;
+  }
+
+  /** The caller is done with what take() gave (see givesBack). */
+  giveBack(taken: Buffer): void {
+    if (this.givesBack) giveBack(taken.buffer);
   }
 
   /** Drops what was gathered. */

@@ -346,7 +346,10 @@ export class DumpMasker extends DumpProcessor {
     if (vault?.appendFrameInPlace) {
       const frame = new SealableFrame();
       t.stats.changedRows += mask(this.out, frame);
-      this.ordered.then(() => vault.appendFrameInPlace!(frame.memory, frame.length));
+      this.ordered.then(() => {
+        vault.appendFrameInPlace!(frame.memory, frame.length);
+        frame.free();
+      });
     } else if (vault?.appendRecords) {
       // A vault that cannot seal in place: the records in a buffer of their own, in their turn.
       const records = new RecordBuffer();

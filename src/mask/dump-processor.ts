@@ -104,7 +104,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   private readonly local: ScratchBuffer[] = [];
 
   constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
-    this.scanner = new SqlScanner(this);
+    // Views of a row or statement go out only through this.out, which lends them (ByteSink).
+    this.scanner = new SqlScanner(this, { handlerLends: true });
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
     this.downstream = push;
