@@ -7,13 +7,8 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { flag, option } from './options.js';
 import { random } from './random.js';
+import { parseSize } from './size.js';
 
-function parseSize(s) {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(s);
-  if (!m) throw new Error(`bad size ${s}`);
-  const unit = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 }[(m[2] ?? 'b').toLowerCase()];
-  return Math.round(Number(m[1]) * unit);
-}
 
 const target = parseSize(option('size', '64MiB'));
 const output = option('output', 'bench/data/erp.sql');

@@ -81,6 +81,10 @@ export function printSummary(command: string, summary: RunSummary, extras: Summa
     for (const n of summary.notExisting) lines.push(`    ${n}`);
   }
   if (extras.nothingMasked) lines.push(`  NOTHING WAS MASKED: ${extras.nothingMasked}`);
-  if (summary.warnings.length > 0) lines.push(`  ${summary.warnings.length} warning(s), shown above`);
+  // Again at the end, where they are read: shown as they came, they may have scrolled away.
+  if (summary.warnings.length > 0) {
+    lines.push(`  ${summary.warnings.length} warning(s):`);
+    for (const w of summary.warnings) lines.push(`    ${w}`);
+  }
   process.stderr.write(`${lines.join('\n')}\n`);
 }

@@ -11,6 +11,7 @@
 // the handler asked to see row by row, which go to `row` and are the handler's to write.
 
 import { PgcloakError } from '../errors.js';
+import { ByteGather } from '../io/byte-gather.js';
 import { nativeRows, POS, ROWS, STATE_SIZE } from '../native.js';
 
 const NL = 0x0a; // \n
@@ -28,6 +29,9 @@ const STAR = 0x2a; // *
 const SEMICOLON = 0x3b;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
+
+/** The longest `\.` line, `\.\r\n`: a carried line of this many bytes is a row. */
+const TERMINATOR_MAX = 4;
 
 /** 'batch' mode hands rows over in runs of about this many bytes (a row is never split). */
 const BATCH_BYTES = 256 * 1024;
@@ -118,8 +122,8 @@ export class SqlScanner {
   private inStatement = false;
   private stmtStart: SourcePosition = { line: 1, offset: 0 };
   private parenDepth = 0;
-  private keptParts: Buffer[] = [];
-  private keptLength = 0;
+  /** The statement's bytes in earlier chunks. */
+  private readonly kept: ByteGather;
 
   // Lexer details.
   private prev1 = NL; // the byte before the current one
@@ -144,9 +148,15 @@ export class SqlScanner {
   private copyRows = 0;
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
-  private carry: Buffer[] = [];
+  /** A COPY line that continues in the next chunk: a row, or what may be the `\.` line. */
+  private readonly carry: ByteGather;
   private rawCopy = false;
-  private carryLength = 0;
+
+  /**
+   * Bytes handed to the scanning loops so far, those read again after a join included: at
+   * most about twice the input whatever its lines' lengths (a test counts them, issue 18).
+   */
+  bytesScanned = 0;
 
   /**
    * Set by the handler while handling a statement, for the next statement only: takes whole
@@ -155,8 +165,17 @@ export class SqlScanner {
    */
   insertRun: ((buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined) | undefined;
 
-  constructor(handler: ScannerHandler) {
+  /**
+   * `handlerLends`: the handler keeps no view of a row or statement past its call but those it
+   * lends (lendView, as ByteSink does): the memory of one gathered in place across chunks is
+   * then freed as soon as it is handled and its views are written, not by the garbage
+   * collector (long rows one after another would otherwise pile up, issue 18).
+   */
+  constructor(handler: ScannerHandler, options: { handlerLends?: boolean } = {}) {
     this.handler = handler;
+    const givesBack = options.handlerLends ?? false;
+    this.kept = new ByteGather({ givesBack });
+    this.carry = new ByteGather({ givesBack });
   }
 
   /**
@@ -181,21 +200,32 @@ export class SqlScanner {
     return { line: this.line, offset: this.chunkOffset };
   }
 
+  /** Bytes held for a COPY row or a statement that has not ended yet. */
+  get heldBytes(): number {
+    return this.carry.length + this.kept.length;
+  }
+
   write(input: Buffer): void {
     let from = 0;
-    if (this.carryLength > 0) {
+    if (this.carry.length > 0) {
       // Only COPY data mode carries bytes: a row split across chunks, or the start of
       // a line that might be the `\.` terminator. Only that line is joined (the rest of
       // the chunk is read in place): the carried bytes and the chunk up to its first line end.
       const nl = input.indexOf(NL);
       from = nl === -1 ? input.length : nl + 1;
-      this.carry.push(input.subarray(0, from));
-      const joined = Buffer.concat(this.carry, this.carryLength + from);
-      const carried = this.carryLength;
-      this.carry = [];
-      this.carryLength = 0;
+      this.bytesScanned += from;
+      if (nl === -1 && this.carry.length >= TERMINATOR_MAX) {
+        // Still inside a row too long to be the `\.` line: the chunk joins the carry, and the
+        // row is joined and scanned once, when its line end comes. Joining and re-scanning
+        // the carry with every chunk took time in the square of the row's length (issue 18).
+        this.carry.append(input, 0, input.length);
+        return;
+      }
+      const carried = this.carry.length;
+      const joined = this.carry.take(input, 0, from);
       this.scanChunk(joined, 0);
-      if (this.carryLength > 0) return; // still no line end: all of input is carried
+      this.carry.giveBack(joined);
+      if (this.carry.length > 0) return; // still no line end: all of input is carried
       // Back to offsets of `input`: its first byte follows the `carried` ones.
       this.chunkOffset -= joined.length - carried;
     }
@@ -204,24 +234,25 @@ export class SqlScanner {
 
   /** Scans `chunk` from `pos` (this.chunkOffset is the offset of chunk[0]); carries an unfinished COPY line. */
   private scanChunk(chunk: Buffer, pos: number): void {
+    this.bytesScanned += chunk.length - pos;
     while (pos < chunk.length) {
       if (this.state === State.CopyData) {
         pos = this.scanCopyData(chunk, pos, false);
-        if (this.carryLength > 0) break;
+        if (this.carry.length > 0) break;
       } else {
         pos = this.scanSql(chunk, pos);
       }
     }
-    this.chunkOffset += chunk.length - this.carryLength;
+    this.chunkOffset += chunk.length - this.carry.length;
   }
 
   end(): void {
     if (this.state === State.CopyData) {
-      if (this.carryLength > 0) {
-        const rest = Buffer.concat(this.carry, this.carryLength);
-        this.carry = [];
-        this.carryLength = 0;
+      if (this.carry.length > 0) {
+        const rest = this.carry.take();
+        this.bytesScanned += rest.length;
         this.scanCopyData(rest, 0, true);
+        this.carry.giveBack(rest);
         this.chunkOffset += rest.length;
       }
       if (this.state === State.CopyData && this.rawCopy) {
@@ -324,7 +355,7 @@ export class SqlScanner {
             if (this.parenDepth > 0) this.parenDepth--;
           } else if (b === SEMICOLON && this.parenDepth === 0) {
             // A statement within one chunk is handed over as a view, without a copy.
-            const whole = this.keptLength === 0 ? buf.subarray(keepFrom, pos) : undefined;
+            const whole = this.kept.length === 0 ? buf.subarray(keepFrom, pos) : undefined;
             if (!whole) this.keep(buf, keepFrom, pos);
             keepFrom = -1;
             emitFrom = pos;
@@ -452,27 +483,26 @@ export class SqlScanner {
     this.inStatement = true;
     this.stmtStart = { line: this.line, offset: this.chunkOffset + at };
     this.parenDepth = 0;
-    this.keptParts = [];
-    this.keptLength = 0;
+    this.kept.clear();
   }
 
   private keep(buf: Buffer, from: number, to: number): void {
     if (to <= from) return;
-    this.keptLength += to - from;
-    if (this.keptLength > MAX_STATEMENT) {
+    if (this.kept.length + to - from > MAX_STATEMENT) {
       throw new PgcloakError('STATEMENT_TOO_LARGE', `a statement is over ${MAX_STATEMENT} bytes`, this.stmtStart);
     }
-    // Copy: the chunk may be large and the statement small.
-    this.keptParts.push(Buffer.from(buf.subarray(from, to)));
+    // Copied: the chunk may be large and the statement small, and its memory is reused.
+    this.kept.append(buf, from, to);
   }
 
   private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
     this.inStatement = false;
     this.insertRun = undefined;
-    const text = whole ?? Buffer.concat(this.keptParts, this.keptLength);
-    this.keptParts = [];
-    this.keptLength = 0;
-    return this.handler.statement(text, this.stmtStart);
+    if (whole) return this.handler.statement(whole, this.stmtStart);
+    const text = this.kept.take();
+    const mode = this.handler.statement(text, this.stmtStart);
+    this.kept.giveBack(text);
+    return mode;
   }
 
   // ---- COPY data mode -------------------------------------------------------
@@ -606,9 +636,7 @@ export class SqlScanner {
 
   private carryFrom(buf: Buffer, pos: number): void {
     // Copied: the caller may reuse the chunk's memory before the line is completed.
-    const rest = Buffer.from(buf.subarray(pos));
-    this.carry = [rest];
-    this.carryLength = rest.length;
+    this.carry.append(buf, pos, buf.length);
   }
 }
 

@@ -3,6 +3,7 @@
 // 64 KiB block; large untouched stretches go out as they are, without a copy.
 
 import { copyBytes } from '../io/bytes.js';
+import { lendView } from '../io/in-place-memory.js';
 
 const BLOCK = 64 * 1024;
 const DIRECT = 16 * 1024;
@@ -68,7 +69,8 @@ export class ByteSink implements ByteArea {
     if (n >= DIRECT) {
       this.flush();
       const view = Buffer.from(src.buffer, src.byteOffset + start, n);
-      this.push(transient ? Buffer.from(view) : view);
+      if (transient) this.push(Buffer.from(view));
+      else this.push(view, lendView(src.buffer));
       return;
     }
     if (this.length + n > BLOCK) this.flush();

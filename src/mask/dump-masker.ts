@@ -4,7 +4,7 @@
 import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
 import * as N from '../native.js';
-import { RecordBuffer } from './parallel/record-buffer.js';
+import { RecordBuffer, SealableFrame } from './parallel/record-buffer.js';
 import { ScratchBuffer, type ByteArea, type Push } from './byte-sink.js';
 import type { PlanSpec } from './parallel/messages.js';
 import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
@@ -14,7 +14,7 @@ import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
 import { derivedColumns, keyTextColumns, RecordShape } from './masked-record.js';
-import { maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
+import { eachCopyRow, LONG_ROW_BYTES, maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
 import type { TablePlan } from './table-plans.js';
 
 /** Where the originals go: the vault writer, or anything with its shape. */
@@ -27,6 +27,8 @@ export interface VaultSink {
   appendFrame?(frame: Uint8Array): void;
   /** A statement masking replaced (the statistics of a masked column), as it was. */
   statement(text: Uint8Array): void;
+  /** The same laid out to be sealed where it lies (SealableFrame): saves a buffer the size of a long row's record. */
+  appendFrameInPlace?(memory: Uint8Array, length: number): void;
 }
 
 /** What the vault says about a table: lets unmask check it reads the same plan. */
@@ -144,6 +146,20 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+    if (end - start >= LONG_ROW_BYTES) {
+      if (this.inserts) {
+        // After the INSERT rows before it, which the open run holds: masked here, so that
+        // nothing waits on a worker when the long row goes out (see maskLong). Masking them
+        // sets the row masker's fields (the same table's): this row's are put back.
+        const starts = t.row.starts.slice();
+        const ends = t.row.ends.slice();
+        this.closeInserts(true);
+        t.row.starts.set(starts);
+        t.row.ends.set(ends);
+      }
+      this.maskLong(t, (out, records) => (maskRow(t.row, this.shapes[t.plan.index]!, ++t.counter.rows, buf, start, end, at, out, records) ? 1 : 0));
+      return;
+    }
     if ((this.workers || this.native) && t.row.codecs[0]?.encoding === 'sql-literal') {
       this.batchInsertRow(t, buf, start, end, at);
       return;
@@ -265,15 +281,15 @@ export class DumpMasker extends DumpProcessor {
     this.closeInserts();
   }
 
-  /** Masks the open run of INSERT statements, if any: on a worker, or here when they are busy (or absent). */
-  private closeInserts(): void {
+  /** Masks the open run of INSERT statements, if any: on a worker, or here when they are busy (or absent) or `here`. */
+  private closeInserts(here = false): void {
     const run = this.inserts;
     if (!run) return;
     this.inserts = undefined;
     this.out.capture = undefined;
     const t = run.table;
     const workers = this.workers;
-    if (!workers || workers.busy) {
+    if (!workers || workers.busy || here) {
       // This thread's codec reads strings with the settings in force: the run's (settingsChanging).
       if (run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
       const shape = this.shapes[t.plan.index]!;
@@ -339,9 +355,19 @@ export class DumpMasker extends DumpProcessor {
   }
 
   protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
-    this.closeInserts();
+    const long = end - start >= LONG_ROW_BYTES;
+    this.closeInserts(long);
     const first = t.counter.rows;
     t.counter.rows += count;
+    if (long) {
+      // A batch this long holds a long row: see maskLong.
+      const shape = this.shapes[t.plan.index]!;
+      let ordinal = first;
+      this.maskLong(t, (out, records) =>
+        eachCopyRow(t.row, buf, start, end, at.line, at.offset, out, (rowStart, rowEnd, rowAt) => maskRow(t.row, shape, ++ordinal, buf, rowStart, rowEnd, rowAt, out, records)),
+      );
+      return;
+    }
     const workers = this.workers;
     if (!workers || workers.busy) {
       // The workers have enough to do: this thread masks the batch itself.
@@ -355,6 +381,35 @@ export class DumpMasker extends DumpProcessor {
   private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
     const shape = this.shapes[t.plan.index]!;
     this.masked(t, (out, records) => maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
+  }
+
+  /**
+   * Rows as long as a field of hundreds of MB (a document), masked by `mask` (as masked() takes
+   * it) on this thread, the general way: the row's untouched stretches go out as views of it,
+   * where the kernels would copy them, and its record goes into memory of its own, sealed
+   * where it lies. Not on a worker: the row would be copied into shared memory, kept there for
+   * the next batches. A long row usually comes with nothing waiting (DumpProcessor.settle);
+   * else its output is copied to wait its turn, and its record waits with it.
+   */
+  private maskLong(t: ActiveTable, mask: (out: ByteArea, records: RowRecorder | undefined) => number): void {
+    const vault = this.vault;
+    if (vault?.appendFrameInPlace) {
+      const frame = new SealableFrame();
+      t.stats.changedRows += mask(this.out, frame);
+      this.ordered.then(() => {
+        vault.appendFrameInPlace!(frame.memory, frame.length);
+        frame.free();
+      });
+    } else if (vault?.appendRecords) {
+      // A vault that cannot seal in place: the records in a buffer of their own, in their turn.
+      const records = new RecordBuffer();
+      t.stats.changedRows += mask(this.out, records);
+      const bytes = records.view();
+      this.ordered.then(() => vault.appendRecords!(bytes));
+    } else {
+      // The vault's row() (or none): no workers (they need appendRecords), so nothing waits.
+      t.stats.changedRows += mask(this.out, vault);
+    }
   }
 
   /**

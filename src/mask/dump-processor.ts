@@ -19,6 +19,7 @@ import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.
 import { parseQualifiedName, quoteIdent } from '../schema/names.js';
 import { BinaryCopyReader } from '../copy/binary-rows.js';
 import { binaryCodec, copyTextCodec, csvCodec, sqlLiteralCodec, type FieldCodec, type TextOptions } from './field-codecs.js';
+import { LONG_ROW_BYTES } from './masked-row.js';
 import { RowMasker } from './row-masker.js';
 import { StatisticsGuard, type StatisticsVerdict } from './statistics.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
@@ -106,7 +107,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   private readonly local: ScratchBuffer[] = [];
 
   constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
-    this.scanner = new SqlScanner(this);
+    // Views of a row or statement go out only through this.out, which lends them (ByteSink).
+    this.scanner = new SqlScanner(this, { handlerLends: true });
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
     this.statistics = new StatisticsGuard(this.planner, this.catalog, (m) => this.warn(m));
@@ -118,6 +120,11 @@ export abstract class DumpProcessor implements ScannerHandler {
     });
   }
 
+  /**
+   * The one way a warning is given: kept for the summary (and --json), and handed to
+   * onWarning at once (the CLI prints it, under --quiet too). Issue 18: warnings pushed
+   * past it were counted in the summary but never shown.
+   */
   protected warn(message: string): void {
     this.warnings.push(message);
     this.onWarning?.(message);
@@ -175,7 +182,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.flush();
     if (this.head.subarray(0, DUMP_HEADER.length).equals(DUMP_HEADER) && !this.tail.includes(DUMP_TRAILER)) {
-      this.warnings.push("the input starts like a pg_dump dump but lacks its 'dump complete' line: it may be truncated");
+      this.warn("the input starts like a pg_dump dump but lacks its 'dump complete' line: it may be truncated");
     }
   }
 
@@ -259,7 +266,9 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
   settle(max: number): Promise<void> {
-    return this.ordered.waitUntil(max);
+    // While a long row or statement is being gathered, every batch: when it ends, its output goes
+    // out at once as views of it, rather than copied to wait behind batches (issue 18).
+    return this.ordered.waitUntil(this.scanner.heldBytes >= LONG_ROW_BYTES ? 0 : max);
   }
 
   /**
@@ -461,7 +470,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     this.tables.push(stats);
     this.copyStats = stats;
     if (!plan) {
-      this.warnings.push(`no rule names ${key}: its data passes through unmasked`);
+      this.warn(`no rule names ${key}: its data passes through unmasked`);
       return;
     }
     let codecs: FieldCodec | FieldCodec[];

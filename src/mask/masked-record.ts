@@ -58,6 +58,9 @@ export class RecordShape {
   }
 }
 
+/** Rows longer than this reserve their record's exact room (its fields may be hundreds of MB). */
+const EXACT_ROOM_ROW_BYTES = 64 * 1024;
+
 /** DataViews of the last row buffer and records buffer, for copies by words. */
 const rowWords = new Words();
 const recordWords = new Words();
@@ -75,6 +78,11 @@ export function serializeRecord(records: ByteArea, rm: RowMasker, shape: RecordS
   // Room enough: every field lies in the row (a column both key and masked counts twice),
   // each with a length of at most 3 bytes (a record is under 2 MiB), then the derived values.
   let room = shape.fixedBytes + 8 + 2 * (rowEnd - rowStart) + 3 * (columns.length + derived.length);
+  if (rowEnd - rowStart > EXACT_ROOM_ROW_BYTES) {
+    // A long row: the fields' own lengths (each with up to 8 bytes of length), not twice the row.
+    room = shape.fixedBytes + 8 + 8 * (columns.length + derived.length);
+    for (let i = 0; i < columns.length; i++) room += ends[columns[i]!]! - starts[columns[i]!]!;
+  }
   for (let i = 0; i < derived.length; i++) room += writtenLen[derived[i]!]!;
   records.reserve(room);
   const out = records.bytes;

@@ -10,6 +10,14 @@ import { serializeRecord, type RecordShape } from './masked-record.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 
 
+/**
+ * A row (or INSERT statement, or vault record) this long is masked and restored on the main
+ * thread the general way, with nothing waiting if it can (DumpProcessor.settle): a value of
+ * hundreds of MB (a document) then costs its size about twice in memory, not once per copy
+ * the batch paths and worker threads make (issue 18).
+ */
+export const LONG_ROW_BYTES = 1024 * 1024;
+
 export interface RowRecorder {
   row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
   /** Where records can be serialized directly (a RecordBuffer's): saves a FieldRef per field. */

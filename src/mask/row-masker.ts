@@ -115,9 +115,11 @@ export class RowMasker implements RowContext {
   trySplitCopyRow(buf: Buffer, start: number, end: number): boolean {
     const sv = this.words.of(buf);
     const n = this.starts.length;
+    // A long row (a document in a field) is searched natively: the word loop reads about 0.5 GB/s.
+    const long = end - start > LONG_ROW_SEARCH_BYTES;
     let p = start;
     for (let i = 0; i < n; i++) {
-      const e = tabOrEnd(buf, sv, p, end);
+      const e = long ? tabIndexOrEnd(buf, p, end) : tabOrEnd(buf, sv, p, end);
       if (e === end ? i < n - 1 : i === n - 1) return false;
       this.starts[i] = p;
       this.ends[i] = e;
@@ -348,6 +350,15 @@ export function isPlainAscii(buf: Uint8Array, start: number, end: number): boole
     if (c < 0x20 || c > 0x7e || c === BACKSLASH) return false;
   }
   return true;
+}
+
+/** Rows longer than this find their TABs with indexOf. */
+const LONG_ROW_SEARCH_BYTES = 64 * 1024;
+
+/** The first TAB in `buf[p..end)`, or `end`. */
+function tabIndexOrEnd(buf: Buffer, p: number, end: number): number {
+  const t = buf.indexOf(TAB, p);
+  return t === -1 || t > end ? end : t;
 }
 
 function countTabs(buf: Buffer, start: number, end: number): number {

@@ -186,6 +186,7 @@ export interface UnmaskOptions {
   onStart?: (processor: DumpProcessor) => void;
   /** Threads that restore rows, as for MaskOptions.threads (default 1), but with workers every batch goes to them. */
   threads?: number;
+  onWarning?: (message: string) => void;
 }
 
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
@@ -215,7 +216,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
         }
       },
     });
-    unmasker = new DumpUnmasker(rules, driver.push, reader, workers);
+    unmasker = new DumpUnmasker(rules, driver.push, reader, workers, undefined, options.onWarning);
     unmasker.useStrategySecret(secret?.key, secret?.pseudonymVersion);
     if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
     options.onStart?.(unmasker);

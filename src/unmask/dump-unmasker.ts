@@ -9,6 +9,7 @@ import type { RuleSet } from '../rules/rules-file.js';
 import type { ByteArea, Push } from '../mask/byte-sink.js';
 import { RecordFields, RowRestorer } from './row-restorer.js';
 import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
+import { LONG_ROW_BYTES } from '../mask/masked-row.js';
 import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
 import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
 import type { TablePlan } from '../mask/table-plans.js';
@@ -56,8 +57,8 @@ export class DumpUnmasker extends DumpProcessor {
    * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
    * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
    */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null) {
-    super(rules, push);
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null, onWarning?: (message: string) => void) {
+    super(rules, push, onWarning);
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
     this.planner.keyTextKept = vault.formatVersion === 1;
     this.scanner.batchBytes = UNMASK_BATCH_BYTES;
@@ -81,11 +82,13 @@ export class DumpUnmasker extends DumpProcessor {
     // With workers, every batch goes to them (unlike masking): this thread decrypts the vault
     // and walks its records, and restoring batches itself whenever they had a few queued
     // left the worker idle half the time (1 GiB, heavy rules: 7.1-10.6 -> 5.8-6.0 s).
-    if (workers) {
+    // Not a long row or record (a document): on a worker both would be copied into shared memory
+    // that stays that large for the next batches (issue 18).
+    if (workers && end - start < LONG_ROW_BYTES && records.length < LONG_ROW_BYTES) {
       this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
-    // No workers: this thread restores the batch itself.
+    // This thread restores the batch itself.
     const restore = (out: ByteArea): void => {
       t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
     };

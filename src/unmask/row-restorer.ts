@@ -9,7 +9,7 @@ import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
 import { derivedColumns, RecordShape } from '../mask/masked-record.js';
 import { lineEndAt } from '../mask/copy-kernel.js';
-import { driveInsertKernel, eachCopyRow, eachInsertRow } from '../mask/masked-row.js';
+import { driveInsertKernel, eachCopyRow, eachInsertRow, LONG_ROW_BYTES } from '../mask/masked-row.js';
 import * as N from '../native.js';
 import type { RowMasker } from '../mask/row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
@@ -158,7 +158,10 @@ export class RowRestorer {
   restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     this.cursor.pos = 0;
     if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, new RecordShape(this.rm.plan));
-    if (this.native) return this.nativeBatch(buf, start, end, records, ordinal, line, offset, out);
+    // A long row or record (a document) goes the JavaScript way: its long fields go out as views
+    // of it, where the kernel would copy them into the output (issue 18).
+    const long = end - start >= LONG_ROW_BYTES || records.length >= LONG_ROW_BYTES;
+    if (this.native && !long) return this.nativeBatch(buf, start, end, records, ordinal, line, offset, out);
     return this.jsBatch(buf, start, end, records, ordinal, line, offset, out);
   }
 

@@ -268,6 +268,9 @@ export class VaultReader {
           this.skipRowRecord(records);
           n++;
         }
+        // All of them in this frame: a view of it, without a copy (a long row's record may be
+        // hundreds of MB, issue 18). The frame's memory is not reused before the next call.
+        if (out.length === 0 && (n === count || this.cursor.pos < end)) return records.subarray(start, this.cursor.pos);
         out.write(records, start, this.cursor.pos);
         if (n < count && this.cursor.pos < end) return out.view();
       }

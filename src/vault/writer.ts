@@ -45,6 +45,13 @@ const SHRINK_ABOVE = 8 * RECORDS_CAPACITY;
 // waited about half a second there, with every other thread idle.
 const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Room a records frame sealed where it lies (VaultWriter.appendFrameInPlace) needs around its
+ * plaintext: before it the frame's length and the stream's tag byte, after it the MAC.
+ */
+export const SEAL_HEAD_BYTES = FRAME_LENGTH_BYTES + 1;
+export const SEAL_TAIL_BYTES = ABYTES - 1;
+
 type WriterState = 'open' | 'finished' | 'aborted';
 
 export interface VaultWriterOptions {
@@ -204,6 +211,31 @@ export class VaultWriter {
     this.writeFrame(frame, TAG_MESSAGE, null);
   }
 
+  /**
+   * A records frame (byte 0 FRAME_RECORDS, then the records) of `length` bytes at
+   * `memory[SEAL_HEAD_BYTES..)`, with SEAL_TAIL_BYTES free after it: sealed where it lies, after
+   * the records before it, and written. One long row's record is as large as its masked fields
+   * (hundreds of MB for a document): sealed in place it needs no second buffer of that size
+   * (issue 18). The plaintext is gone afterwards: `memory` holds the sealed frame.
+   */
+  appendFrameInPlace(memory: Uint8Array, length: number): void {
+    this.assertOpen();
+    const frame = memory.subarray(SEAL_HEAD_BYTES, SEAL_HEAD_BYTES + length);
+    if (frame[0] !== FRAME_RECORDS || frame.length !== length) throw new Error('appendFrameInPlace: not a records frame');
+    if (memory.length < SEAL_HEAD_BYTES + length + SEAL_TAIL_BYTES) throw new Error('appendFrameInPlace: no room to seal the frame in place');
+    if (memory.buffer instanceof SharedArrayBuffer) throw new Error('appendFrameInPlace: a frame in shared memory cannot be sealed');
+    if (length > MAX_FRAME_PLAINTEXT_BYTES) throw new PgcloakError('VAULT_FORMAT', `a records frame of ${length} bytes is too large for a vault`);
+    this.flushRecords();
+    if (!sealsInPlace()) {
+      this.writeFrame(frame, TAG_MESSAGE, null);
+      return;
+    }
+    const cipherBytes = length + ABYTES;
+    Buffer.from(memory.buffer, memory.byteOffset, FRAME_LENGTH_BYTES).writeUInt32LE(cipherBytes, 0);
+    sodium.crypto_secretstream_xchacha20poly1305_push(this.stream, memory.subarray(FRAME_LENGTH_BYTES, FRAME_LENGTH_BYTES + cipherBytes), frame, null, TAG_MESSAGE);
+    this.writeOut(memory, FRAME_LENGTH_BYTES + cipherBytes);
+  }
+
   /** Waits for the background sync in flight, if any: call before finish() or abort(). */
   async settle(): Promise<void> {
     await this.syncing;
@@ -309,6 +341,33 @@ export class VaultWriter {
     sodium.sodium_memzero(this.stream);
     sodium.sodium_memzero(this.records);
   }
+}
+
+let inPlace: boolean | undefined;
+
+/**
+ * Whether libsodium seals a message lying one byte after its output (the tag byte first, then
+ * the ciphertext over the message, then the MAC), as its secretstream push does: checked once,
+ * against a copy sealed apart with the same state, so that another libsodium that did not
+ * would cost memory, never a wrong vault.
+ */
+export function sealsInPlace(): boolean {
+  if (inPlace !== undefined) return inPlace;
+  const key = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_KEYBYTES);
+  sodium.randombytes_buf(key);
+  const apart = Buffer.alloc(STREAM_STATE_BYTES);
+  sodium.crypto_secretstream_xchacha20poly1305_init_push(apart, Buffer.alloc(STREAM_HEADER_BYTES), key);
+  const within = Buffer.from(apart);
+  const message = Buffer.alloc(1000);
+  sodium.randombytes_buf(message);
+  const sealed = Buffer.alloc(message.length + ABYTES);
+  sodium.crypto_secretstream_xchacha20poly1305_push(apart, sealed, message, null, TAG_MESSAGE);
+  const memory = Buffer.alloc(message.length + ABYTES);
+  message.copy(memory, 1);
+  sodium.crypto_secretstream_xchacha20poly1305_push(within, memory, memory.subarray(1, 1 + message.length), null, TAG_MESSAGE);
+  inPlace = memory.equals(sealed);
+  for (const b of [key, apart, within]) sodium.sodium_memzero(b);
+  return inPlace;
 }
 
 function newRecordsBuffer(size: number): Buffer {

@@ -19,12 +19,26 @@ function scan(chunks: Buffer[]): Trace {
       out.push(Buffer.from(text));
       const t = text.toString();
       trace.statements.push(`${at.line}:${at.offset}:${t}`);
-      if (/^COPY\b/i.test(t) && /FROM stdin/i.test(t)) return t.includes('rows_me') ? 'rows' : 'passthrough';
+      if (/^COPY\b/i.test(t) && /FROM stdin/i.test(t)) return t.includes('rows_me') ? 'rows' : t.includes('batch_me') ? 'batch' : 'passthrough';
       return undefined;
     },
     row(buf, s, e, eolEnd, at) {
       trace.rows.push(`${at.line}:${at.offset}:${buf.subarray(s, e).toString()}|${JSON.stringify(buf.subarray(e, eolEnd).toString())}`);
       out.push(Buffer.from(buf.subarray(s, eolEnd)));
+    },
+    // Batches are cut where chunks end: each of their rows is traced as 'rows' mode would.
+    rows(buf, s, e, at, count) {
+      let line = at.line;
+      let n = 0;
+      for (let p = s; p < e; n++) {
+        const nl = buf.indexOf(0x0a, p);
+        const eol = nl === -1 || nl >= e ? e : nl + 1;
+        const end = eol > p && buf[eol - 1] === 0x0a ? (eol - 1 > p && buf[eol - 2] === 0x0d ? eol - 2 : eol - 1) : eol;
+        trace.rows.push(`${line++}:${at.offset + (p - s)}:${buf.subarray(p, end).toString()}|${JSON.stringify(buf.subarray(end, eol).toString())}`);
+        p = eol;
+      }
+      expect(n).toBe(count);
+      out.push(Buffer.from(buf.subarray(s, e)));
     },
     copyEnd: (rows) => trace.copyEnds.push(rows),
   };
@@ -132,6 +146,84 @@ describe('SqlScanner', () => {
         expect(scan([DUMP.subarray(0, i), DUMP.subarray(i, j), DUMP.subarray(j)]), `split at ${i},${j}`).toEqual(whole);
       }
     }
+  });
+
+  describe('long rows (issue 18: joined once, not again with each chunk)', () => {
+    const long = 'x'.repeat(3000);
+    const LONG_DUMP = Buffer.from(
+      [
+        'SET a = 1;',
+        'COPY public.rows_me (id, t) FROM stdin;',
+        `1\t${long}`,
+        `2\t${long}\r`,
+        '\\.',
+        'COPY public.batch_me (id, t) FROM stdin;',
+        `1\t${long}`,
+        '2\tshort',
+        `3\t${long}\r`,
+        '\\.',
+        'COPY public.plain (id, t) FROM stdin;',
+        `1\t${long}`,
+        '\\.',
+        'SET b = 2;',
+        '',
+      ].join('\n'),
+    );
+    const whole = scan([LONG_DUMP]);
+    /** toEqual, with the output compared as bytes (a deep comparison, byte by byte, of every split is minutes). */
+    const expectSame = (t: Trace, what: string): void => {
+      expect(t.output.equals(whole.output), what).toBe(true);
+      expect({ ...t, output: null }, what).toEqual({ ...whole, output: null });
+    };
+
+    it('hands over each long row whole, in rows and batch modes', () => {
+      expect(whole.output.equals(LONG_DUMP)).toBe(true);
+      expect(whole.rows.map((r) => r.replace(/x{3000}/, 'LONG'))).toEqual([
+        `3:${LONG_DUMP.indexOf('1\tx')}:1\tLONG|"\\n"`,
+        `4:${LONG_DUMP.indexOf('2\tx')}:2\tLONG|"\\r\\n"`,
+        `7:${LONG_DUMP.indexOf('1\tx', LONG_DUMP.indexOf('batch_me'))}:1\tLONG|"\\n"`,
+        `8:${LONG_DUMP.indexOf('2\tshort')}:2\tshort|"\\n"`,
+        `9:${LONG_DUMP.indexOf('3\tx')}:3\tLONG|"\\r\\n"`,
+      ]);
+      expect(whole.copyEnds).toEqual([2, 3, 1]);
+    });
+
+    it('gives the same result at every split point', () => {
+      for (let i = 0; i <= LONG_DUMP.length; i++) {
+        expectSame(scan([LONG_DUMP.subarray(0, i), LONG_DUMP.subarray(i)]), `split at ${i}`);
+      }
+    });
+
+    it('gives the same result fed in chunks of every size from 1 to 13 bytes', () => {
+      for (let size = 1; size <= 13; size++) {
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < LONG_DUMP.length; i += size) chunks.push(LONG_DUMP.subarray(i, i + size));
+        expectSame(scan(chunks), `chunks of ${size}`);
+      }
+    });
+
+    /** The bytes the scanner examines for one row of `length` bytes (COPY or a string in an INSERT), fed in 64 KiB chunks. */
+    function scanned(length: number, form: 'rows' | 'batch' | 'insert'): number {
+      const value = Buffer.alloc(length, 'abcdefgh');
+      const input =
+        form === 'insert'
+          ? Buffer.concat([Buffer.from("INSERT INTO t VALUES (1, '"), value, Buffer.from("');\n")])
+          : Buffer.concat([Buffer.from(`COPY public.${form}_me (id, t) FROM stdin;\n1\t`), value, Buffer.from('\n\\.\n')]);
+      const scanner = new SqlScanner({ emit: () => undefined, statement: (t) => (t[0] === 0x43 ? form as CopyDataMode : undefined), row: () => undefined, rows: () => undefined, copyEnd: () => undefined });
+      for (let i = 0; i < input.length; i += 65536) scanner.write(input.subarray(i, i + 65536));
+      scanner.end();
+      return scanner.bytesScanned / input.length;
+    }
+
+    it('examines each byte of a long row at most about twice, however long the row (counted, not timed)', () => {
+      for (const form of ['rows', 'batch', 'insert'] as const) {
+        const short = scanned(1 << 20, form);
+        const longer = scanned(8 << 20, form);
+        // Re-joining the row with every chunk examined it (length / 64 KiB) / 2 times over: 64 times at 8 MiB.
+        expect(short, form).toBeLessThanOrEqual(2.01);
+        expect(longer, form).toBeLessThanOrEqual(2.01);
+      }
+    });
   });
 
   function errorOf(input: string): PgcloakError {

@@ -6,7 +6,8 @@ import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
 import type { FieldRef } from '../../src/mask/row-masker.js';
 import { DumpUnmasker, type VaultRecord } from '../../src/unmask/dump-unmasker.js';
 import { parseRules } from '../../src/rules/rules-file.js';
-import { RECORD_ROW } from '../../src/vault/format.js';
+import { FRAME_RECORDS, RECORD_ROW } from '../../src/vault/format.js';
+import { SEAL_HEAD_BYTES, SEAL_TAIL_BYTES } from '../../src/vault/writer.js';
 import { readVarint } from '../../src/vault/varint.js';
 import type { RunSummary } from '../../src/mask/dump-processor.js';
 import type { ByteArea } from '../../src/mask/byte-sink.js';
@@ -82,6 +83,11 @@ export class MemoryVault implements VaultSink {
       }
       this.records.push({ type: 'row', tableIndex, ordinal, fields });
     }
+  }
+  /** A long row's records, as the vault writer seals them in place (SealableFrame). */
+  appendFrameInPlace(memory: Uint8Array, length: number): void {
+    if (memory[SEAL_HEAD_BYTES] !== FRAME_RECORDS || memory.length < SEAL_HEAD_BYTES + length + SEAL_TAIL_BYTES) throw new Error('not a sealable records frame');
+    this.appendRecords(memory.subarray(SEAL_HEAD_BYTES + 1, SEAL_HEAD_BYTES + length));
   }
   next(): VaultRecord | null {
     return this.records[this.read++] ?? null;

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgcloakError } from '../../src/errors.js';
 import { FRAME_RECORDS, MAX_FRAME_PLAINTEXT_BYTES } from '../../src/vault/format.js';
-import { FrameRecords } from '../../src/mask/parallel/record-buffer.js';
-import { VaultWriter } from '../../src/vault/writer.js';
+import { FrameRecords, SealableFrame } from '../../src/mask/parallel/record-buffer.js';
+import { sealsInPlace, VaultWriter } from '../../src/vault/writer.js';
 import {
   expectVaultError,
   keySource,
@@ -221,5 +221,41 @@ describe('VaultWriter.appendFrame (records a worker serialized as a whole frame)
     frame.row(0, 9, [{ buf: Buffer.from('q'), start: 0, end: 1 }]);
     expect(frame.bytes.buffer).toBe(back);
     expect(frame.bytes[0]).toBe(FRAME_RECORDS);
+  });
+});
+
+describe('VaultWriter.appendFrameInPlace (the record of a long row, sealed where it lies)', () => {
+  it('libsodium seals in place here: the memory a long record would otherwise cost twice (issue 18)', () => {
+    expect(sealsInPlace()).toBe(true);
+  });
+
+  it('gives the records row() gives, between rows written here, and leaves no plaintext behind', () => {
+    const dir = makeTempDir();
+    const key = randomKey();
+    const writer = openWriter(dir, key);
+    const long = Buffer.alloc(3 * 1024 * 1024 + 7, 'document ');
+    writer.row(0, 0, [{ buf: Buffer.from('before'), start: 0, end: 6 }]);
+    // The long field grows the frame once, then smaller rows after it fit in its slack.
+    const frame = new SealableFrame(16);
+    frame.row(0, 1, [{ buf: Buffer.from('key'), start: 0, end: 3 }, { buf: long, start: 0, end: long.length }]);
+    frame.row(0, 2, [{ buf: Buffer.from('small'), start: 0, end: 5 }]);
+    expect(frame.bytes.length).toBeLessThan(long.length + 128 * 1024);
+    writer.appendFrameInPlace(frame.memory, frame.length);
+    expect(frame.memory.includes(Buffer.from('document document'))).toBe(false);
+    writer.row(0, 3, [{ buf: Buffer.from('after'), start: 0, end: 5 }]);
+    writer.finish({});
+    const rows = readWholeVault(join(dir, 'dump.vault'), keySource(key)).records.filter((r) => r.type === 'row');
+    expect(rows.map((r) => r.ordinal)).toEqual([0, 1, 2, 3]);
+    expect(rows[1]!.fields[1]!.equals(long)).toBe(true);
+    expect(rows.map((r) => r.fields[0]!.toString())).toEqual(['before', 'key', 'small', 'after']);
+  });
+
+  it('refuses memory without the room around the frame, or not holding a records frame', () => {
+    const writer = openWriter(makeTempDir());
+    const frame = new SealableFrame(16);
+    frame.row(0, 1, [{ buf: Buffer.from('x'), start: 0, end: 1 }]);
+    expect(() => writer.appendFrameInPlace(frame.memory.subarray(0, frame.memory.length - 20), frame.length)).toThrow(/no room/);
+    expect(() => writer.appendFrameInPlace(frame.memory.subarray(1), frame.length)).toThrow(/not a records frame/);
+    writer.abort();
   });
 });

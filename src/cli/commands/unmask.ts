@@ -3,6 +3,7 @@ import { unmaskDump } from '../../mask/run.js';
 import { wipeKeySource, type KeySource } from '../../vault/key.js';
 import { sodium } from '../../vault/sodium.js';
 import { readPseudonymKey, readVerifyKey, resolveKeySource, warnUnverifiedMaker, type KeyOptions } from '../keys.js';
+import { warn } from '../report.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import type { RestoreArgs } from './unmask-restore.js';
@@ -58,7 +59,7 @@ export async function unmaskCommand(args: UnmaskArgs): Promise<void> {
       files,
       // Only an empty input is refused before the vault is: a masked dump is checked against it.
       inputHolds: 'bytes',
-      body: (run) => unmaskDump({ ...run, vault, pseudonymKey: given, threads }),
+      body: (run) => unmaskDump({ ...run, vault, pseudonymKey: given, threads, onWarning: warn }),
     });
   } finally {
     files.abort();
