@@ -66,10 +66,11 @@ describe('raw COPY data of a table no rule names', () => {
   it('shows that it passes through unmasked, under --quiet too', () => {
     const rules = join(dir, 'other.yaml');
     writeFileSync(rules, 'tables:\n  person:\n    columns: {name: placeholder}\n');
-    const args = ['mask', '--rules', rules, '--vault', join(dir, 'raw.vault'), '--key-file', key, '--format', 'copy-text', '--table', 'other', '--columns', 'id,t'];
-    const quiet = runPgcloakOk([...args, '--quiet'], { input: Buffer.from('1\tx\n') });
-    expect(quiet.stderr).toBe('pgcloak: warning: no rule names public.other: its data passes through unmasked\n');
-    const json = runPgcloakOk([...args, '--json'], { input: Buffer.from('1\tx\n') });
-    expect(jsonOf(json.stderr).warnings).toEqual(['no rule names public.other: its data passes through unmasked']);
+    const args = (vault: string) => ['mask', '--rules', rules, '--vault', join(dir, vault), '--key-file', key, '--format', 'copy-text', '--table', 'other', '--columns', 'id,t'];
+    const nothing = 'nothing was masked: no rule matched a column of the dump (see "not existing"); the output is the input, unchanged';
+    const quiet = runPgcloakOk([...args('raw-quiet.vault'), '--quiet'], { input: Buffer.from('1\tx\n') });
+    expect(quiet.stderr).toBe(`pgcloak: warning: no rule names public.other: its data passes through unmasked\npgcloak: warning: ${nothing}\n`);
+    const json = runPgcloakOk([...args('raw-json.vault'), '--json'], { input: Buffer.from('1\tx\n') });
+    expect(jsonOf(json.stderr).warnings).toEqual(['no rule names public.other: its data passes through unmasked', nothing]);
   });
 });

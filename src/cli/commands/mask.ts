@@ -167,7 +167,11 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
       vaultBytes: (result) => result.vaultBytes,
       afterCommit: (result) => {
         nothing = nothingMasked(rules, result);
-        if (nothing !== undefined) warn(`nothing was masked: ${nothing}; the output is the input, unchanged`);
+        if (nothing === undefined) return;
+        // Through the one warning path: shown now, listed in the summary and in --json.
+        const message = `nothing was masked: ${nothing}; the output is the input, unchanged`;
+        result.warnings.push(message);
+        warn(message);
       },
       extras: (result) => ({ vault: args.vault, vaultBytes: result.vaultBytes, ...(nothing !== undefined ? { nothingMasked: nothing } : {}) }),
     });
