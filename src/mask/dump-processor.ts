@@ -211,7 +211,7 @@ export abstract class DumpProcessor implements ScannerHandler {
         if (!plan) return 'passthrough';
         this.checkEncoding(plan, at);
         this.active = { plan, row: new RowMasker(plan, this.copyCodec), stats, counter: { rows: 0 } };
-        this.onPlan(plan, 'copy-text');
+        this.onPlan(plan, 'copy-text', at);
         return this.copyRowsMode();
       }
       default:
@@ -377,7 +377,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at, 'INSERT');
     if (!plan) return null;
     this.checkEncoding(plan, at);
-    this.onPlan(plan, 'sql-literal');
+    this.onPlan(plan, 'sql-literal', at);
     let table = this.insertTables.get(key);
     if (!table) {
       table = { stats: newStats(key, plan), counter: { rows: 0 } };
@@ -460,7 +460,7 @@ export abstract class DumpProcessor implements ScannerHandler {
       codecs = raw.format === 'copy-csv' ? csvCodec(this.literalOptions, this.csvOptions!) : this.copyCodec;
     }
     this.active = { plan, row: new RowMasker(plan, codecs), stats, counter: { rows: 0 } };
-    this.onPlan(plan, raw.format === 'copy-text' ? 'copy-text' : raw.format);
+    this.onPlan(plan, raw.format === 'copy-text' ? 'copy-text' : raw.format, at);
   }
 
   /** Without a schema, the table is what the rules say: their `type:` for ruled columns, text for the rest. */
@@ -541,8 +541,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
   protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
 
-  /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape). */
-  protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName): void;
+  /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape), at `at`. */
+  protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName, at: SourcePosition): void;
 
   /** The input form, for the summary. */
   get format(): string {
