@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/errors.js';
-import { KEY_MODE_RECIPIENT, MAGIC, RECIPIENT_HEADER_BYTES } from '../../src/vault/format.js';
+import { KEY_MODE_RECIPIENT, MAGIC, RECIPIENT_HEADER_BYTES, STREAM_HEADER_BYTES } from '../../src/vault/format.js';
 import {
   KEY_BYTES,
   generateKeyFile,
@@ -171,8 +171,11 @@ describe('recipient vaults', () => {
         const copy = Buffer.from(file);
         copy[offset] = copy[offset]! ^ mask;
         writeFileSync(join(dir, 'damaged'), copy);
-        // magic, version and key mode are checked in clear; the sealed key and stream header are authenticated
-        const codes: ErrorCode[] = offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : ['VAULT_WRONG_KEY'];
+        // Magic, version and key mode are checked in clear. A changed sealed key does not open
+        // (wrong identity or damage, it cannot tell); once it opened, the identity is right,
+        // and a changed stream header is damage (issue 18).
+        const codes: ErrorCode[] =
+          offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : offset < RECIPIENT_HEADER_BYTES - STREAM_HEADER_BYTES ? ['VAULT_WRONG_KEY'] : ['VAULT_TAMPERED'];
         expectVaultError(() => readWholeVault(join(dir, 'damaged'), identity), codes);
       }
     }
