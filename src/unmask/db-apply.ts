@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PgcloakError, type Position } from '../errors.js';
-import { databaseError, describeKey, errorText, failingRowOf, isPgError, ownError, type FailingRow } from './db-error.js';
+import { databaseError, describeKey, errorText, failingRowOf, isPgError, ownError, raisingFunction, type FailingRow, type PgError } from './db-error.js';
 import type { MigrationMap } from './migration-map.js';
 import { ChunkWriter, CopyLineBuilder, columnLabel, planWithMap, type RestoreTable } from './restore-plan.js';
 import * as sql from './restore-sql.js';
@@ -193,10 +193,20 @@ async function runPerRow(client: Session, text: string, t: RestoreTable, diagnos
   try {
     await client.query(text);
   } catch (err) {
-    const row = diagnosis !== undefined && isPgError(err) && ownError(err) === undefined ? await failingRow(client, diagnosis) : undefined;
+    const row = diagnosis !== undefined && isPgError(err) && rowDependent(err) ? await failingRow(client, diagnosis) : undefined;
     throw statementError(err, t, row);
   }
   await run(client, `RELEASE SAVEPOINT ${SAVEPOINT}`);
+}
+
+/**
+ * Errors that depend on a row's values, and so have a row to name: data exceptions (22),
+ * constraint violations (23), and whatever a trigger or function raised. Not a misspelt
+ * `using:` (42) or a lost connection, which every row would meet alike.
+ */
+function rowDependent(err: PgError): boolean {
+  if (ownError(err) !== undefined) return false;
+  return err.code?.startsWith('22') === true || err.code?.startsWith('23') === true || raisingFunction(err) !== undefined;
 }
 
 /** Longest a diagnosis may take; it only adds the key to an error, which comes all the same. */
