@@ -5,6 +5,7 @@
 
 import { PgcloakError } from '../errors.js';
 import { isIdentByte, SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { MAGIC_BYTES, refuseBinaryText, refuseOtherForms } from '../dump/input-form.js';
 import { InsertRowReader, parseInsertHeader, type InsertHeader } from '../dump/insert-statement.js';
 import { insertTarget } from '../dump/insert-target.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
@@ -47,6 +48,8 @@ export interface RunSummary {
 const DUMP_HEADER = Buffer.from('--\n-- PostgreSQL database dump\n');
 const DUMP_TRAILER = Buffer.from('-- PostgreSQL database dump complete');
 const TAIL_BYTES = 128;
+/** How much of the input's start is looked at for binary bytes, at most (refuseBinaryText). */
+const SNIFF_BYTES = 4096;
 
 export interface ActiveTable {
   plan: TablePlan;
@@ -96,6 +99,13 @@ export abstract class DumpProcessor implements ScannerHandler {
   bytesIn = 0;
   bytesOut = 0;
   private head: Buffer = Buffer.alloc(0);
+  /** The first bytes, held until there are MAGIC_BYTES of them to tell another form by (refuseOtherForms); then null. */
+  private firstBytes: Buffer[] | null = [];
+  private firstBytesLength = 0;
+  /** The input's first SNIFF_BYTES, while its SQL text is looked at for binary bytes (sniffText); then null. */
+  private sniff: Buffer | null = Buffer.alloc(0);
+  /** How much of sniff was looked at. */
+  private sniffFrom = 0;
   private tail: Buffer = Buffer.alloc(0);
   private readonly onWarning: ((message: string) => void) | undefined;
 
@@ -150,17 +160,72 @@ export abstract class DumpProcessor implements ScannerHandler {
   }
 
   write(chunk: Buffer): void {
-    if (this.bytesIn === 0) refuseOtherForms(chunk, this.raw?.format);
+    if (this.firstBytes !== null) {
+      // Copied: the caller may reuse the chunk's memory once its output is written.
+      this.firstBytes.push(Buffer.from(chunk));
+      this.firstBytesLength += chunk.length;
+      if (this.firstBytesLength < MAGIC_BYTES) return;
+      chunk = this.takeFirstBytes();
+    }
+    if (this.sniff !== null && this.sniff.length < SNIFF_BYTES) this.sniff = Buffer.concat([this.sniff, chunk.subarray(0, SNIFF_BYTES - this.sniff.length)]);
     if (this.head.length < DUMP_HEADER.length) this.head = Buffer.concat([this.head, chunk.subarray(0, DUMP_HEADER.length)]);
     // Copied: the caller may reuse the chunk's memory once its output is written.
     this.tail = chunk.length >= TAIL_BYTES ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES)) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
     this.bytesIn += chunk.length;
     if (this.csv) this.csv.write(chunk);
     else if (this.binary) this.binary.write(chunk);
-    else this.scanner.write(chunk);
+    else {
+      try {
+        this.scanner.write(chunk);
+      } catch (err) {
+        // A first statement that outgrew every limit: binary input never ends one.
+        throw err instanceof PgcloakError && err.code === 'STATEMENT_TOO_LARGE' ? this.binaryInstead(err) : err;
+      }
+    }
+  }
+
+  /** The first bytes held back (write), now that there are enough of them (or the input ended): refused if they are another form. */
+  private takeFirstBytes(): Buffer {
+    const first = Buffer.concat(this.firstBytes!);
+    this.firstBytes = null;
+    refuseOtherForms(first, this.raw?.format);
+    return first;
+  }
+
+  /**
+   * The input's start, up to the end of its first statement (one that begins with a keyword):
+   * binary there is refused (refuseBinaryText). SQL text holds no control bytes, but a
+   * value may (COPY data, an INSERT's literals, and from there on anything): this is where
+   * binary input shows and nothing else does. `to`: the end of what was read so far;
+   * undefined: all that was kept (the input ended, or a statement outgrew every limit).
+   * `last`: the first statement was read.
+   */
+  private sniffText(to: number | undefined, last = false): void {
+    const sniff = this.sniff;
+    if (sniff === null) return;
+    const end = Math.min(to ?? sniff.length, sniff.length);
+    if (last || end >= SNIFF_BYTES) this.sniff = null;
+    if (this.raw) return;
+    const from = this.sniffFrom;
+    this.sniffFrom = end;
+    refuseBinaryText(sniff.subarray(0, end), from);
+  }
+
+  /** The error to report for `err` from reading SQL text: the input's being binary, if it is. */
+  private binaryInstead(err: unknown): unknown {
+    try {
+      this.sniffText(undefined);
+    } catch (binary) {
+      return binary;
+    }
+    return err;
   }
 
   end(): void {
+    if (this.firstBytes !== null) {
+      const first = this.takeFirstBytes();
+      if (first.length > 0) this.write(first);
+    }
     try {
       if (this.csv) {
         this.csv.end();
@@ -178,8 +243,10 @@ export abstract class DumpProcessor implements ScannerHandler {
           table: this.copyStats.table,
         });
       }
-      throw err;
+      throw this.binaryInstead(err);
     }
+    // An input without a statement (comments, psql meta-commands, bytes): binary all the same?
+    this.sniffText(undefined);
     this.out.flush();
     if (this.head.subarray(0, DUMP_HEADER.length).equals(DUMP_HEADER) && !this.tail.includes(DUMP_TRAILER)) {
       this.warn("the input starts like a pg_dump dump but lacks its 'dump complete' line: it may be truncated");
@@ -192,6 +259,9 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
     const keyword = firstKeyword(text);
+    // Binary input shows by its first statement (issue 18: random bytes and executables were
+    // SQL_UNTERMINATED); an INSERT's or a COPY's own text is data, and not looked at.
+    if (this.sniff !== null) this.sniffText(keyword === 'INSERT' || keyword === 'COPY' ? at.offset : at.offset + text.length, keyword !== '');
     if (keyword === 'INSERT') {
       this.sawInsert = true;
       this.insertStatement(text, at);
@@ -234,7 +304,7 @@ export abstract class DumpProcessor implements ScannerHandler {
         if (!plan) return 'passthrough';
         this.checkEncoding(plan, at);
         this.active = { plan, row: new RowMasker(plan, this.copyCodec), stats, counter: { rows: 0 } };
-        this.onPlan(plan, 'copy-text');
+        this.onPlan(plan, 'copy-text', at);
         return this.copyRowsMode();
       }
       default:
@@ -402,7 +472,7 @@ export abstract class DumpProcessor implements ScannerHandler {
     const plan = this.planner.planFor({ table: target, key, columns, nonDefaultOptions: [] }, at, 'INSERT');
     if (!plan) return null;
     this.checkEncoding(plan, at);
-    this.onPlan(plan, 'sql-literal');
+    this.onPlan(plan, 'sql-literal', at);
     let table = this.insertTables.get(key);
     if (!table) {
       table = { stats: newStats(key, plan), counter: { rows: 0 } };
@@ -485,7 +555,7 @@ export abstract class DumpProcessor implements ScannerHandler {
       codecs = raw.format === 'copy-csv' ? csvCodec(this.literalOptions, this.csvOptions!) : this.copyCodec;
     }
     this.active = { plan, row: new RowMasker(plan, codecs), stats, counter: { rows: 0 } };
-    this.onPlan(plan, raw.format === 'copy-text' ? 'copy-text' : raw.format);
+    this.onPlan(plan, raw.format === 'copy-text' ? 'copy-text' : raw.format, at);
   }
 
   /** Without a schema, the table is what the rules say: their `type:` for ruled columns, text for the rest. */
@@ -577,8 +647,8 @@ export abstract class DumpProcessor implements ScannerHandler {
   /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
   protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
 
-  /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape). */
-  protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName): void;
+  /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape), at `at`. */
+  protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName, at: SourcePosition): void;
 
   /** The input form, for the summary. */
   get format(): string {
@@ -636,23 +706,6 @@ export interface RawCopyInput {
 function oneByte(text: string, option: string): number {
   if (text.length !== 1 || text.charCodeAt(0) > 0x7f) throw new PgcloakError('USAGE', `${option} must be one ASCII character`);
   return text.charCodeAt(0);
-}
-
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-const ARCHIVE_MAGIC = Buffer.from('PGDMP');
-const BINARY_COPY_MAGIC = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/** The first bytes tell forms we cannot read as text: say what to do instead of masking nothing. */
-function refuseOtherForms(first: Buffer, rawFormat: string | undefined): void {
-  const starts = (magic: Buffer): boolean => first.subarray(0, magic.length).equals(magic);
-  if (starts(ARCHIVE_MAGIC)) {
-    throw new PgcloakError('INPUT_FORMAT', 'this is a pg_dump custom-format archive: pipe it through pg_restore (pg_restore -f - dump | pgcloak mask ...)');
-  }
-  if (starts(GZIP_MAGIC)) throw new PgcloakError('INPUT_FORMAT', 'the input is gzip-compressed: decompress it first (gunzip -c dump.sql.gz | pgcloak mask ...)');
-  if (starts(BINARY_COPY_MAGIC) && rawFormat !== 'copy-binary') {
-    throw new PgcloakError('INPUT_FORMAT', 'binary COPY data (PGCOPY): give --format copy-binary --table NAME --schema FILE');
-  }
-  if (rawFormat !== 'copy-binary' && first[0] === 0) throw new PgcloakError('INPUT_FORMAT', 'the input is binary, not a plain SQL dump');
 }
 
 /** Statements whose text the catalog reads (DDL, COPY, SET); everything else is only written. */

@@ -8,12 +8,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PgcloakError, type ErrorCode } from '../errors.js';
+import { PgcloakError, type Position } from '../errors.js';
+import { databaseError, describeKey, errorText, failingRowOf, isPgError, ownError, raisingFunction, type FailingRow, type PgError } from './db-error.js';
 import type { MigrationMap } from './migration-map.js';
-import { ChunkWriter, CopyLineBuilder, planWithMap, type RestoreTable } from './restore-plan.js';
+import { ChunkWriter, CopyLineBuilder, columnLabel, planWithMap, type RestoreTable } from './restore-plan.js';
 import * as sql from './restore-sql.js';
 import { emptyReport, type RestoreReport } from './restore-report.js';
-import { VaultCursor, checkedVaultInfo, tableRows, vaultChanged, type VaultSource } from './vault-cursor.js';
+import { VaultCursor, checkedVaultInfo, rowsAnywhere, tableRows, vaultChanged, type VaultSource } from './vault-cursor.js';
 
 export type ApplyPhase = 'load' | 'match' | 'update';
 
@@ -54,7 +55,8 @@ export async function applyToDatabase(options: DbApplyOptions): Promise<RestoreR
   try {
     await client.connect();
   } catch (err) {
-    throw new PgcloakError('DB_ERROR', `cannot connect to the database: ${errorText(err)}`);
+    // Nothing has been sent yet: the message can only be about the connection, printed as it is.
+    throw new PgcloakError('DB_ERROR', `cannot connect to the database: ${err instanceof Error ? err.message : String(err)}`);
   }
   // A connection lost mid-way is reported by the query that needed it.
   client.on('error', () => undefined);
@@ -122,7 +124,7 @@ async function restore(client: pg.Client, tables: RestoreTable[], encoding: stri
       try {
         await pipeline(Readable.from(chunks(), { objectMode: false }), client.query(copyFrom(sql.copyInto(t))));
       } catch (err) {
-        throw copyError(err, t);
+        throw copyError(err, t, options.vault, encoding);
       }
       if (encoding !== 'UTF8') await run(client, sql.setClientEncoding('UTF8'), t);
       await run(client, sql.analyzeTemp(t), t);
@@ -135,7 +137,7 @@ async function restore(client: pg.Client, tables: RestoreTable[], encoding: stri
   let done = 0;
   for (const t of matched) {
     progress('match', t.label, rowsDone, done++);
-    await run(client, sql.createMatch(t, sqlOptions), t);
+    await runPerRow(client, sql.createMatch(t, sqlOptions), t, sql.failingRowOfMatch(t));
     await run(client, sql.countMatch(t), t);
     await run(client, sql.prepareUpdate(t), t);
   }
@@ -145,7 +147,7 @@ async function restore(client: pg.Client, tables: RestoreTable[], encoding: stri
   for (const s of sql.preferTidScans(true)) await run(client, s);
   for (const t of matched) {
     progress('update', t.label, rowsDone, done++);
-    await run(client, sql.executeUpdate(t), t);
+    await runPerRow(client, sql.executeUpdate(t), t, sql.failingRowOfUpdate(t));
   }
   for (const s of sql.preferTidScans(false)) await run(client, s);
   if (remember !== undefined) await run(client, sql.switchTriggers(true));
@@ -179,74 +181,118 @@ async function run(client: Session, text: string, table?: RestoreTable): Promise
   }
 }
 
-interface PgError {
-  message: string;
-  code?: string;
-  where?: string;
-  column?: string;
-}
+const SAVEPOINT = 'pgcloak_step';
 
-function isPgError(err: unknown): err is PgError {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+/**
+ * A statement that works on the rows of table `t` and may fail on one of them: run after a
+ * savepoint, so that on a failure the diagnosis (restore-sql.ts failingRowOf*) can run the
+ * same work row by row, find the row's key and name it in the error instead of a value.
+ */
+async function runPerRow(client: Session, text: string, t: RestoreTable, diagnosis: string | undefined): Promise<void> {
+  await run(client, `SAVEPOINT ${SAVEPOINT}`);
+  try {
+    await client.query(text);
+  } catch (err) {
+    const row = diagnosis !== undefined && isPgError(err) && rowDependent(err) ? await failingRow(client, diagnosis) : undefined;
+    throw statementError(err, t, row);
+  }
+  await run(client, `RELEASE SAVEPOINT ${SAVEPOINT}`);
 }
 
 /**
- * PostgreSQL's message without the value it quotes: an original must never be printed
- * (`invalid input syntax for type integer: "Alice"` → `invalid input syntax for type integer`).
+ * Errors that depend on a row's values, and so have a row to name: data exceptions (22),
+ * constraint violations (23), and whatever a trigger or function raised. Not a misspelt
+ * `using:` (42) or a lost connection, which every row would meet alike.
  */
-function redacted(message: string): string {
-  return message.replace(/: ".*"$/s, '').replace(/\(.*\)=\(.*\)/s, '(…)=(…)');
+function rowDependent(err: PgError): boolean {
+  if (ownError(err) !== undefined) return false;
+  return err.code?.startsWith('22') === true || err.code?.startsWith('23') === true || raisingFunction(err) !== undefined;
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error) return redacted(err.message);
-  return String(err);
+/** Longest a diagnosis may take; it only adds the key to an error, which comes all the same. */
+const DIAGNOSIS_TIMEOUT = '120s';
+
+async function failingRow(client: Session, diagnosis: string): Promise<FailingRow | undefined> {
+  try {
+    await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    await client.query(`SET LOCAL statement_timeout = '${DIAGNOSIS_TIMEOUT}'`);
+    await client.query(diagnosis);
+  } catch (err) {
+    return failingRowOf(err);
+  }
+  return undefined;
 }
 
-/** An error raised by our own checks carries its code in front of its message. */
-function ownError(message: string): PgcloakError | undefined {
-  const m = /^(VAULT_MISMATCH|TARGET_SCHEMA): (.*)$/s.exec(message);
-  return m ? new PgcloakError(m[1] as ErrorCode, m[2]!) : undefined;
-}
-
-function statementError(err: unknown, table: RestoreTable | undefined): PgcloakError {
+function statementError(err: unknown, table: RestoreTable | undefined, row?: FailingRow): PgcloakError {
   if (err instanceof PgcloakError) return err;
-  if (!isPgError(err)) return new PgcloakError('DB_ERROR', errorText(err));
-  const own = ownError(err.message);
+  if (!isPgError(err)) return new PgcloakError('DB_ERROR', errorText(err), table ? { table: table.label } : {});
+  const own = ownError(err);
   if (own) return own;
-  const where = table ? { table: table.label } : {};
+  if (!table) return databaseError('DB_ERROR', '', err, {});
+  const position: Position = { table: table.label };
+  const column = row?.column === undefined ? undefined : table.active[row.column - 1];
+  if (column) position.column = column.target;
+  else if (err.column !== undefined) position.column = err.column;
+  const at = row ? ` at the row with ${describeKey(table.keys.map((k) => k.target), row.key)}` : '';
+  if (column?.using !== undefined) {
+    const value = row?.which === 'written' ? 'what masking wrote in' : 'the original of';
+    return databaseError('TARGET_SCHEMA', `the map's using: fails on ${value} ${columnLabel(column)}${at}: `, err, position);
+  }
   // 22: data exception (a value does not convert); 42804 datatype mismatch, 42883 no such
   // function or operator, 42703 no such column: the new schema does not take the originals.
-  if (table && (err.code?.startsWith('22') || err.code === '42804' || err.code === '42883' || err.code === '42703')) {
-    return new PgcloakError('TARGET_SCHEMA', `the originals do not fit the migrated table: ${redacted(err.message)} (SQLSTATE ${err.code}); nothing was changed`, where);
+  if (err.code?.startsWith('22') || err.code === '42804' || err.code === '42883' || err.code === '42703') {
+    return databaseError('TARGET_SCHEMA', `the originals do not fit the migrated table${at}: `, err, position);
   }
-  return new PgcloakError('DB_ERROR', `${redacted(err.message)} (SQLSTATE ${err.code ?? '?'})`, where);
+  return databaseError('DB_ERROR', row ? `restoring the row with ${describeKey(table.keys.map((k) => k.target), row.key)} fails: ` : '', err, position);
 }
 
-/** A COPY into the temporary table failed: name the column whose type does not take the originals. */
-function copyError(err: unknown, t: RestoreTable): PgcloakError {
+/**
+ * A COPY into the temporary table failed: name the column whose type does not take the
+ * originals, and the row by its key (CONTEXT says `COPY pgcloak_N, line L, column C: "…"`;
+ * line L is the L-th row of the table in the vault, read again to find its key).
+ */
+function copyError(err: unknown, t: RestoreTable, vault: VaultSource, encoding: string): PgcloakError {
   if (err instanceof PgcloakError) return err;
   if (!isPgError(err)) return new PgcloakError('DB_ERROR', errorText(err), { table: t.label });
-  const m = /COPY pgcloak_\d+, line \d+, column (.*?)(?:: "|$)/s.exec(err.where ?? '');
-  const columnName = m?.[1];
+  const m = /^COPY pgcloak_\d+, line (\d+)(?:, column (.*?)(?:: "|$))?/s.exec(err.where ?? '');
+  const columnName = m?.[2];
+  const line = m?.[1] === undefined ? undefined : Number(m[1]);
   const cols = sql.tempColumns(t);
   const a = columnName === undefined ? -1 : Math.max(cols.originals.indexOf(columnName), cols.written.indexOf(columnName));
   const key = columnName === undefined ? -1 : cols.keys.indexOf(columnName);
   if (err.code?.startsWith('22') || err.code?.startsWith('23')) {
+    const rowKey = line === undefined ? undefined : keyOfRow(t, vault, encoding, line);
+    const at = rowKey ? `, first at the row with ${describeKey(t.keys.map((k) => k.target), rowKey)}` : '';
     if (a !== -1) {
       const c = t.active[a]!;
-      return new PgcloakError(
+      const value = cols.written.includes(columnName!) ? 'what masking wrote in' : 'the values of';
+      return databaseError(
         'TARGET_SCHEMA',
-        `the values of ${c.source} (${c.type} in the masked dump) cannot be read as the type ${t.targetName}.${c.target} has now: ${redacted(err.message)}; map it with using: or skip: true; nothing was changed`,
+        `${value} ${c.source} (${c.type} in the masked dump) cannot be read as the type ${t.targetName}.${c.target} has now${at}: `,
+        err,
         { table: t.label, column: c.target },
+        'map it with using: or skip: true',
       );
     }
     if (key !== -1) {
-      return new PgcloakError('TARGET_SCHEMA', `the key values cannot be read as the type of ${t.targetName}.${cols.keys[key]} now: ${redacted(err.message)}; nothing was changed`, {
+      return databaseError('TARGET_SCHEMA', `the key values cannot be read as the type of ${t.targetName}.${cols.keys[key]} now${at}: `, err, {
         table: t.label,
         column: cols.keys[key]!,
       });
     }
   }
   return statementError(err, t);
+}
+
+/** The key of the `line`-th row (1-based) of table t in the vault; undefined if it cannot be read again. */
+function keyOfRow(t: RestoreTable, vault: VaultSource, encoding: string, line: number): (string | null)[] | undefined {
+  if (!Number.isSafeInteger(line) || line < 1 || line > t.rows) return undefined;
+  const builder = new CopyLineBuilder(t, encoding);
+  let n = 0;
+  try {
+    for (const row of rowsAnywhere(vault, t.vault.index)) if (++n === line) return builder.keyValues(row.fields);
+  } catch {
+    // The vault was read and checked once already; the error to report is the database's.
+  }
+  return undefined;
 }

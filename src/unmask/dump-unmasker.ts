@@ -40,8 +40,47 @@ export interface VaultSource {
  */
 const UNMASK_BATCH_BYTES = 128 * 1024;
 
+const NOT_THIS_DUMP = 'the input is not the masked dump this vault was made for';
+
+/** Names for a message: the first few, and how many more. */
+function someNames(names: readonly string[]): string {
+  return names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
+}
+
+/**
+ * What differs between the vault's declaration of a table and the input's, in short: the
+ * values are column names, types and strategies, never data.
+ */
+function declarationDifferences(vault: Record<string, unknown>, input: Record<string, unknown>): string {
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+  const out: string[] = [];
+  const [vk, ik] = [strings(vault['keyColumns']), strings(input['keyColumns'])];
+  if (vk.join('\0') !== ik.join('\0')) out.push(`key: vault (${vk.join(', ') || 'row position'}), input (${ik.join(', ') || 'row position'})`);
+  if (vault['encoding'] !== input['encoding']) out.push(`rows: vault ${String(vault['encoding'])}, input ${String(input['encoding'])}`);
+  const [vc, ic] = [strings(vault['maskedColumns']), strings(input['maskedColumns'])];
+  const onlyVault = vc.filter((c) => !ic.includes(c));
+  const onlyInput = ic.filter((c) => !vc.includes(c));
+  if (onlyVault.length > 0) out.push(`masked columns only the vault's has: ${someNames(onlyVault)}`);
+  if (onlyInput.length > 0) out.push(`masked columns only the input has: ${someNames(onlyInput)}`);
+  const [vt, it] = [strings(vault['types']), strings(input['types'])];
+  const retyped = vc.flatMap((c, j) => {
+    const k = ic.indexOf(c);
+    return k !== -1 && vt[j] !== it[k] ? [`${c} ${vt[j] ?? '?'} → ${it[k] ?? '?'}`] : [];
+  });
+  if (retyped.length > 0) out.push(`types: ${someNames(retyped)}`);
+  if (out.length === 0 && vc.join('\0') !== ic.join('\0')) out.push('masked columns in another order');
+  if (out.length === 0) {
+    for (const name of new Set([...Object.keys(vault), ...Object.keys(input)])) {
+      if (JSON.stringify(vault[name]) !== JSON.stringify(input[name])) out.push(`its ${name}`);
+    }
+  }
+  return out.join('; ');
+}
+
 export class DumpUnmasker extends DumpProcessor {
   private readonly vault: VaultSource;
+  /** The tables whose declaration the vault gave so far, by plan index: for messages. */
+  private readonly declared = new Map<number, string>();
   /** Per plan index. */
   private readonly restorers: RowRestorer[] = [];
   private readonly record = new RecordFields();
@@ -96,16 +135,48 @@ export class DumpUnmasker extends DumpProcessor {
     else this.writeInTurn(restore);
   }
 
-  protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
+  protected onPlan(plan: TablePlan, encoding: FieldEncoding, at: SourcePosition): void {
     this.workers?.declarePlan(planSpec(plan, this.encodingName));
     const rec = this.vault.next();
     const expected = tableDeclaration(plan, encoding);
     if (!rec || rec.type !== 'table' || JSON.stringify(rec.decl) !== JSON.stringify(expected)) {
-      throw new PgcloakError('VAULT_MISMATCH', `the vault does not hold this table's originals next: it was made for another dump or other rules`, {
-        table: plan.table,
-        ...this.position,
-      });
+      throw new PgcloakError('VAULT_MISMATCH', this.declarationMismatch(rec, expected), { table: plan.table, line: at.line, offset: at.offset });
     }
+    this.declared.set(plan.index, plan.table);
+  }
+
+  /**
+   * Why the vault's next record is not this table's declaration, in the terms a user can act
+   * on: at the first table the input is most likely another dump (issue 18: this used to read
+   * "made for another dump or other rules" at "byte 0", and an input with none of the vault's
+   * tables "the dump was cut or edited").
+   */
+  private declarationMismatch(rec: VaultRecord | null, expected: ReturnType<typeof tableDeclaration>): string {
+    const first = this.declared.size === 0;
+    const last = [...this.declared.values()].at(-1);
+    if (rec === null) {
+      return first
+        ? `${NOT_THIS_DUMP}: the vault holds no table's originals, the input has masked rows of ${expected.table}`
+        : `the masked dump has rows of ${expected.table} after the last table the vault holds originals of (${last}): tables were added (the dump was edited), or ${NOT_THIS_DUMP}`;
+    }
+    if (rec.type === 'row') {
+      return `the vault holds more rows of ${this.tableName(rec.tableIndex)} than the masked dump: rows were removed (the dump was edited), or ${NOT_THIS_DUMP}`;
+    }
+    if (rec.type === 'statement') {
+      return `the vault holds a statistics statement where the masked dump has rows of ${expected.table}: the dump was edited, or ${NOT_THIS_DUMP}`;
+    }
+    const decl = rec.decl as Record<string, unknown>;
+    if (decl['table'] !== expected.table) {
+      return first
+        ? `${NOT_THIS_DUMP}: its first masked table is ${expected.table}, the vault's is ${String(decl['table'])}`
+        : `the vault's next table is ${String(decl['table'])}, the masked dump's is ${expected.table}: tables were added, removed or reordered (the dump was edited), or ${NOT_THIS_DUMP}`;
+    }
+    const differ = declarationDifferences(decl, expected);
+    return `the input declares ${expected.table} otherwise than the dump the vault was made for (${differ}): ${first ? NOT_THIS_DUMP : `its DDL was edited, or ${NOT_THIS_DUMP}`}`;
+  }
+
+  private tableName(index: number): string {
+    return this.declared.get(index) ?? `table ${index}`;
   }
 
   /**
@@ -186,8 +257,21 @@ export class DumpUnmasker extends DumpProcessor {
   /** After the input ends: the vault must hold nothing more. */
   checkVaultExhausted(): void {
     const rec = this.vault.next();
-    if (rec !== null) {
-      throw new PgcloakError('VAULT_MISMATCH', 'the vault holds more rows than the masked dump (the dump was cut or edited)');
+    if (rec === null) return;
+    if (this.declared.size === 0) {
+      const of = rec.type === 'table' ? ` (the first: ${String(rec.decl['table'])})` : '';
+      const what = this.bytesIn === 0 ? 'the input is empty (did the command before the pipe fail?)' : `the input has none of the tables the vault holds originals of${of}`;
+      throw new PgcloakError('VAULT_MISMATCH', `${what}: ${NOT_THIS_DUMP}`);
     }
+    if (rec.type === 'row') {
+      throw new PgcloakError('VAULT_MISMATCH', `the masked dump ends before the vault's rows of ${this.tableName(rec.tableIndex)} do: the dump was cut or rows were removed, or ${NOT_THIS_DUMP}`);
+    }
+    if (rec.type === 'statement') {
+      throw new PgcloakError('VAULT_MISMATCH', `the masked dump ends before the vault's statistics statements do: the dump was cut or edited, or ${NOT_THIS_DUMP}`);
+    }
+    throw new PgcloakError(
+      'VAULT_MISMATCH',
+      `the vault holds originals of ${String(rec.decl['table'])}, which the masked dump does not have after ${[...this.declared.values()].at(-1)}: the dump was cut or edited, or ${NOT_THIS_DUMP}`,
+    );
   }
 }

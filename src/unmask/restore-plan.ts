@@ -279,6 +279,14 @@ export class CopyLineBuilder {
     return parts.join('-');
   }
 
+  /** The row's key values as text (null: NULL), for messages: the key is in the masked dump in clear. */
+  keyValues(row: readonly Buffer[]): (string | null)[] {
+    const fields = this.fields(row);
+    const values: (string | null)[] = [];
+    for (let k = 0; k < this.nKey; k++) values.push(decodeCopyField(fields[k]!, 0, fields[k]!.length, this.text));
+    return values;
+  }
+
   /** Appends one line (fields joined by TAB, then a newline) to `out`. */
   line(row: readonly Buffer[], out: ChunkWriter): void {
     const fields = this.fields(row);

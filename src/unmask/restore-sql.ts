@@ -249,9 +249,9 @@ export function analyzeTemp(t: RestoreTable): string {
   return `ANALYZE ${tempTable(t)}`;
 }
 
-/** The value a column of the temporary table stands for in the target column. */
-function converted(c: RestoreColumn, column: string): string {
-  const ref = `s.${quoteIdent(column)}`;
+/** The value a column of the temporary table (as `alias`) stands for in the target column. */
+function converted(c: RestoreColumn, column: string, alias = 's'): string {
+  const ref = `${alias}.${quoteIdent(column)}`;
   if (c.using === undefined) return ref;
   return `(SELECT (${c.using}) FROM (SELECT ${ref} AS value) AS v)`;
 }
@@ -361,6 +361,80 @@ export function preferTidScans(on: boolean): string[] {
 
 export function executeUpdate(t: RestoreTable): string {
   return `EXECUTE ${preparedName(t)}`;
+}
+
+// When a statement of the match or update step fails on some row, PostgreSQL's error says
+// how but, without the values it may quote (db-error.ts), not which row. After a rollback to
+// the savepoint before it, these blocks do the same work one row at a time and raise
+// FAILING_ROW_TAG with the key of the row it fails at (and, for conversions, the column):
+// a PL/pgSQL block's variables keep their values into its EXCEPTION clause. Only run after
+// an error, so their row-at-a-time cost is never paid by a run that succeeds.
+// https://www.postgresql.org/docs/current/plpgsql-control-structures.html#PLPGSQL-ERROR-TRAPPING
+
+/** Keeps pace with FAILING_ROW_TAG in db-error.ts. */
+const FAILING_ROW = 'PGCLOAK_FAILING_ROW ';
+
+/** The key of a row as a jsonb array of texts, from the columns of `alias` named `names`. */
+function keyArray(alias: string, names: readonly string[]): string {
+  return `to_jsonb(ARRAY[${names.map((n) => `${alias}.${quoteIdent(n)}::text`).join(', ')}]::text[])`;
+}
+
+function failingRowBlock(declare: string, body: string, report: string): string {
+  return `DO ${dollarQuote(`
+DECLARE ${declare}
+BEGIN
+${body}
+EXCEPTION WHEN OTHERS THEN
+  RAISE EXCEPTION USING MESSAGE = ${quoteLiteral(FAILING_ROW)} || ${report}::text;
+END
+`)}`;
+}
+
+/**
+ * createMatch's `using:` conversions, row by row over the same join: the first row and
+ * column (and whether the original or what masking wrote) whose conversion fails.
+ * Undefined when the table has no `using:`, the only per-row work that can fail there.
+ */
+export function failingRowOfMatch(t: RestoreTable): string | undefined {
+  const cols = tempColumns(t);
+  const checks: string[] = [];
+  t.active.forEach((c, a) => {
+    if (c.using === undefined) return;
+    checks.push(
+      `    pgcloak_column := ${a + 1}; pgcloak_which := 'original';`,
+      `    PERFORM ${converted(c, cols.originals[a]!, 'pgcloak_r')};`,
+      `    pgcloak_which := 'written';`,
+      `    PERFORM ${converted(c, cols.written[a]!, 'pgcloak_r')};`,
+    );
+  });
+  if (checks.length === 0) return undefined;
+  const join = t.keys.map((k, i) => `t.${quoteIdent(k.target)} = s.${quoteIdent(cols.keys[i]!)}`).join(' AND ');
+  return failingRowBlock(
+    'pgcloak_r record; pgcloak_key jsonb; pgcloak_column integer; pgcloak_which text;',
+    `  FOR pgcloak_r IN SELECT s.* FROM ${tempTable(t)} AS s JOIN ${targetSql(t)} AS t ON ${join} LOOP
+    pgcloak_key := ${keyArray('pgcloak_r', cols.keys)};
+${checks.join('\n')}
+  END LOOP;`,
+    `json_build_object('key', pgcloak_key, 'column', pgcloak_column, 'which', pgcloak_which)`,
+  );
+}
+
+/** The prepared UPDATE, one row at a time: the key of the first row whose update fails (a constraint, a trigger, a cast). */
+export function failingRowOfUpdate(t: RestoreTable): string {
+  const sets = t.active.map((c, a) => `${quoteIdent(c.target)} = CASE WHEN pgcloak_m.restore${a + 1} THEN pgcloak_m.o${a + 1} ELSE t.${quoteIdent(c.target)} END`);
+  const any = t.active.map((_, a) => `m.restore${a + 1}`).join(' OR ');
+  return failingRowBlock(
+    'pgcloak_m record; pgcloak_key jsonb;',
+    `  FOR pgcloak_m IN SELECT m.*, ${keyArray('t', t.keys.map((k) => k.target))} AS pgcloak_key
+                   FROM ${matchTable(t)} AS m JOIN ${targetSql(t)} AS t ON t.tableoid = m.toid AND t.ctid = m.tid
+                   WHERE ${any} LOOP
+    pgcloak_key := pgcloak_m.pgcloak_key;
+    UPDATE ${targetSql(t)} AS t
+    SET ${sets.join(',\n        ')}
+    WHERE t.tableoid = pgcloak_m.toid AND t.ctid = pgcloak_m.tid;
+  END LOOP;`,
+    `json_build_object('key', pgcloak_key)`,
+  );
 }
 
 export const UPDATE_COUNT_MESSAGE = 'fewer rows were updated than matched: a row of the database was matched by more than one row of the vault (is the key unique?)';

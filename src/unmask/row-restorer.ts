@@ -39,6 +39,8 @@ export class RecordFields {
   }
 }
 
+const NOT_THIS_DUMP = 'the input is not the masked dump this vault was made for';
+
 function where(table: string, at: SourcePosition): { table: string; line: number; offset: number } {
   return { table, line: at.line, offset: at.offset };
 }
@@ -77,7 +79,8 @@ export class RowRestorer {
     const rm = this.rm;
     const plan = rm.plan;
     if (!rec || rec.tableIndex !== plan.index || rec.ordinal !== ordinal) {
-      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for this row (rows added, removed or reordered since masking?)`, where(plan.table, at));
+      const why = !rec || rec.tableIndex !== plan.index ? `the vault holds ${ordinal - 1} row(s) of this table, the masked dump more` : 'the vault\'s rows are out of order';
+      throw new PgcloakError('VAULT_MISMATCH', `the vault has no original for row ${ordinal}: ${why}; rows were added since masking, or ${NOT_THIS_DUMP}`, where(plan.table, at));
     }
     const nKey = plan.keyIndexes.length;
     if (rec.count !== nKey + plan.masked.length + this.nDerived) {
@@ -86,7 +89,8 @@ export class RowRestorer {
     for (let k = 0; k < nKey; k++) {
       const i = plan.keyIndexes[k]!;
       if (!sameBytes(rec.bufs[k]!, rec.starts[k]!, rec.ends[k]!, buf, rm.starts[i]!, rm.ends[i]!)) {
-        throw new PgcloakError('VAULT_MISMATCH', `row key differs from the vault's (rows changed since masking?)`, where(plan.table, at));
+        const which = ordinal === 1 ? 'the first row\'s key differs' : `row ${ordinal}'s key differs`;
+        throw new PgcloakError('VAULT_MISMATCH', `${which} from the vault's: rows were added, removed or changed since masking, or ${NOT_THIS_DUMP}`, where(plan.table, at));
       }
     }
     // The candidate original, written straight into the output (committed only once it
@@ -144,7 +148,7 @@ export class RowRestorer {
     rm.beginRow(ob, ordinal);
     const changed = rm.matchesMasked(buf, maskedStarts, maskedEnds, at);
     if (changed < 0) {
-      throw new PgcloakError('VAULT_MISMATCH', 'this row is not what masking wrote (the masked dump was edited, or the vault is for another dump)', where(plan.table, at));
+      throw new PgcloakError('VAULT_MISMATCH', `row ${ordinal} is not what masking wrote: the masked dump was edited, or ${NOT_THIS_DUMP}`, where(plan.table, at));
     }
     out.length = o0 + size;
     return changed === 1;

@@ -4,6 +4,9 @@
 // The originals are inline, as COPY data of temporary tables; the statements are those of
 // restore-sql.ts. The script prints its report (per table and column: in vault, not found,
 // restored, already original, changed since masking) as a table at the end.
+// psql is told to print errors tersely (no DETAIL, no CONTEXT): those parts quote the failing
+// row, a key, the COPY field, all of which can be originals (issue 18). The primary message
+// psql still prints as PostgreSQL wrote it; the README says so.
 
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
@@ -53,6 +56,8 @@ export async function writeRestoreScript(options: SqlScriptOptions): Promise<Sql
 ${options.dryRun ? '-- --dry-run: it reports what it would change, then rolls back.\n' : ''}
 \\set ON_ERROR_STOP on
 \\set QUIET on
+\\set VERBOSITY terse
+\\set SHOW_CONTEXT never
 SET client_encoding = 'UTF8';
 BEGIN;
 `);

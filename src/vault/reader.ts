@@ -80,7 +80,19 @@ const READ_CHUNK_BYTES = 256 * 1024;
 /** io keeps room grown for frames up to this size. */
 const KEEP_IO_BYTES = 4 * 1024 * 1024;
 
-const WRONG_KEY_MESSAGE = 'wrong key or passphrase for this vault, or its header was altered';
+const WRONG_KEY_MESSAGE = 'wrong key or passphrase for this vault (neither its first frame nor the one after opens with it), or its header is damaged';
+
+/** A second frame larger than this is not read to tell a wrong key from damage (see firstFrameFailure). */
+const MAX_PROBE_FRAME_BYTES = 64 * 1024 * 1024;
+
+// The layout of libsodium's crypto_secretstream_xchacha20poly1305_state: k[32], then the
+// nonce: a 4-byte little-endian counter and an 8-byte "inonce" (then 8 bytes of padding).
+// After each message, pull XORs the message's MAC into inonce and increments the counter
+// (libsodium src/libsodium/crypto_secretstream/xchacha20poly1305/secretstream_xchacha20poly1305.c).
+const STATE_COUNTER = 32;
+const STATE_INONCE = 36;
+const INONCE_BYTES = 8;
+const MAC_BYTES = 16;
 
 export class VaultReader {
   readonly metadata: Record<string, unknown>;
@@ -125,6 +137,8 @@ export class VaultReader {
   private readonly kernelState = new Float64Array(N.STATE_SIZE);
   private readonly declared = new Set<number>();
   private failure: unknown = undefined;
+  /** The stream state before the first frame, kept until it is read (firstFrameFailure); then wiped. */
+  private firstState: Buffer | null = null;
 
   private constructor(path: string, fd: number, keySource: KeySource, verify: Buffer | undefined) {
     this.path = path;
@@ -173,8 +187,11 @@ export class VaultReader {
     } finally {
       sodium.sodium_memzero(key);
     }
+    this.firstState = Buffer.from(this.stream);
     try {
       const plaintext = this.pullFrame(headerBytes);
+      sodium.sodium_memzero(this.firstState);
+      this.firstState = null;
       try {
         if (plaintext[0] !== FRAME_METADATA || this.tag[0] !== TAG_MESSAGE) {
           throw this.tampered('the first frame is not the metadata');
@@ -186,6 +203,8 @@ export class VaultReader {
       }
     } catch (error) {
       sodium.sodium_memzero(this.stream);
+      if (this.firstState) sodium.sodium_memzero(this.firstState);
+      this.firstState = null;
       throw error;
     }
   }
@@ -360,7 +379,7 @@ export class VaultReader {
     } catch {
       // Only the first frame depends on the key and header alone; a later failure means the
       // bytes of that frame (or its position) changed.
-      if (this.frameNumber === 0) throw new PgcloakError('VAULT_WRONG_KEY', WRONG_KEY_MESSAGE);
+      if (this.frameNumber === 0) throw this.firstFrameFailure(cipher.subarray(cipher.length - MAC_BYTES), frameBytes);
       throw this.tampered('frame failed authentication');
     }
     this.ioStart += frameBytes;
@@ -483,6 +502,50 @@ export class VaultReader {
   /** File offset of the first unconsumed byte. */
   private offset(): number {
     return this.readOffset - (this.ioEnd - this.ioStart);
+  }
+
+  /**
+   * The first frame failed authentication: a wrong key, or a changed byte in the header (its
+   * additional data) or in the frame? The key is checked against the frame after it instead
+   * (issue 18: a flipped byte there was reported as a wrong key). Its nonce follows from the
+   * first frame's MAC as the frame holds it, not from its plaintext, so the stream state after
+   * the first frame can be made without opening it: if the second frame then opens, the key
+   * is right and the first frame or the header was altered (a forgery would need the key). A
+   * sealed vault whose key opened with this identity needs no such check. Left undecided (a
+   * wrong key, or damage to the stream header, the salt or the first frame's MAC): said so.
+   */
+  private firstFrameFailure(firstMac: Buffer, firstFrameBytes: number): PgcloakError {
+    const state = this.firstState;
+    if (this.mode === 'recipient') return this.tampered('the header or the first frame was altered: it fails authentication, although the sealed key opened with this identity');
+    if (state === null) return new PgcloakError('VAULT_WRONG_KEY', WRONG_KEY_MESSAGE);
+    for (let i = 0; i < INONCE_BYTES; i++) state[STATE_INONCE + i]! ^= firstMac[i]!;
+    for (let i = STATE_COUNTER; i < STATE_COUNTER + 4 && ++state[i]! === 256; i++) state[i] = 0;
+    const verdict = this.probeFrame(this.frameOffset + firstFrameBytes, state);
+    if (verdict === 'opens') return this.tampered('the header or the first frame was altered: it fails authentication, while the frame after it opens with this key');
+    if (verdict === 'misplaced') return this.tampered('its length is damaged: no frame follows where it ends');
+    return new PgcloakError('VAULT_WRONG_KEY', WRONG_KEY_MESSAGE);
+  }
+
+  /** Whether the frame at file offset `at` opens with stream state `state` (which it uses up); 'misplaced' when no frame can start there. */
+  private probeFrame(at: number, state: Buffer): 'opens' | 'fails' | 'misplaced' {
+    const fd = this.fd;
+    if (fd === null) return 'fails';
+    const length = Buffer.alloc(FRAME_LENGTH_BYTES);
+    if (at + FRAME_LENGTH_BYTES > this.fileSize || readSync(fd, length, 0, FRAME_LENGTH_BYTES, at) !== FRAME_LENGTH_BYTES) return 'misplaced';
+    const cipherBytes = length.readUInt32LE(0);
+    if (cipherBytes < ABYTES + 1 || cipherBytes > this.fileSize - at - FRAME_LENGTH_BYTES) return 'misplaced';
+    if (cipherBytes > MAX_PROBE_FRAME_BYTES) return 'fails';
+    const cipher = Buffer.allocUnsafe(cipherBytes);
+    if (readSync(fd, cipher, 0, cipherBytes, at + FRAME_LENGTH_BYTES) !== cipherBytes) return 'fails';
+    const plaintext = Buffer.alloc(cipherBytes - ABYTES);
+    try {
+      sodium.crypto_secretstream_xchacha20poly1305_pull(state, plaintext, Buffer.alloc(1), cipher, null);
+      return 'opens';
+    } catch {
+      return 'fails';
+    } finally {
+      sodium.sodium_memzero(plaintext);
+    }
   }
 
   private tampered(what: string): PgcloakError {

@@ -186,6 +186,50 @@ describe('unmask refuses a dump that does not match the vault', () => {
   });
 });
 
+describe('unmask names the real cause of a mismatch (issue 18, item 11)', () => {
+  const NOT_THIS_DUMP = 'the input is not the masked dump this vault was made for';
+  const inserts = goldenCase('inserts');
+  const lines = EXPECTED.toString().split('\n');
+  /** The masked dump without lines [from, to) (1-based, as the positions count). */
+  const without = (from: number, to: number): Buffer => Buffer.from([...lines.slice(0, from - 1), ...lines.slice(to - 1)].join('\n'));
+
+  it('the vault of another dump: said so at the first masked table, with its real position', async () => {
+    const { vault } = await maskInMemory([inserts.INPUT], inserts.RULES);
+    const e = await errorOf(() => unmaskInMemory([EXPECTED], inserts.RULES, vault));
+    expect(e.code).toBe('VAULT_MISMATCH');
+    expect(e.message).toContain(NOT_THIS_DUMP);
+    expect(e.message).toContain('the input declares public.person otherwise than the dump the vault was made for (rows: vault sql-literal, input copy-text');
+    // Not "byte 0": the COPY statement's own line and byte.
+    expect(e.position).toMatchObject({ table: 'public.person', line: 75, offset: EXPECTED.indexOf('COPY public.person') });
+  });
+
+  it('an input that has none of the vault\'s tables, or nothing at all', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const none = await errorOf(() => unmaskInMemory([Buffer.from('SET x = 1;\nCREATE TABLE t (a int);\n')], RULES, vault));
+    expect(none.message).toBe(`VAULT_MISMATCH: the input has none of the tables the vault holds originals of (the first: public.person): ${NOT_THIS_DUMP}`);
+    const empty = await errorOf(() => unmaskInMemory([], RULES, vault));
+    expect(empty.message).toContain('the input is empty (did the command before the pipe fail?)');
+  });
+
+  it('a first table other than the vault\'s', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const e = await errorOf(() => unmaskInMemory([without(75, 81)], RULES, vault));
+    expect(e.message).toContain(`${NOT_THIS_DUMP}: its first masked table is "Sales Dept"."Client List", the vault's is public.person`);
+  });
+
+  it('a table left out later, a table cut, and rows left out or added: each says which', async () => {
+    const { vault } = await maskInMemory([INPUT], RULES);
+    const skipped = await errorOf(() => unmaskInMemory([without(81, 86)], RULES, vault));
+    expect(skipped.message).toContain('the vault\'s next table is "Sales Dept"."Client List", the masked dump\'s is public.pair: tables were added, removed or reordered');
+    const cut = await errorOf(() => unmaskInMemory([Buffer.from(lines.slice(0, 80).join('\n') + '\n')], RULES, vault));
+    expect(cut.message).toContain('the vault holds originals of "Sales Dept"."Client List", which the masked dump does not have after public.person: the dump was cut or edited');
+    const fewer = await errorOf(() => unmaskInMemory([without(78, 79)], RULES, vault));
+    expect(fewer.message).toContain('the vault holds more rows of public.person than the masked dump');
+    const more = await errorOf(() => unmaskInMemory([Buffer.from(EXPECTED.toString().replace('2\tx\t\\N\n', '2\tx\t\\N\n3\tz\t\\N\n'))], RULES, vault));
+    expect(more.message).toContain('the vault has no original for row 4: the vault holds 3 row(s) of this table, the masked dump more');
+  });
+});
+
 describe('property: any field values survive mask then unmask', () => {
   const value = fc.option(
     fc.oneof(

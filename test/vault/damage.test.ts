@@ -90,7 +90,7 @@ afterAll(() => {
 describe('wrong keys', () => {
   it('rejects another key', () => {
     const error = expectRejected(keyVault, ['VAULT_WRONG_KEY'], keySource(randomKey()));
-    expect(error.message).toContain('wrong key or passphrase for this vault, or its header was altered');
+    expect(error.message).toContain('wrong key or passphrase for this vault (neither its first frame nor the one after opens with it), or its header is damaged');
   });
 
   it('rejects another passphrase', () => {
@@ -118,7 +118,8 @@ describe('wrong keys', () => {
  */
 function headerDamageCodes(offset: number): ErrorCode[] {
   if (offset < MAGIC.length || offset === MAGIC.length + 1) return ['VAULT_FORMAT'];
-  if (offset === MAGIC.length) return ['VAULT_FORMAT', 'VAULT_WRONG_KEY'];
+  // Version 2 reads a shorter header, whose authentication fails while the frames after the first open: altered.
+  if (offset === MAGIC.length) return ['VAULT_FORMAT', 'VAULT_TAMPERED'];
   if (offset === MAGIC.length + 2) return ['VAULT_FORMAT', 'VAULT_TAMPERED'];
   return ['VAULT_WRONG_KEY'];
 }
@@ -149,13 +150,30 @@ describe('damaged bytes', () => {
     const frames = frameBounds(keyVault, KEY_FILE_HEADER_BYTES);
     expect(frames.length).toBeGreaterThan(3);
     frames.forEach((frame, index) => {
-      // The first frame is all the key can be checked against: damage there looks like a wrong key.
-      const codes: ErrorCode[] = index === 0 ? ['VAULT_WRONG_KEY'] : ['VAULT_TAMPERED'];
-      for (const offset of [frame.start + 4, (frame.start + frame.end) >> 1, frame.end - 1]) {
-        const error = expectRejected(flipped(keyVault, offset), codes);
-        if (index > 0) expect(error.position.offset).toBe(frame.start);
+      for (const offset of [frame.start + 4, (frame.start + frame.end) >> 1, frame.end - 17]) {
+        const error = expectRejected(flipped(keyVault, offset), ['VAULT_TAMPERED']);
+        expect(error.position.offset).toBe(frame.start);
       }
+      // A frame's MAC (its last 16 bytes): after the first frame, damage like any other. The
+      // next frame's nonce is made from the first 8 bytes of the first frame's: damage there
+      // leaves the key unproven, and the message says it may be either.
+      expectRejected(flipped(keyVault, frame.end - 1), ['VAULT_TAMPERED']);
+      const mac = expectRejected(flipped(keyVault, frame.end - 16), [index === 0 ? 'VAULT_WRONG_KEY' : 'VAULT_TAMPERED']);
+      if (index === 0) expect(mac.message).toContain('or its header is damaged');
     });
+  });
+
+  it('a flipped byte in the first frame is damage, not a wrong key (issue 18), for a passphrase vault too', () => {
+    for (const [vault, headerBytes, source] of [
+      [keyVault, KEY_FILE_HEADER_BYTES, keySource(key)],
+      [passphraseVault, PASSPHRASE_HEADER_BYTES, passphraseSource(PASSPHRASE)],
+    ] as const) {
+      const first = frameBounds(vault, headerBytes)[0]!;
+      const error = expectRejected(flipped(vault, (first.start + first.end) >> 1, 0x80), ['VAULT_TAMPERED'], source);
+      expect(error.message).toMatch(/vault frame 0 is damaged: the header or the first frame was altered: it fails authentication, while the frame after it opens with this key/);
+      // The same bytes with another key: still a wrong key.
+      expectRejected(flipped(vault, (first.start + first.end) >> 1, 0x80), ['VAULT_WRONG_KEY'], vault === keyVault ? keySource(randomKey()) : passphraseSource('another'));
+    }
   });
 
   it('a changed frame length', () => {
@@ -278,12 +296,13 @@ describe('foreign files', () => {
     const version = Buffer.from(keyVault);
     version[8] = 4;
     expect(expectRejected(version, ['VAULT_FORMAT']).message).toContain('version 4');
-    // Versions 1 and 2 are read, but the header is authenticated: a vault of today relabelled is refused.
+    // Versions 1 and 2 are read, but the header is authenticated: a vault of today relabelled is
+    // refused, as altered (the frames after the first open with the key).
     const older = Buffer.from(keyVault);
     expect(older[8]).toBe(3);
     for (const v of [1, 2]) {
       older[8] = v;
-      expectRejected(older, ['VAULT_WRONG_KEY']);
+      expectRejected(older, ['VAULT_TAMPERED']);
     }
     const flags = Buffer.from(keyVault);
     flags[10] = 0x02;

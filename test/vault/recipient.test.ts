@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/errors.js';
-import { KEY_MODE_RECIPIENT, MAGIC, RECIPIENT_HEADER_BYTES } from '../../src/vault/format.js';
+import { KEY_MODE_RECIPIENT, MAGIC, RECIPIENT_HEADER_BYTES, STREAM_HEADER_BYTES } from '../../src/vault/format.js';
 import {
   KEY_BYTES,
   generateKeyFile,
@@ -171,10 +171,20 @@ describe('recipient vaults', () => {
         const copy = Buffer.from(file);
         copy[offset] = copy[offset]! ^ mask;
         writeFileSync(join(dir, 'damaged'), copy);
-        // magic and key mode are checked in clear (a version of 2 reads a shorter header, the signed
-        // flag looks for a missing signature); the sealed key and stream header are authenticated
+        // Magic and key mode are checked in clear (a version of 2 reads a shorter header, the signed
+        // flag looks for a missing signature). A changed sealed key does not open (wrong identity
+        // or damage, it cannot tell); once it opened, the identity is right, and a changed stream
+        // header is damage (issue 18).
         const codes: ErrorCode[] =
-          offset === MAGIC.length ? ['VAULT_FORMAT', 'VAULT_WRONG_KEY'] : offset === MAGIC.length + 2 ? ['VAULT_FORMAT', 'VAULT_TAMPERED'] : offset < MAGIC.length + 2 ? ['VAULT_FORMAT'] : ['VAULT_WRONG_KEY'];
+          offset === MAGIC.length
+            ? ['VAULT_FORMAT', 'VAULT_WRONG_KEY']
+            : offset === MAGIC.length + 2
+              ? ['VAULT_FORMAT', 'VAULT_TAMPERED']
+              : offset < MAGIC.length + 2
+                ? ['VAULT_FORMAT']
+                : offset < RECIPIENT_HEADER_BYTES - STREAM_HEADER_BYTES
+                  ? ['VAULT_WRONG_KEY']
+                  : ['VAULT_TAMPERED'];
         expectVaultError(() => readWholeVault(join(dir, 'damaged'), identity), codes);
       }
     }
