@@ -10,9 +10,8 @@
 // INSERT rows of masked tables). COPY data goes to `emit` too, except the rows of tables
 // the handler asked to see row by row, which go to `row` and are the handler's to write.
 
-import { PgcloakError } from '../errors.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import { ByteGather } from '../io/byte-gather.js';
-import { nativeRows, POS, ROWS, STATE_SIZE } from '../native.js';
 
 const NL = 0x0a; // \n
 const CR = 0x0d; // \r
@@ -39,14 +38,17 @@ const BATCH_BYTES = 256 * 1024;
 /** The longest statement held in memory (a multi-row INSERT of a hand-written script is the largest). */
 const MAX_STATEMENT = 256 * 1024 * 1024;
 
-export interface SourcePosition {
-  /** 1-based line of the first byte. */
-  line: number;
-  /** 0-based byte offset of the first byte in the whole input. */
-  offset: number;
-}
-
 export type CopyDataMode = 'passthrough' | 'rows' | 'batch';
+
+/**
+ * Counts whole lines of COPY data at once (the native kernel's, when it is built: the engine
+ * gives it, ../engine/native.ts): from `buf[start]`, lines of at most `limit` bytes in all, up
+ * to one that could be the `\.` end marker or that runs past `end`. `counted.lines` is how
+ * many, `counted.end` where the last one ends.
+ */
+export interface CopyLineCounter {
+  countLines(buf: Buffer, start: number, end: number, limit: number, counted: { lines: number; end: number }): void;
+}
 
 export interface ScannerHandler {
   /** Verbatim bytes: `buf[start..end)`. The buffer is the caller's chunk; do not mutate it. */
@@ -140,11 +142,11 @@ export class SqlScanner {
 
   // COPY data.
   private copyMode: CopyDataMode = 'passthrough';
-  /** The native kernel's walk through COPY data, when it is built (../native.ts). */
-  private readonly lines = nativeRows();
+  /** Counts COPY data lines many at a time, if given (else they are found one by one). */
+  private readonly lineCounter: CopyLineCounter | undefined;
   /** 'batch' mode hands over runs of whole rows of about this many bytes. */
   batchBytes = BATCH_BYTES;
-  private readonly linesState = new Float64Array(STATE_SIZE);
+  private readonly counted = { lines: 0, end: 0 };
   private copyRows = 0;
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
@@ -169,10 +171,12 @@ export class SqlScanner {
    * `handlerLends`: the handler keeps no view of a row or statement past its call but those it
    * lends (lendView, as ByteSink does): the memory of one gathered in place across chunks is
    * then freed as soon as it is handled and its views are written, not by the garbage
-   * collector (long rows one after another would otherwise pile up, issue 18).
+   * collector (long rows one after another would otherwise pile up, issue 18). `lineCounter`:
+   * see CopyLineCounter.
    */
-  constructor(handler: ScannerHandler, options: { handlerLends?: boolean } = {}) {
+  constructor(handler: ScannerHandler, options: { handlerLends?: boolean; lineCounter?: CopyLineCounter | undefined } = {}) {
     this.handler = handler;
+    this.lineCounter = options.lineCounter;
     const givesBack = options.handlerLends ?? false;
     this.kept = new ByteGather({ givesBack });
     this.carry = new ByteGather({ givesBack });
@@ -528,14 +532,14 @@ export class SqlScanner {
       batchCount = 0;
       runStart = to;
     };
-    const lines = batch || !rows ? this.lines : undefined;
+    const lines = batch || !rows ? this.lineCounter : undefined;
     while (pos < len) {
       if (lines && this.lineStart) {
         // Whole lines at once, natively: as many as the batch takes (all of them, passing
         // through), up to one that could be the end marker or runs past the chunk.
         const from = batchStart === -1 ? pos : batchStart;
-        lines.countLines(buf, pos, len, batch ? this.batchBytes - (pos - from) : Infinity, this.linesState);
-        const n = this.linesState[ROWS]!;
+        lines.countLines(buf, pos, len, batch ? this.batchBytes - (pos - from) : Infinity, this.counted);
+        const n = this.counted.lines;
         if (n > 0) {
           if (batch && batchStart === -1) {
             this.flushRun(buf, runStart, pos);
@@ -544,7 +548,7 @@ export class SqlScanner {
           }
           this.copyRows += n;
           this.line += n;
-          pos = this.linesState[POS]!;
+          pos = this.counted.end;
           if (batch) {
             batchCount += n;
             if (pos - batchStart >= this.batchBytes) flushBatch(pos);

@@ -3,12 +3,14 @@
 // first rows' text-like values sampled for personal content. Nothing is written, and no
 // value is kept: only counts.
 
-import { plainFormName } from '../mask/dump-processor.js';
+import { plainFormName } from '../engine/dump-processor.js';
 import type { Readable } from 'node:stream';
 import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
 import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../dump/sql-scanner.js';
+import { nativeLineCounter } from '../engine/native.js';
+import type { SourcePosition } from '../errors.js';
 import { SchemaCatalog, loadSqlParser } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { ResolvedType } from '../schema/types.js';
@@ -43,7 +45,7 @@ export class DumpInspector implements ScannerHandler {
   readonly data = new Map<string, TableData>();
   readonly sampleRows: number;
   bytesIn = 0;
-  private readonly scanner = new SqlScanner(this);
+  private readonly scanner = new SqlScanner(this, { lineCounter: nativeLineCounter() });
   private readonly literal: LiteralOptions = { standardStrings: true, encoding: 'utf8' };
   private sawCopy = false;
   private sawInsert = false;

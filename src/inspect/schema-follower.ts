@@ -5,7 +5,9 @@
 // (coverage-guard.ts) and `mask --leak-check` (to know the types of masked columns).
 
 import { Transform } from 'node:stream';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../dump/sql-scanner.js';
+import { nativeLineCounter } from '../engine/native.js';
+import type { SourcePosition } from '../errors.js';
 import { SchemaCatalog, type TableInfo } from '../schema/catalog.js';
 import { firstKeyword } from './inspector.js';
 
@@ -22,7 +24,7 @@ export interface SchemaHooks {
 
 export class SchemaFollower implements ScannerHandler {
   readonly catalog = new SchemaCatalog();
-  private readonly scanner = new SqlScanner(this);
+  private readonly scanner = new SqlScanner(this, { lineCounter: nativeLineCounter() });
   private readonly hooks: SchemaHooks[] = [];
 
   addHooks(hooks: SchemaHooks): void {

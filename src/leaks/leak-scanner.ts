@@ -16,7 +16,9 @@ import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
 import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
 import { isUnreadable, pairValue, parseStatsCall } from '../dump/stats-statement.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../dump/sql-scanner.js';
+import { nativeLineCounter } from '../engine/native.js';
+import type { SourcePosition } from '../errors.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey, quoteIdent } from '../schema/names.js';
 import { MAX_WORDS, type OriginalsIndex } from './originals.js';
@@ -67,7 +69,7 @@ interface Held {
 }
 
 export class LeakScanner implements ScannerHandler {
-  private readonly scanner = new SqlScanner(this);
+  private readonly scanner = new SqlScanner(this, { lineCounter: nativeLineCounter() });
   private readonly catalog = new SchemaCatalog();
   private readonly provideIndex: (catalog: SchemaCatalog) => OriginalsIndex;
   private index: OriginalsIndex | undefined;

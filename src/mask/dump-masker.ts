@@ -1,73 +1,24 @@
 // Masking a plain dump: every row of a planned table is written with its masked
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
-import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import type { CopyDataMode } from '../dump/sql-scanner.js';
+import type { SourcePosition } from '../errors.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../native.js';
-import { RecordBuffer, SealableFrame } from './parallel/record-buffer.js';
-import { ScratchBuffer, type ByteArea, type Push } from './byte-sink.js';
-import type { PlanSpec } from './parallel/messages.js';
-import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
-import type { StatisticsVerdict } from './statistics.js';
+import * as N from '../engine/native.js';
+import { RecordBuffer, SealableFrame } from '../engine/record-buffer.js';
+import { ScratchBuffer, type ByteArea, type Push } from '../io/byte-sink.js';
+import { planSpec } from '../engine/workers/messages.js';
+import { tableDeclaration } from '../engine/table-declaration.js';
+import type { VaultSink } from '../vault/writer.js';
+import type { BatchResult, MaskWorkers } from '../engine/workers/worker-pool.js';
+import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { DumpProcessor, type ActiveTable } from './dump-processor.js';
-import type { FieldEncoding } from './field-codecs.js';
-import type { FieldRef } from './row-masker.js';
-import { derivedColumns, keyTextColumns, RecordShape } from './masked-record.js';
-import { eachCopyRow, LONG_ROW_BYTES, maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
-import type { TablePlan } from './table-plans.js';
-
-/** Where the originals go: the vault writer, or anything with its shape. */
-export interface VaultSink {
-  declareTable(decl: Record<string, unknown> & { index: number }): void;
-  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
-  /** Records serialized by writeRowRecord (rows masked on worker threads). */
-  appendRecords?(bytes: Uint8Array): void;
-  /** The same as a whole records frame (byte 0 the frame type), to be sealed as it is: saves a copy. */
-  appendFrame?(frame: Uint8Array): void;
-  /** A statement masking replaced (the statistics of a masked column), as it was. */
-  statement(text: Uint8Array): void;
-  /** The same laid out to be sealed where it lies (SealableFrame): saves a buffer the size of a long row's record. */
-  appendFrameInPlace?(memory: Uint8Array, length: number): void;
-}
-
-/** What the vault says about a table: lets unmask check it reads the same plan. */
-export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Record<string, unknown> & { index: number } {
-  const derived = derivedColumns(plan);
-  const keyText = keyTextColumns(plan);
-  return {
-    index: plan.index,
-    table: plan.table,
-    /** How key and original fields are written: COPY text (escaped as in the dump) or SQL literals. */
-    encoding,
-    ruleTable: plan.ruleTable,
-    keyColumns: plan.keyNames,
-    maskedColumns: plan.masked.map((m) => m.name),
-    strategies: plan.masked.map((m) => m.strategy),
-    types: plan.masked.map((m) => m.type.display),
-    /**
-     * What masking writes in each masked column: the constant (COPY text; null means
-     * NULL), or null when it depends on the row, in which case the value written is kept
-     * in each row record after the originals (for checking it is still there later).
-     * A NULL original always stays NULL.
-     */
-    maskedConstants: plan.masked.map((m) => (m.mask.kind === 'constant' ? m.mask.value : null)),
-    derivedColumns: derived.map((j) => plan.masked[j]!.name),
-    // Format 2: the columns whose placeholder is xxx<row key> (fitted to a maximum length in
-    // characters, or null), left out of the records: fitPlaceholderText(key, maxLength), with
-    // the key the key fields decoded and joined with '-' (a NULL one as ''). Format 1 (unmask
-    // of such a vault) declares neither, as it did.
-    ...(plan.keyTextKept
-      ? {}
-      : {
-          keyTextColumns: keyText.map((j) => plan.masked[j]!.name),
-          keyTextMaxLengths: keyText.map((j) => {
-            const m = plan.masked[j]!.mask;
-            return (m.kind === 'row' ? m.keyText?.maxLength : undefined) ?? null;
-          }),
-        }),
-  };
-}
+import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import type { FieldEncoding } from '../engine/field-codecs.js';
+import type { FieldRef } from '../engine/row-masker.js';
+import { RecordShape } from '../engine/masked-record.js';
+import { eachCopyRow, LONG_ROW_BYTES, maskBatch, maskInsertRun, maskRow, type RowRecorder } from '../engine/masked-row.js';
+import type { TablePlan } from '../engine/table-plans.js';
 
 /** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
 export const COLLISION_WARNING = 1e-6;
@@ -458,21 +409,3 @@ interface InsertRun {
 
 /** Runs of INSERT statements go to a worker at about this size. */
 const INSERT_RUN_BYTES = 256 * 1024;
-
-/** The plan as plain data, for the workers. */
-export function planSpec(plan: TablePlan, encoding: string, fields: FieldEncoding = 'copy-text', standardStrings = true): PlanSpec {
-  if (fields !== 'copy-text' && fields !== 'sql-literal') throw new Error(`no worker plan for ${fields} fields`);
-  return {
-    fields,
-    standardStrings,
-    index: plan.index,
-    table: plan.table,
-    ruleTable: plan.ruleTable,
-    columnNames: plan.columnNames,
-    keyIndexes: plan.keyIndexes,
-    keyNames: plan.keyNames,
-    masked: plan.masked.map((m) => ({ name: m.name, strategy: m.strategy, type: m.type, index: m.index, spec: m.spec })),
-    keyTextKept: plan.keyTextKept,
-    encoding,
-  };
-}

@@ -15,8 +15,9 @@
 import type { Readable, Writable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PgcloakError } from '../errors.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../dump/sql-scanner.js';
+import { nativeLineCounter } from '../engine/native.js';
 import { insertTarget } from '../dump/insert-target.js';
 import { SchemaCatalog, loadSqlParser, type CopyTarget } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
@@ -95,7 +96,7 @@ interface ActiveBlock {
 }
 
 export class ByKeyUnmasker implements ScannerHandler {
-  private readonly scanner = new SqlScanner(this);
+  private readonly scanner = new SqlScanner(this, { lineCounter: nativeLineCounter() });
   private readonly catalog = new SchemaCatalog();
   private readonly out = new ChunkWriter();
   private readonly push: (chunk: Buffer) => void;

@@ -3,25 +3,22 @@
 // original is masked again and must give exactly the masked row read, so a dump
 // that is not the one the vault was made for is refused at its first differing row.
 
-import { PgcloakError } from '../errors.js';
-import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import type { VaultRecord } from '../vault/reader.js';
+import type { CopyDataMode } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import type { ByteArea, Push } from '../mask/byte-sink.js';
-import { RecordFields, RowRestorer } from './row-restorer.js';
-import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
-import { LONG_ROW_BYTES } from '../mask/masked-row.js';
-import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
-import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
-import type { TablePlan } from '../mask/table-plans.js';
-import type { FieldEncoding } from '../mask/field-codecs.js';
-import type { StatisticsVerdict } from '../mask/statistics.js';
+import type { ByteArea, Push } from '../io/byte-sink.js';
+import { RecordFields, RowRestorer } from '../engine/row-restorer.js';
+import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { LONG_ROW_BYTES } from '../engine/masked-row.js';
+import { tableDeclaration } from '../engine/table-declaration.js';
+import { planSpec } from '../engine/workers/messages.js';
+import type { MaskWorkers } from '../engine/workers/worker-pool.js';
+import type { TablePlan } from '../engine/table-plans.js';
+import type { FieldEncoding } from '../engine/field-codecs.js';
+import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../native.js';
-
-export type VaultRecord =
-  | { type: 'table'; decl: Record<string, unknown> & { index: number } }
-  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] }
-  | { type: 'statement'; text: Buffer };
+import * as N from '../engine/native.js';
 
 /** Where the originals come from: the vault reader, or anything with its shape. */
 export interface VaultSource {

@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maskDump, unmaskDump } from '../../src/mask/run.js';
+import { maskDump } from '../../src/mask/run.js';
+import { unmaskDump } from '../../src/unmask/run.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
 import { collector } from '../strategies/helpers.js';
 import { chunksOf, errorOf, goldenCase, MemoryVault } from './run-in-memory.js';
 import { DumpMasker } from '../../src/mask/dump-masker.js';
-import { secretForMask } from '../../src/mask/strategy-secret.js';
+import { secretForMask } from '../../src/engine/strategy-secret.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-threads-'));

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutputDigest, TreeDigest, leafDigest, streamDigest, TREE_DIGEST, type LeafHasher } from '../../src/vault/digest.js';
-import { MaskWorkers } from '../../src/mask/parallel/worker-pool.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { MaskWorkers } from '../../src/engine/workers/worker-pool.js';
+import { sodium } from '../../src/sodium.js';
 
 // BLAKE2b-512 test values: "abc" from RFC 7693, appendix A; the empty string from the
 // reference implementation (b2sum).

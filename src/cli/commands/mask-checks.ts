@@ -8,10 +8,9 @@ import { SchemaFollower } from '../../inspect/schema-follower.js';
 import { formatLeakReport } from '../../leaks/leak-report.js';
 import { OriginalsCollector, OriginalsIndex, maskedColumnType } from '../../leaks/originals.js';
 import { scanWithOriginals } from '../../leaks/scan.js';
-import type { Input } from '../../mask/drive.js';
+import type { Input } from '../../engine/drive.js';
 import type { MaskOptions } from '../../mask/run.js';
 import type { RuleSet } from '../../rules/rules-file.js';
-import type { MaskArgs } from './mask.js';
 import { leaksFound } from './scan.js';
 
 /** A chunk source as a Readable (its chunks copied: a stream stage may hold on to them). */
@@ -31,7 +30,15 @@ function asReadable(input: Input): Readable {
  * as the vault receives them, and the output file is scanned for them once written,
  * before the vault is finished. An error leaves neither output nor vault behind.
  */
-export function maskChecks(rules: RuleSet, args: MaskArgs, source: Input, output: Writable): Partial<MaskOptions> {
+/** The options of mask that ask for these checks. */
+export interface CheckArgs {
+  requireCoverage?: boolean | undefined;
+  leakCheck?: boolean | undefined;
+  allowLeaks?: boolean | undefined;
+  quiet?: boolean | undefined;
+}
+
+export function maskChecks(rules: RuleSet, args: CheckArgs, source: Input, output: Writable): Partial<MaskOptions> {
   if (!args.requireCoverage && !args.leakCheck) return {};
   const input = asReadable(source);
   const follower = new SchemaFollower();

@@ -7,7 +7,7 @@ import { copyWords, Words } from '../io/words.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { MAX_RECORD_BYTES, recordTooLarge, type FieldRef } from '../vault/row-record.js';
 import { varintLength, writeVarint } from '../vault/varint.js';
-import type { ByteArea } from './byte-sink.js';
+import type { ByteArea } from '../io/byte-sink.js';
 import type { RowMasker } from './row-masker.js';
 import type { TablePlan } from './table-plans.js';
 

@@ -4,8 +4,7 @@
 // to mask, how, and which fields make the row key. A rule on a partitioned table
 // applies to every partition, whatever schema the partition lives in.
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { CopyTarget, SchemaCatalog, TableInfo } from '../schema/catalog.js';
 import type { ResolvedType } from '../schema/types.js';
 import type { RuleSet, TableRule } from '../rules/rules-file.js';

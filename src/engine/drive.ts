@@ -7,7 +7,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ChunkSink } from '../io/chunk-sink.js';
 import { StreamSource, type ChunkSource } from '../io/chunk-source.js';
-import type { Push } from './byte-sink.js';
+import type { Push } from '../io/byte-sink.js';
 import type { DumpProcessor } from './dump-processor.js';
 import type { StreamDigest } from '../vault/digest.js';
 

@@ -26,7 +26,7 @@ import type { RuleSet } from '../rules/rules-file.js';
 import { forgetShuffles } from '../strategies/small-domain.js';
 import { PSEUDONYM_VERSION, PSEUDONYM_VERSIONS } from '../strategies/pseudonym.js';
 import { KEY_BYTES, type KeySource } from '../vault/key.js';
-import { sodium } from '../vault/sodium.js';
+import { sodium } from '../sodium.js';
 
 export type SecretOrigin = 'key-file' | 'pseudonym-key' | 'run';
 

@@ -20,8 +20,7 @@
 // anything, with a warning. A statistics function this pgcloak does not know (a later
 // PostgreSQL's) is refused when it may concern masked data: its arguments cannot be told apart.
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
 import { isUnreadable, keepPairs, pairValue, parseStatsCall, type StatsCall } from '../dump/stats-statement.js';
 import type { SchemaCatalog } from '../schema/catalog.js';

@@ -2,8 +2,8 @@
 // downstream would cost more than the masking. Small pieces are copied into a
 // 64 KiB block; large untouched stretches go out as they are, without a copy.
 
-import { copyBytes } from '../io/bytes.js';
-import { lendView } from '../io/in-place-memory.js';
+import { copyBytes } from './bytes.js';
+import { lendView } from './in-place-memory.js';
 
 const BLOCK = 64 * 1024;
 const DIRECT = 16 * 1024;

@@ -5,10 +5,12 @@
 // are plain. Without it everything runs in JavaScript, with the same bytes.
 
 import { createRequire } from 'node:module';
-import { MAX_RECORD_BYTES } from './vault/row-record.js';
-import type { ByteArea } from './mask/byte-sink.js';
-import type { RecordShape } from './mask/masked-record.js';
-import { GENERAL, type RowMasker } from './mask/row-masker.js';
+import { MAX_RECORD_BYTES } from '../vault/row-record.js';
+import type { ByteArea } from '../io/byte-sink.js';
+import type { CopyLineCounter } from '../dump/sql-scanner.js';
+import type { RowRecordSkipper } from '../vault/reader.js';
+import type { RecordShape } from './masked-record.js';
+import { GENERAL, type RowMasker } from './row-masker.js';
 
 /** A table's plan, made by createPlan and read only by maskRows and restoreRows. */
 export type NativePlan = { readonly __nativePlan: unique symbol };
@@ -147,7 +149,7 @@ export const INSERT_ROOM = 1;
 /** skipRows: the table index of the records it took. */
 export const TABLE = OUT;
 
-const BINARY = '../build/Release/pgcloak_native.node';
+const BINARY = '../../build/Release/pgcloak_native.node';
 /** native/copy_kernel.c's API_VERSION: a binary left from other sources (a checkout updated without `npm run install`) is not used. */
 const NATIVE_API = 6;
 
@@ -175,6 +177,33 @@ export function nativeRows(): NativeRows | undefined {
 export function nativeStatus(): string {
   loaded ??= load();
   return loaded.status;
+}
+
+/** The statement scanner's line counter, done by the native kernel (default: the one built, if any). */
+export function nativeLineCounter(rows: NativeRows | undefined = nativeRows()): CopyLineCounter | undefined {
+  if (!rows) return undefined;
+  const state = new Float64Array(STATE_SIZE);
+  return {
+    countLines(buf, start, end, limit, counted) {
+      rows.countLines(buf, start, end, limit, state);
+      counted.lines = state[ROWS]!;
+      counted.end = state[POS]!;
+    },
+  };
+}
+
+/** The vault reader's row record skipper, done by the native kernel (default: the one built, if any). */
+export function nativeRecordSkipper(rows: NativeRows | undefined = nativeRows()): RowRecordSkipper | undefined {
+  if (!rows) return undefined;
+  const state = new Float64Array(STATE_SIZE);
+  return {
+    skipRows(records, start, end, count, skipped) {
+      rows.skipRows(records, start, end, count, state);
+      skipped.rows = state[ROWS]!;
+      skipped.end = state[POS]!;
+      skipped.table = state[TABLE]!;
+    },
+  };
 }
 
 /** What a kernel keeps for one table: the native kernel, its plan, and the array it reports in. */

@@ -2,16 +2,15 @@
 // record's, and masking the candidate original again must give exactly the masked row
 // read. The same on the main thread (DumpUnmasker) and on worker threads (batches).
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
-import { sameBytes, type ByteArea } from '../mask/byte-sink.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
-import { derivedColumns, RecordShape } from '../mask/masked-record.js';
-import { lineEndAt } from '../mask/copy-kernel.js';
-import { driveInsertKernel, eachCopyRow, eachInsertRow, LONG_ROW_BYTES } from '../mask/masked-row.js';
-import * as N from '../native.js';
-import type { RowMasker } from '../mask/row-masker.js';
+import { derivedColumns, RecordShape } from './masked-record.js';
+import { lineEndAt } from './copy-kernel.js';
+import { driveInsertKernel, eachCopyRow, eachInsertRow, LONG_ROW_BYTES } from './masked-row.js';
+import * as N from './native.js';
+import type { RowMasker } from './row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { readVarint } from '../vault/varint.js';
 

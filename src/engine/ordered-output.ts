@@ -3,7 +3,7 @@
 // follows it (bytes, vault records, declarations) waits in a queue behind it and is
 // released in order as batches come back.
 
-import type { Push } from '../byte-sink.js';
+import type { Push } from '../io/byte-sink.js';
 
 interface Step {
   /** Runs once everything before it has run. */

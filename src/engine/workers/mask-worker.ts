@@ -1,13 +1,13 @@
 // A mask worker thread: prepares the same table plans as the main thread (from their
 // specs), masks batches of whole COPY text rows and runs of INSERT statements into output
 // bytes and vault records, and restores batches for unmask, with the same per-row code the
-// main thread uses (../masked-row.ts, ../../unmask/row-restorer.ts). Between batches they
+// main thread uses (../masked-row.ts, ../row-restorer.ts). Between batches they
 // hash the leaves of the run's digest.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
 import { dumpEncoding, UTF8_ENCODING } from '../../dump/encoding.js';
-import { ScratchBuffer } from '../byte-sink.js';
+import { ScratchBuffer } from '../../io/byte-sink.js';
 import { copyTextCodec, sqlLiteralCodec, type TextOptions } from '../field-codecs.js';
 import type { LiteralOptions } from '../../dump/sql-literal.js';
 import { prepareMask } from '../mask-spec.js';
@@ -16,10 +16,10 @@ import { maskBatch, maskInsertRun } from '../masked-row.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
-import { RowRestorer } from '../../unmask/row-restorer.js';
-import { FrameRecords } from './record-buffer.js';
+import { RowRestorer } from '../row-restorer.js';
+import { FrameRecords } from '../record-buffer.js';
 import { leafDigest } from '../../vault/digest.js';
-import { sodium } from '../../vault/sodium.js';
+import { sodium } from '../../sodium.js';
 import { forgetShuffles } from '../../strategies/small-domain.js';
 
 const init = workerData as WorkerInit;

@@ -6,17 +6,17 @@
 // value too large for the room reserved) goes to the general path (maskRow), which writes
 // it or throws the error it always would.
 // The bytes must be the general path's: test/mask/row-fast-paths.test.ts compares them.
-// Where every masked column is a constant or xxx<key>, the native kernel (../native.ts)
+// Where every masked column is a constant or xxx<key>, the native kernel (./native.ts)
 // does the rows it can and hands back the rest one at a time; test/mask/native-kernel.test.ts
 // compares its bytes with this file's.
 
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import type { SourcePosition } from '../errors.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
-import { sameBytes, type ByteArea } from './byte-sink.js';
+import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
-import * as N from '../native.js';
+import * as N from './native.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;

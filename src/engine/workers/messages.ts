@@ -2,6 +2,7 @@
 // data (structured clone); row bytes travel as transferred ArrayBuffers, not copies.
 
 import type { ErrorCode, Position } from '../../errors.js';
+import type { FieldEncoding } from '../field-codecs.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 
 /** A TablePlan without its masks (the worker prepares them from their specs), and the dump's encoding. */
@@ -135,3 +136,21 @@ export interface LeafDone {
 }
 
 export type FromWorker = JobDone | LeafDone | JobFailed;
+
+/** The plan as plain data, for the workers. */
+export function planSpec(plan: TablePlan, encoding: string, fields: FieldEncoding = 'copy-text', standardStrings = true): PlanSpec {
+  if (fields !== 'copy-text' && fields !== 'sql-literal') throw new Error(`no worker plan for ${fields} fields`);
+  return {
+    fields,
+    standardStrings,
+    index: plan.index,
+    table: plan.table,
+    ruleTable: plan.ruleTable,
+    columnNames: plan.columnNames,
+    keyIndexes: plan.keyIndexes,
+    keyNames: plan.keyNames,
+    masked: plan.masked.map((m) => ({ name: m.name, strategy: m.strategy, type: m.type, index: m.index, spec: m.spec })),
+    keyTextKept: plan.keyTextKept,
+    encoding,
+  };
+}

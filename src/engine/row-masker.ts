@@ -3,10 +3,9 @@
 // fields a rule or the key needs are decoded, and the row is written with the masked
 // fields replaced and every other byte as it was.
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { RowContext } from '../strategies/strategy.js';
-import { sameBytes, type ByteWriter } from './byte-sink.js';
+import { sameBytes, type ByteWriter } from '../io/byte-sink.js';
 import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
 import { tabOrEnd, Words } from '../io/words.js';

@@ -1,6 +1,6 @@
 // What a column's mask is made from, as plain data: the strategy's name, its rule
 // parameters and the column it applies to. The main thread prepares masks from it as the
-// DDL streams by; worker threads (./parallel) prepare the very same masks from a copy.
+// DDL streams by; worker threads (./workers) prepare the very same masks from a copy.
 
 import { STRATEGIES } from '../strategies/registry.js';
 import type { ColumnContext, ValueMask } from '../strategies/strategy.js';

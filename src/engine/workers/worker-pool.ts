@@ -7,7 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
-import { sodium } from '../../vault/sodium.js';
+import { sodium } from '../../sodium.js';
 import type { LeafHasher } from '../../vault/digest.js';
 import type { FromWorker, InsertsJob, JobDone, JobFailed, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 

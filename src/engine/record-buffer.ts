@@ -2,13 +2,13 @@
 // later as they are (rows masked on a worker thread, or on the main thread while earlier
 // rows are still out on workers).
 
-import { copyBytes } from '../../io/bytes.js';
-import { FRAME_RECORDS } from '../../vault/format.js';
-import { SEAL_HEAD_BYTES, SEAL_TAIL_BYTES } from '../../vault/writer.js';
-import { inPlaceMemory } from '../../io/in-place-memory.js';
-import { rowRecordSize, writeRowRecord, type FieldRef } from '../../vault/row-record.js';
-import { ScratchBuffer, type ByteArea } from '../byte-sink.js';
-import type { RowRecorder } from '../masked-row.js';
+import { copyBytes } from '../io/bytes.js';
+import { FRAME_RECORDS } from '../vault/format.js';
+import { SEAL_HEAD_BYTES, SEAL_TAIL_BYTES } from '../vault/writer.js';
+import { inPlaceMemory } from '../io/in-place-memory.js';
+import { rowRecordSize, writeRowRecord, type FieldRef } from '../vault/row-record.js';
+import { ScratchBuffer, type ByteArea } from '../io/byte-sink.js';
+import type { RowRecorder } from './masked-row.js';
 
 export class RecordBuffer implements RowRecorder {
   private readonly records = new ScratchBuffer();

@@ -2,10 +2,10 @@
 // original fields (and the values written for derived columns) to the vault. The same on
 // the main thread and on worker threads, so the output cannot depend on the thread count.
 
-import type { SourcePosition } from '../dump/sql-scanner.js';
-import type { ByteArea, ByteWriter } from './byte-sink.js';
+import type { SourcePosition } from '../errors.js';
+import type { ByteArea, ByteWriter } from '../io/byte-sink.js';
 import { CopyKernel, eachLine } from './copy-kernel.js';
-import * as N from '../native.js';
+import * as N from './native.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 

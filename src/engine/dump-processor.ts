@@ -3,8 +3,9 @@
 // the rows of planned tables in COPY blocks and in INSERT statements. Subclasses decide
 // what happens to each such row (maskedRow).
 
-import { PgcloakError } from '../errors.js';
-import { isIdentByte, SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import { isIdentByte, SqlScanner, type CopyDataMode, type ScannerHandler } from '../dump/sql-scanner.js';
+import { nativeLineCounter } from './native.js';
 import { MAGIC_BYTES, refuseBinaryText, refuseOtherForms } from '../dump/input-form.js';
 import { InsertRowReader, parseInsertHeader, type InsertHeader } from '../dump/insert-statement.js';
 import { insertTarget } from '../dump/insert-target.js';
@@ -12,9 +13,9 @@ import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { ByteSink, ScratchBuffer, type ByteArea, type ByteWriter, type Push } from './byte-sink.js';
-import { OrderedOutput, orderedPush } from './parallel/ordered-output.js';
-import type { BatchResult } from './parallel/worker-pool.js';
+import { ByteSink, ScratchBuffer, type ByteArea, type ByteWriter, type Push } from '../io/byte-sink.js';
+import { OrderedOutput, orderedPush } from './ordered-output.js';
+import type { BatchResult } from './workers/worker-pool.js';
 import { dumpEncoding, UTF8_ENCODING, type DumpEncoding } from '../dump/encoding.js';
 import { CsvRowReader, decodeCsvField, type CsvOptions } from '../copy/csv-rows.js';
 import { parseQualifiedName, quoteIdent } from '../schema/names.js';
@@ -118,7 +119,7 @@ export abstract class DumpProcessor implements ScannerHandler {
 
   constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void) {
     // Views of a row or statement go out only through this.out, which lends them (ByteSink).
-    this.scanner = new SqlScanner(this, { handlerLends: true });
+    this.scanner = new SqlScanner(this, { handlerLends: true, lineCounter: nativeLineCounter() });
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.catalog, (m) => this.warn(m));
     this.statistics = new StatisticsGuard(this.planner, this.catalog, (m) => this.warn(m));
