@@ -76,6 +76,7 @@ describe.skipIf(!corpusPresent)('custom archives of the corpus', () => {
     expect(h.dumpVersion).toMatch(/^15\./);
     expect(parser.toc).toHaveLength(217);
     const data = parser.toc.filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(data).toHaveLength(21); // `pg_restore -l pagila.dump | grep -c "TABLE DATA"`
     expect(data.every((e) => e.dataState === OFFSET_POS_SET && e.desc === 'TABLE DATA' && e.hadDumper)).toBe(true);
     expect(blocks).toEqual(data.map((e) => e.dumpId));
     const payment = parser.toc.find((e) => e.desc === 'TABLE DATA' && e.tag === 'payment_p2022_01')!;

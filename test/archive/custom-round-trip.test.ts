@@ -127,7 +127,9 @@ describeWithPg('custom archives of a database with the hard cases', () => {
   it('-Z0 from a pipe, written to a pipe: byte for byte, offsets not set', async () => {
     const out = await rewriteToPipe(archives['z0-pipe']!, 'z0-pipe-again.dump');
     expect(readFileSync(out).equals(archives['z0-pipe']!)).toBe(true);
-    expect(toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA).every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
+    const entries = toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
   });
 
   it('-Z0 from a pipe, written to a file: the offsets pg_dump would have written', async () => {
@@ -162,7 +164,9 @@ describeWithPg('custom archives of a database with the hard cases', () => {
 
   it('written to a pipe, restores with pg_restore (one job, the offsets not set)', async () => {
     const out = await rewriteToPipe(archives.gzip!, 'gzip-pipe-again.dump');
-    expect(toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA).every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
+    const entries = toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
     expect(restoreScript(out).equals(restoreScript(path.join(dir, 'gzip.dump')))).toBe(true);
     const fresh = uniqueDatabaseName('archive_custom_pipe');
     createDatabase(fresh);

@@ -91,7 +91,10 @@ describe.skipIf(!corpusPresent).each(CASES)('inspect --suggest on $name', (c) =>
     for (const [t, r] of rules.tables) {
       for (const col of r.columns.values()) expect(col.strategy.name, `${t}.${col.column}`).toBe('placeholder');
     }
-    for (const line of draft.split('\n').filter((l) => /^ {6}\S+: placeholder/.test(l))) expect(line).toMatch(/ # name "|content: /);
+    // One line per suggested column, each with its reason.
+    const placeholderLines = draft.split('\n').filter((l) => /^ {6}\S+: placeholder/.test(l));
+    expect(placeholderLines).toHaveLength(Object.values(c.expected).flat().length);
+    for (const line of placeholderLines) expect(line).toMatch(/ # name "|content: /);
     for (const n of c.notSuggested) {
       const [schema, table, column] = n.split('.');
       expect(rules.tables.get(`${schema}.${table}`)?.columns.has(column!) ?? false, n).toBe(false);
