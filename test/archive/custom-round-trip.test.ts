@@ -7,18 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ArchiveParser } from '../../src/archive/archive-parser.js';
 import { FdOutput, StreamOutput, type ArchiveOutput } from '../../src/archive/archive-output.js';
 import { CustomArchiveReader } from '../../src/archive/custom-reader.js';
 import { CustomArchiveWriter } from '../../src/archive/custom-writer.js';
 import { BLK_DATA, OFFSET_NO_DATA, OFFSET_POS_NOT_SET, OFFSET_POS_SET, type TocEntry } from '../../src/archive/format.js';
+import { describeWithCorpus } from '../integration/corpus-files.js';
 import { createDatabase, describeWithPg, dropDatabase, pg, pgBinary, uniqueDatabaseName } from '../integration/pg.js';
 import {
   CORPUS_ARCHIVES,
   bufferSource,
   collect,
-  corpusPresent,
   createArchiveFixture,
   fileSource,
   pgTool,
@@ -63,7 +63,7 @@ function toc(file: string): readonly TocEntry[] {
   return parser.toc;
 }
 
-describe.skipIf(!corpusPresent)('the corpus archives, read and written back', () => {
+describeWithCorpus('the corpus archives, read and written back', () => {
   for (const archive of CORPUS_ARCHIVES) {
     it(`${path.basename(archive)}: the same pg_restore script and list`, async () => {
       const out = await rewriteToFile(readFileSync(archive), `corpus-${path.basename(archive)}`);
