@@ -15,6 +15,40 @@ function megabytes(n: number): string {
   return `${(n / 1e9).toFixed(2)} GB`;
 }
 
+/** What the progress line reports at one moment. */
+export interface ProgressState {
+  label: string;
+  /** Bytes of the input read so far. */
+  done: number;
+  /** The input's size when known (a file, or standard input redirected from one); undefined for a pipe. */
+  total: number | undefined;
+  /** Seconds since the run started. */
+  seconds: number;
+  table: string | undefined;
+}
+
+/** Seconds as pv shows them: h:mm:ss. */
+export function clockTime(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The progress line: bytes read and the rate; when the input's size is known also the size,
+ * the percentage done and, as pv does, the time left at the average rate so far (`ETA
+ * 0:01:23`; `ETA --:--:--` until a byte has been read). Percent stays at most 100 should the
+ * file grow while it is read.
+ */
+export function progressLine(p: ProgressState): string {
+  const rate = p.seconds > 0 ? ` ${(p.done / 1e6 / p.seconds).toFixed(0)} MB/s` : '';
+  const table = p.table ? ` ${p.table}` : '';
+  if (!p.total) return `${p.label}: ${megabytes(p.done)}${rate}${table}`;
+  const fraction = Math.min(1, p.done / p.total);
+  const perSecond = p.seconds > 0 ? p.done / p.seconds : 0;
+  const eta = perSecond > 0 ? clockTime(Math.max(0, p.total - p.done) / perSecond) : '--:--:--';
+  return `${p.label}: ${megabytes(p.done)} of ${megabytes(p.total)} ${Math.floor(100 * fraction)}%${rate} ETA ${eta}${table}`;
+}
+
 export class Progress {
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
@@ -24,12 +58,8 @@ export class Progress {
     this.timer = setInterval(() => {
       const p = processor();
       if (!p) return;
-      const seconds = (Date.now() - this.started) / 1000;
-      const done = p.bytesIn;
-      const pct = totalBytes ? ` ${((100 * done) / totalBytes).toFixed(0)}%` : '';
-      const rate = seconds > 0 ? ` ${(done / 1e6 / seconds).toFixed(0)} MB/s` : '';
-      const table = p.currentTable ? ` ${p.currentTable}` : '';
-      process.stderr.write(`\r\x1b[K${label}: ${megabytes(done)}${pct}${rate}${table}`);
+      const line = progressLine({ label, done: p.bytesIn, total: totalBytes, seconds: (Date.now() - this.started) / 1000, table: p.currentTable });
+      process.stderr.write(`\r\x1b[K${line}`);
     }, 250);
     this.timer.unref();
   }

@@ -5,11 +5,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ArchiveHandler, ArchiveParser } from '../../src/archive/archive-parser.js';
 import { BLK_BLOBS, OFFSET_NO_DATA, OFFSET_POS_SET, version } from '../../src/archive/format.js';
 import { createDatabase, describeWithPg, dropDatabase, psqlCommand, uniqueDatabaseName } from '../integration/pg.js';
-import { CORPUS_ARCHIVES, corpusPresent, pgTool } from './helpers.js';
+import { describeWithCorpus } from '../integration/corpus-files.js';
+import { CORPUS_ARCHIVES, pgTool } from './helpers.js';
 
 /** Everything the parser reports, with each stream's and each block's bytes joined, as lines to compare. */
 function events(bytes: Buffer, cuts: number[] | number): string[] {
@@ -61,7 +62,7 @@ function events(bytes: Buffer, cuts: number[] | number): string[] {
   return log;
 }
 
-describe.skipIf(!corpusPresent)('custom archives of the corpus', () => {
+describeWithCorpus('custom archives of the corpus', () => {
   it('reads pagila: header fields, every TOC entry, every data block with an offset the TOC agrees with', () => {
     const bytes = readFileSync(CORPUS_ARCHIVES[0]!);
     const blocks: number[] = [];
@@ -76,6 +77,7 @@ describe.skipIf(!corpusPresent)('custom archives of the corpus', () => {
     expect(h.dumpVersion).toMatch(/^15\./);
     expect(parser.toc).toHaveLength(217);
     const data = parser.toc.filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(data).toHaveLength(21); // `pg_restore -l pagila.dump | grep -c "TABLE DATA"`
     expect(data.every((e) => e.dataState === OFFSET_POS_SET && e.desc === 'TABLE DATA' && e.hadDumper)).toBe(true);
     expect(blocks).toEqual(data.map((e) => e.dumpId));
     const payment = parser.toc.find((e) => e.desc === 'TABLE DATA' && e.tag === 'payment_p2022_01')!;

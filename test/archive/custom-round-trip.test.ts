@@ -7,18 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ArchiveParser } from '../../src/archive/archive-parser.js';
 import { FdOutput, StreamOutput, type ArchiveOutput } from '../../src/archive/archive-output.js';
 import { CustomArchiveReader } from '../../src/archive/custom-reader.js';
 import { CustomArchiveWriter } from '../../src/archive/custom-writer.js';
 import { BLK_DATA, OFFSET_NO_DATA, OFFSET_POS_NOT_SET, OFFSET_POS_SET, type TocEntry } from '../../src/archive/format.js';
+import { describeWithCorpus } from '../integration/corpus-files.js';
 import { createDatabase, describeWithPg, dropDatabase, pg, pgBinary, uniqueDatabaseName } from '../integration/pg.js';
 import {
   CORPUS_ARCHIVES,
   bufferSource,
   collect,
-  corpusPresent,
   createArchiveFixture,
   fileSource,
   pgTool,
@@ -63,7 +63,7 @@ function toc(file: string): readonly TocEntry[] {
   return parser.toc;
 }
 
-describe.skipIf(!corpusPresent)('the corpus archives, read and written back', () => {
+describeWithCorpus('the corpus archives, read and written back', () => {
   for (const archive of CORPUS_ARCHIVES) {
     it(`${path.basename(archive)}: the same pg_restore script and list`, async () => {
       const out = await rewriteToFile(readFileSync(archive), `corpus-${path.basename(archive)}`);
@@ -127,7 +127,9 @@ describeWithPg('custom archives of a database with the hard cases', () => {
   it('-Z0 from a pipe, written to a pipe: byte for byte, offsets not set', async () => {
     const out = await rewriteToPipe(archives['z0-pipe']!, 'z0-pipe-again.dump');
     expect(readFileSync(out).equals(archives['z0-pipe']!)).toBe(true);
-    expect(toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA).every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
+    const entries = toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
   });
 
   it('-Z0 from a pipe, written to a file: the offsets pg_dump would have written', async () => {
@@ -162,7 +164,9 @@ describeWithPg('custom archives of a database with the hard cases', () => {
 
   it('written to a pipe, restores with pg_restore (one job, the offsets not set)', async () => {
     const out = await rewriteToPipe(archives.gzip!, 'gzip-pipe-again.dump');
-    expect(toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA).every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
+    const entries = toc(out).filter((e) => e.dataState !== OFFSET_NO_DATA);
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.every((e) => e.dataState === OFFSET_POS_NOT_SET)).toBe(true);
     expect(restoreScript(out).equals(restoreScript(path.join(dir, 'gzip.dump')))).toBe(true);
     const fresh = uniqueDatabaseName('archive_custom_pipe');
     createDatabase(fresh);

@@ -12,7 +12,8 @@ import { DirectoryArchiveWriter } from '../../src/archive/directory-writer.js';
 import type { TocEntry } from '../../src/archive/format.js';
 import { PgcloakError } from '../../src/errors.js';
 import { createDatabase, describeWithPg, dropDatabase, uniqueDatabaseName } from '../integration/pg.js';
-import { collect, createArchiveFixture, pgTool, plainDump, restoreList, restoreScript } from './helpers.js';
+import { describeWithCorpus } from '../integration/corpus-files.js';
+import { CORPUS_DIRECTORIES, collect, createArchiveFixture, pgTool, plainDump, restoreList, restoreScript } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pgcloak-archive-dir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +41,19 @@ async function rewrite(input: string, output: string, jobs = 2): Promise<void> {
 function files(d: string): string[] {
   return readdirSync(d).sort();
 }
+
+describeWithCorpus('the corpus directory archives, read and written back', () => {
+  for (const input of CORPUS_DIRECTORIES) {
+    it(`${path.basename(input)}: the same files, toc.dat, pg_restore script and list`, async () => {
+      const out = path.join(dir, `corpus-${path.basename(input)}`);
+      await rewrite(input, out);
+      expect(files(out)).toEqual(files(input));
+      expect(readFileSync(path.join(out, 'toc.dat')).equals(readFileSync(path.join(input, 'toc.dat')))).toBe(true);
+      expect(restoreList(out)).toBe(restoreList(input));
+      expect(restoreScript(out).equals(restoreScript(input))).toBe(true);
+    });
+  }
+});
 
 describeWithPg('directory archives of a database with the hard cases', () => {
   const db = uniqueDatabaseName('archive_dir');

@@ -1,20 +1,20 @@
-// Shared by the archive container tests: where the corpus archives are (one place: a later
-// issue vendors them into fixtures/), byte sources that cut input into chosen chunks, the
+// Shared by the archive container tests: where the corpus archives are (re-dumped by the test
+// cluster, see test/integration/corpus-files.ts), byte sources that cut input into chosen chunks, the
 // PostgreSQL client tools against the test cluster, and a small database with the cases
 // an archive must carry (no rows, partitions, large objects, names that need quoting).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { repoRoot } from '../integration/cli.js';
+import { redumpFile } from '../integration/corpus-files.js';
 import { pg, pgBinary, psqlCommand } from '../integration/pg.js';
 import type { ByteSource } from '../../src/archive/custom-reader.js';
 
-/** The pg_dump 15 custom archives of the public corpus (../shared/corpus, see its README). */
-export const CORPUS_ROOT = path.resolve(repoRoot, '../shared/corpus');
-export const CORPUS_ARCHIVES = ['pagila/pagila.dump', 'chinook/chinook.dump', 'northwind/northwind.dump'].map((f) => path.join(CORPUS_ROOT, f));
-export const corpusPresent = CORPUS_ARCHIVES.every((f) => existsSync(f));
+const CORPUS_NAMES = ['pagila', 'chinook', 'northwind'] as const;
+/** The pg_dump 15 custom archives of the public corpus (fixtures/corpus/README.md): pagila, chinook, northwind. */
+export const CORPUS_ARCHIVES = CORPUS_NAMES.map((name) => redumpFile(name, 'custom'));
+/** The same databases as directory archives (`pg_dump -Fd`). */
+export const CORPUS_DIRECTORIES = CORPUS_NAMES.map((name) => redumpFile(name, 'directory'));
 
 /** A source giving `bytes` in pieces of `size` bytes (the last shorter), or cut at the given points. */
 export function bufferSource(bytes: Buffer, cut: number | number[]): ByteSource {

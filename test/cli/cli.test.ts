@@ -134,8 +134,8 @@ describe('pgcloak CLI', () => {
     expect(r.stderr).toMatch(/COPY_FIELD_COUNT: expected 3 fields, got 2 \(public\.pair, line \d+, byte \d+\)/);
   });
 
-  it('exits with IO and a reason when the output cannot be written, leaving no vault', () => {
-    if (!existsSync('/dev/full')) return;
+  // Skipped, visibly, where there is no /dev/full (not passed without running).
+  it.skipIf(!existsSync('/dev/full'))('exits with IO and a reason when the output cannot be written, leaving no vault', () => {
     const vault = join(dir, 'full.vault');
     const r = spawnSync('sh', ['-c', `node bin/pgcloak.js mask --rules ${RULES} --vault ${vault} --key-file ${key} --quiet < ${INPUT} > /dev/full`], { encoding: 'utf8' });
     expect(r.status).toBe(EXIT_CODES.IO);

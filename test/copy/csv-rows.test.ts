@@ -5,20 +5,28 @@ import { CsvRowReader, decodeCsvField, encodeCsvField } from '../../src/copy/csv
 const Q = 0x22;
 const D = 0x2c;
 
-function read(chunks: Buffer[]): string[][] {
+/** Each row: its position, its line end and its fields; `bytes`: every row's bytes with its line end, in order. */
+function readAll(chunks: Buffer[]): { rows: string[][]; bytes: Buffer } {
   const rows: string[][] = [];
+  const bytes: Buffer[] = [];
   const reader = new CsvRowReader(
     {
       row: (buf, start, end, eolEnd, starts, ends, at) => {
         rows.push([`${at.line}:${at.offset}`, JSON.stringify(buf.toString('utf8', end, eolEnd)), ...starts.map((s, i) => buf.toString('utf8', s, ends[i]))]);
-        expect(buf.toString('utf8', start, end).length).toBeGreaterThanOrEqual(0);
+        // The fields span the row from its first byte to its line end.
+        expect([starts[0], ends[ends.length - 1]]).toEqual([start, end]);
+        bytes.push(Buffer.from(buf.subarray(start, eolEnd)));
       },
     },
     { delimiter: D, quote: Q },
   );
   for (const c of chunks) reader.write(c);
   reader.end();
-  return rows;
+  return { rows, bytes: Buffer.concat(bytes) };
+}
+
+function read(chunks: Buffer[]): string[][] {
+  return readAll(chunks).rows;
 }
 
 const CSV = Buffer.from('id,name,note\r\n1,"Alice, A.","say ""hi""\nnext line"\r\n2,,""\n3,é🎉,"x"');
@@ -33,6 +41,11 @@ describe('CSV rows', () => {
       ['4:52', '"\\n"', '2', '', '""'],
       ['5:58', '""', '3', 'é🎉', '"x"'],
     ]);
+  });
+
+  it('hands over every byte of the input, in order, as rows and their line ends', () => {
+    expect(readAll([CSV]).bytes.equals(CSV)).toBe(true);
+    expect(readAll([...CSV].map((byte) => Buffer.from([byte]))).bytes.equals(CSV)).toBe(true);
   });
 
   it('gives the same rows at every split point and byte by byte', () => {

@@ -1,19 +1,16 @@
-// Real dumps nobody on this project wrote (see ../shared/corpus/README.md): mask
+// Real dumps nobody on this project wrote (see fixtures/corpus/README.md): mask
 // them with fixtures/corpus-rules/<name>.yaml, restore the result into PostgreSQL,
 // check that masked columns hold placeholders, and unmask back to the exact bytes.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { repoRoot, runPgcloakOk } from './cli.js';
+import { describeWithCorpus, publishedFile, redumpFile } from './corpus-files.js';
 import { copyBlocks } from './dump-lines.js';
 import { spawnSync } from 'node:child_process';
-import { createDatabase, dropDatabase, pgAvailable, pgBinary, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
-
-const corpusRoot = path.resolve(repoRoot, '../shared/corpus');
-const corpusPresent = existsSync(corpusRoot);
-if (!corpusPresent) console.warn(`corpus not found at ${corpusRoot}: corpus suites are SKIPPED`);
+import { createDatabase, dropDatabase, pgBinary, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
 
 interface CorpusCase {
   name: string;
@@ -32,11 +29,11 @@ interface CorpusCase {
 const CASES: CorpusCase[] = [
   {
     name: 'pagila',
-    dump: 'pagila/pagila.plain.sql',
+    dump: redumpFile('pagila', 'plain'),
     forms: [
-      { form: 'inserts', file: 'pagila/pagila.inserts.sql' },
-      { form: 'column-inserts', file: 'pagila/pagila.column-inserts.sql' },
-      { form: 'custom archive through pg_restore -f -', file: 'pagila/pagila.dump', viaPgRestore: true },
+      { form: 'inserts', file: redumpFile('pagila', 'inserts') },
+      { form: 'column-inserts', file: redumpFile('pagila', 'column-inserts') },
+      { form: 'custom archive through pg_restore -f -', file: redumpFile('pagila', 'custom'), viaPgRestore: true },
     ],
     violations: {
       'customer names and e-mails': `SELECT count(*) FROM public.customer
@@ -56,13 +53,13 @@ const CASES: CorpusCase[] = [
   },
   {
     name: 'chinook',
-    dump: 'chinook/chinook.plain.sql',
+    dump: redumpFile('chinook', 'plain'),
     forms: [
-      { form: 'inserts', file: 'chinook/chinook.inserts.sql' },
-      { form: 'column-inserts', file: 'chinook/chinook.column-inserts.sql' },
+      { form: 'inserts', file: redumpFile('chinook', 'inserts') },
+      { form: 'column-inserts', file: redumpFile('chinook', 'column-inserts') },
       // Not made by pg_dump: multi-row INSERTs, DROP/CREATE DATABASE and \c chinook.
-      { form: 'published script', file: 'chinook/Chinook_PostgreSql.sql', database: 'chinook' },
-      { form: 'custom archive through pg_restore -f -', file: 'chinook/chinook.dump', viaPgRestore: true },
+      { form: 'published script', file: publishedFile('chinook', 'Chinook_PostgreSql.sql'), database: 'chinook' },
+      { form: 'custom archive through pg_restore -f -', file: redumpFile('chinook', 'custom'), viaPgRestore: true },
     ],
     violations: {
       'customer e-mails': `SELECT count(*) FROM public.customer WHERE email <> 'xxx' || customer_id`,
@@ -78,13 +75,13 @@ const CASES: CorpusCase[] = [
   },
   {
     name: 'northwind',
-    dump: 'northwind/northwind.plain.sql',
+    dump: redumpFile('northwind', 'plain'),
     forms: [
-      { form: 'inserts', file: 'northwind/northwind.inserts.sql' },
-      { form: 'column-inserts', file: 'northwind/northwind.column-inserts.sql' },
+      { form: 'inserts', file: redumpFile('northwind', 'inserts') },
+      { form: 'column-inserts', file: redumpFile('northwind', 'column-inserts') },
       // Hand-edited pg_dump style: INSERTs without column lists.
-      { form: 'published script', file: 'northwind/northwind.sql' },
-      { form: 'custom archive through pg_restore -f -', file: 'northwind/northwind.dump', viaPgRestore: true },
+      { form: 'published script', file: publishedFile('northwind', 'northwind.sql') },
+      { form: 'custom archive through pg_restore -f -', file: redumpFile('northwind', 'custom'), viaPgRestore: true },
     ],
     violations: {
       'customers, keyed by text codes': `SELECT count(*) FROM public.customers
@@ -102,15 +99,14 @@ const CASES: CorpusCase[] = [
   },
 ];
 
-const describeCorpus = describe.skipIf(!pgAvailable || !corpusPresent);
 
 /** Every form of each corpus database, checked against the COPY re-dump's row counts. */
 const FORM_CASES = CASES.flatMap((corpus) =>
   [{ form: 'COPY re-dump', file: corpus.dump } as CorpusCase['forms'][number], ...corpus.forms].map((f) => ({ ...f, corpus, label: `${corpus.name} ${f.form}` })),
 );
 
-describeCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database, viaPgRestore }) => {
-  let dumpFile = path.join(corpusRoot, file);
+describeWithCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database, viaPgRestore }) => {
+  let dumpFile = file;
   const rulesFile = path.join(repoRoot, 'fixtures', 'corpus-rules', `${corpus.name}.yaml`);
   let tmp = '';
   let keyFile = '';
@@ -154,7 +150,7 @@ describeCorpus.each(FORM_CASES)('corpus: $label', ({ corpus, file, database, via
   });
 
   it('restores every row', () => {
-    const blocks = copyBlocks(readFileSync(path.join(corpusRoot, corpus.dump), 'utf8').split('\n'));
+    const blocks = copyBlocks(readFileSync(corpus.dump, 'utf8').split('\n'));
     expect(blocks.length).toBeGreaterThan(5);
     const counts = blocks.map((block) => [block.table, queryValue(maskedDb, `SELECT count(*) FROM ${block.table}`)]);
     expect(counts).toEqual(blocks.map((block) => [block.table, String(block.end - block.first)]));

@@ -7,6 +7,10 @@
 //   PGCLOAK_PG_TMPDIR  where the cluster directory is created (default os.tmpdir());
 //                      the postgres OS user must be able to reach it
 //   PGCLOAK_PG_KEEP=1  leave the cluster directory behind after the run (for debugging)
+//   PGCLOAK_REQUIRE_PG=1  binaries not found are an error, not skipped suites (CI sets it)
+//
+// It also loads the public corpus vendored in fixtures/corpus into the cluster and dumps it
+// again in every form the suites read (corpus-setup.ts), handed over as `corpus`.
 //
 // When run as root the server runs as the `postgres` OS user (the server refuses root);
 // otherwise it runs as the current user.
@@ -16,7 +20,9 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { redumpCorpus } from './corpus-setup.js';
 
 export interface PgInfo {
   /** Directory of the PostgreSQL client and server binaries. */
@@ -29,22 +35,37 @@ export interface PgInfo {
   dir: string;
 }
 
+export type CorpusName = 'pagila' | 'chinook' | 'northwind';
+export type RedumpForm = 'plain' | 'inserts' | 'column-inserts' | 'custom' | 'directory';
+
+export interface CorpusInfo {
+  /** Where the re-dumps are: `<name>/<name>.plain.sql` and so on (corpus-setup.ts REDUMP_FORMS). */
+  dir: string;
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     pg: PgInfo | null;
+    /** The corpus re-dumps; null exactly when pg is (no PostgreSQL binaries). */
+    corpus: CorpusInfo | null;
   }
 }
 
 const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export default async function setup(project: TestProject): Promise<() => void> {
   const bin = process.env.PGCLOAK_PG_BIN ?? DEFAULT_BIN;
   if (!existsSync(path.join(bin, 'initdb'))) {
+    if (process.env.PGCLOAK_REQUIRE_PG === '1') {
+      throw new Error(`PostgreSQL 15 binaries not found in ${bin}, and PGCLOAK_REQUIRE_PG=1: the integration suites must run`);
+    }
     process.stderr.write(
       `\n*** PostgreSQL 15 binaries not found in ${bin}: integration suites are SKIPPED ` +
         `(set PGCLOAK_PG_BIN to the directory holding initdb) ***\n\n`,
     );
     project.provide('pg', null);
+    project.provide('corpus', null);
     return () => {};
   }
 
@@ -110,6 +131,12 @@ export default async function setup(project: TestProject): Promise<() => void> {
     const info: PgInfo = { bin, host: sockDir, port, user: 'postgres', dir };
     process.stderr.write(`pgcloak integration: PostgreSQL cluster on ${sockDir} port ${port}\n`);
     project.provide('pg', info);
+    // A failure here fails the run: the corpus suites are never skipped for want of their data.
+    const corpusDir = path.join(dir, 'corpus');
+    const corpusStarted = Date.now();
+    await redumpCorpus(info, path.join(repoRoot, 'fixtures', 'corpus'), corpusDir);
+    process.stderr.write(`pgcloak integration: the corpus loaded and dumped again in ${((Date.now() - corpusStarted) / 1000).toFixed(1)} s\n`);
+    project.provide('corpus', { dir: corpusDir });
   } catch (error) {
     teardown();
     throw error;

@@ -15,13 +15,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
 import { describeRun, repoRoot, runPgcloak, runPgcloakOk } from './cli.js';
+import { describeWithCorpus, redumpFile } from './corpus-files.js';
 import {
   createDatabase,
   databaseUrl,
   describeWithPg,
   dropDatabase,
   pg,
-  pgAvailable,
   pgDump,
   psqlCommand,
   psqlFile,
@@ -376,11 +376,9 @@ describeWithPg('unmask into a database: the tricky schema', () => {
 
 // ---------------------------------------------------------------------------
 
-const corpusDump = path.resolve(repoRoot, '../shared/corpus/pagila/pagila.plain.sql');
-const describeCorpus = describe.skipIf(!pgAvailable || !existsSync(corpusDump));
-if (pgAvailable && !existsSync(corpusDump)) console.warn(`corpus not found at ${corpusDump}: the pagila reversal suite is SKIPPED`);
+const corpusDump = redumpFile('pagila', 'plain');
 
-describeCorpus('unmask into a database: pagila', () => {
+describeWithCorpus('unmask into a database: pagila', () => {
   let f: Fixture;
   const pagilaMap = path.join(restoreDir, 'pagila-map.yaml');
 

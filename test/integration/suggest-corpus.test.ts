@@ -1,20 +1,17 @@
-// inspect --suggest on real dumps nobody on this project wrote (../shared/corpus): every
+// inspect --suggest on real dumps nobody on this project wrote (fixtures/corpus): every
 // personal column (names, e-mails, addresses, phones, ...) is suggested, nothing that is
 // catalogue data is, and the draft masks (with --require-coverage) and restores into
 // PostgreSQL with ON_ERROR_STOP.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseRules } from '../../src/rules/rules-file.js';
-import { repoRoot, runPgcloakOk } from './cli.js';
-import { createDatabase, dropDatabase, pgAvailable, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
-
-const corpusRoot = path.resolve(repoRoot, '../shared/corpus');
-const corpusPresent = existsSync(corpusRoot);
-if (!corpusPresent) console.warn(`corpus not found at ${corpusRoot}: inspect --suggest corpus suites are SKIPPED`);
+import { runPgcloakOk } from './cli.js';
+import { describeWithCorpus, redumpFile } from './corpus-files.js';
+import { createDatabase, dropDatabase, psqlFile, queryValue, uniqueDatabaseName } from './pg.js';
 
 interface SuggestCase {
   name: string;
@@ -30,7 +27,7 @@ interface SuggestCase {
 const CASES: SuggestCase[] = [
   {
     name: 'pagila',
-    dump: 'pagila/pagila.plain.sql',
+    dump: redumpFile('pagila', 'plain'),
     expected: {
       'public.customer': ['first_name', 'last_name', 'email'],
       'public.actor': ['first_name', 'last_name'],
@@ -42,7 +39,7 @@ const CASES: SuggestCase[] = [
   },
   {
     name: 'chinook',
-    dump: 'chinook/chinook.plain.sql',
+    dump: redumpFile('chinook', 'plain'),
     expected: {
       'public.customer': ['first_name', 'last_name', 'company', 'address', 'city', 'state', 'postal_code', 'phone', 'fax', 'email'],
       'public.employee': ['last_name', 'first_name', 'birth_date', 'address', 'city', 'state', 'postal_code', 'phone', 'fax', 'email'],
@@ -53,7 +50,7 @@ const CASES: SuggestCase[] = [
   },
   {
     name: 'northwind',
-    dump: 'northwind/northwind.plain.sql',
+    dump: redumpFile('northwind', 'plain'),
     expected: {
       'public.customers': ['company_name', 'contact_name', 'address', 'city', 'region', 'postal_code', 'phone', 'fax'],
       'public.employees': ['last_name', 'first_name', 'birth_date', 'address', 'city', 'region', 'postal_code', 'home_phone', 'photo', 'notes', 'photo_path'],
@@ -66,8 +63,8 @@ const CASES: SuggestCase[] = [
   },
 ];
 
-describe.skipIf(!corpusPresent).each(CASES)('inspect --suggest on $name', (c) => {
-  const dumpFile = path.join(corpusRoot, c.dump);
+describeWithCorpus.each(CASES)('inspect --suggest on $name', (c) => {
+  const dumpFile = c.dump;
   let tmp = '';
   let draftFile = '';
   let db = '';
@@ -91,7 +88,10 @@ describe.skipIf(!corpusPresent).each(CASES)('inspect --suggest on $name', (c) =>
     for (const [t, r] of rules.tables) {
       for (const col of r.columns.values()) expect(col.strategy.name, `${t}.${col.column}`).toBe('placeholder');
     }
-    for (const line of draft.split('\n').filter((l) => /^ {6}\S+: placeholder/.test(l))) expect(line).toMatch(/ # name "|content: /);
+    // One line per suggested column, each with its reason.
+    const placeholderLines = draft.split('\n').filter((l) => /^ {6}\S+: placeholder/.test(l));
+    expect(placeholderLines).toHaveLength(Object.values(c.expected).flat().length);
+    for (const line of placeholderLines) expect(line).toMatch(/ # name "|content: /);
     for (const n of c.notSuggested) {
       const [schema, table, column] = n.split('.');
       expect(rules.tables.get(`${schema}.${table}`)?.columns.has(column!) ?? false, n).toBe(false);
@@ -99,7 +99,7 @@ describe.skipIf(!corpusPresent).each(CASES)('inspect --suggest on $name', (c) =>
     expect(draft).not.toMatch(/^ {6}# /m); // nothing left undecided
   });
 
-  it.skipIf(!pgAvailable)('masks with --require-coverage and restores with ON_ERROR_STOP', () => {
+  it('masks with --require-coverage and restores with ON_ERROR_STOP', () => {
     const masked = path.join(tmp, 'masked.sql');
     runPgcloakOk(['keygen', '--output', path.join(tmp, 'k'), '-q']);
     runPgcloakOk(['mask', '--rules', draftFile, '--vault', path.join(tmp, 'v'), '--key-file', path.join(tmp, 'k'), '--input', dumpFile, '--output', masked, '--require-coverage', '-q']);

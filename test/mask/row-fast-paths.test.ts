@@ -144,7 +144,7 @@ describe('row masker shortcuts', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(fc.tuple(sqlKey, fc.boolean()), { minLength: 1, maxLength: 8 }), fc.boolean(), async (maxLength, rows, standard) => {
         const keys = standard ? rows : rows.filter(([k]) => !k.text.includes('\\'));
-        if (keys.length === 0) return;
+        fc.pre(keys.length > 0); // a discard, not a silent pass: fast-check draws another
         const inserts = keys.map(([k, nul]) => `INSERT INTO public.t (id, name) VALUES (${k.literal}, ${nul ? 'NULL' : "'secret'"});\n`).join('');
         const input = Buffer.from(
           `SET client_encoding = 'UTF8';\nSET standard_conforming_strings = ${standard ? 'on' : 'off'};\n\nCREATE TABLE public.t (\n    id text,\n    name character varying(${maxLength})\n);\n\n${inserts}`,

@@ -1,4 +1,4 @@
--- A vendor's "upgrade" of pagila (../shared/corpus/pagila), run on the database restored
+-- A vendor's "upgrade" of pagila (fixtures/corpus/pagila), run on the database restored
 -- from the masked dump and, to know what to expect, on a copy of the original one.
 -- pagila-map.yaml tells pgcloak what was renamed.
 
