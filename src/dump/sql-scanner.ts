@@ -41,6 +41,17 @@ const MAX_STATEMENT = 256 * 1024 * 1024;
 export type CopyDataMode = 'passthrough' | 'rows' | 'batch';
 
 /**
+ * Takes whole statements from the one starting at `buf[start]` (the handler writes them
+ * itself), if it can: where they end (after a `;`) and how many line ends they hold;
+ * undefined when it took none. A handler returns one for the statements after the one it was
+ * given (INSERT statements with the same header, walked natively).
+ */
+export type StatementWalk = (buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined;
+
+/** What follows a statement: COPY data, handled so; statements the handler's walk may take; or nothing special. */
+export type AfterStatement = CopyDataMode | StatementWalk | undefined;
+
+/**
  * Counts whole lines of COPY data at once (the native kernel's, when it is built: the engine
  * gives it, ../engine/native.ts): from `buf[start]`, lines of at most `limit` bytes in all, up
  * to one that could be the `\.` end marker or that runs past `end`. `counted.lines` is how
@@ -55,9 +66,10 @@ export interface ScannerHandler {
   emit(buf: Buffer, start: number, end: number): void;
   /**
    * A statement, from its first byte up to and including its `;`. The handler writes
-   * it. Returns how the COPY data that follows must be handled, if any.
+   * it. Returns how the COPY data that follows must be handled, if any, or a walk to offer
+   * the statements that follow.
    */
-  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined;
+  statement(text: Buffer, at: SourcePosition): AfterStatement;
   /**
    * One COPY data row in 'rows' mode: `buf[start..end)` is the row without its line
    * end, `buf[end..eolEnd)` the line end (`\n` or `\r\n`). The handler writes both.
@@ -160,12 +172,8 @@ export class SqlScanner {
    */
   bytesScanned = 0;
 
-  /**
-   * Set by the handler while handling a statement, for the next statement only: takes whole
-   * statements from the one starting at `start` (writing them itself), if it can, and says
-   * where they end (after a `;`) and how many line ends they hold; undefined when it took none.
-   */
-  insertRun: ((buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined) | undefined;
+  /** The walk the handler returned with the last statement, offered the next statement only. */
+  private walk: StatementWalk | undefined;
 
   /**
    * `handlerLends`: the handler keeps no view of a row or statement past its call but those it
@@ -183,15 +191,18 @@ export class SqlScanner {
   }
 
   /**
-   * Raw COPY data (the output of `COPY t TO STDOUT`): the input starts inside COPY data,
-   * and its end ends the data; a `\.` line is optional.
+   * COPY data given apart from its statement: the input continues inside COPY data. Raw COPY
+   * data (the output of `COPY t TO STDOUT`) may end without a `\.` line (`endMarker`
+   * 'optional': the end of the input ends it); data that ends with one (an archive's) goes
+   * back to SQL after it.
    */
-  startInCopyData(mode: CopyDataMode): void {
+  startInCopyData(mode: CopyDataMode, endMarker: 'optional' | 'required' = 'optional'): void {
     this.state = State.CopyData;
     this.copyMode = mode;
     this.lineStart = true;
     this.copyRows = 0;
-    this.rawCopy = true;
+    this.copyAt = this.position;
+    this.rawCopy = endMarker === 'optional';
   }
 
   /** `SET standard_conforming_strings = off` changes how `'...'` strings treat backslashes. */
@@ -328,7 +339,7 @@ export class SqlScanner {
           }
           if (!this.inStatement) {
             if (at > emitFrom) this.handler.emit(buf, emitFrom, at);
-            const taken = this.insertRun?.(buf, at, len, { line: this.line, offset: this.chunkOffset + at });
+            const taken = this.walk?.(buf, at, len, { line: this.line, offset: this.chunkOffset + at });
             if (taken) {
               // Whole statements, written by the handler: on after the last one's `;`.
               this.line += taken.lines;
@@ -363,9 +374,11 @@ export class SqlScanner {
             if (!whole) this.keep(buf, keepFrom, pos);
             keepFrom = -1;
             emitFrom = pos;
-            const mode = this.endStatement(whole);
-            if (mode !== undefined) {
-              this.copyMode = mode;
+            const after = this.endStatement(whole);
+            if (typeof after === 'function') {
+              this.walk = after;
+            } else if (after !== undefined) {
+              this.copyMode = after;
               this.copyAt = this.stmtStart;
               this.state = State.AfterCopy;
             }
@@ -499,9 +512,9 @@ export class SqlScanner {
     this.kept.append(buf, from, to);
   }
 
-  private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
+  private endStatement(whole: Buffer | undefined): AfterStatement {
     this.inStatement = false;
-    this.insertRun = undefined;
+    this.walk = undefined;
     if (whole) return this.handler.statement(whole, this.stmtStart);
     const text = this.kept.take();
     const mode = this.handler.statement(text, this.stmtStart);

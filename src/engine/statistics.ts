@@ -22,7 +22,7 @@
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
-import { isUnreadable, keepPairs, pairValue, parseStatsCall, type StatsCall } from '../dump/stats-statement.js';
+import { isUnreadable, keepPairs, pairValue, parseStatsCall, type StatsCall, type UnreadableStatsCall } from '../dump/stats-statement.js';
 import type { SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { TablePlanner } from './table-plans.js';
@@ -54,9 +54,13 @@ export class StatisticsGuard {
   }
 
   /** What to do with a statement; undefined when it is not a statistics statement. */
-  verdict(text: Buffer, at: SourcePosition, options: LiteralOptions, decodeName: (bytes: Buffer) => string): StatisticsVerdict | undefined {
+  verdictOf(text: Buffer, at: SourcePosition, options: LiteralOptions, decodeName: (bytes: Buffer) => string): StatisticsVerdict | undefined {
     const call = parseStatsCall(text, options, decodeName);
-    if (call === undefined) return undefined;
+    return call === undefined ? undefined : this.verdict(text, call, at, options);
+  }
+
+  /** What to do with a statistics statement, its call read (parseStatsCall). */
+  verdict(text: Buffer, call: StatsCall | UnreadableStatsCall, at: SourcePosition, options: LiteralOptions): StatisticsVerdict {
     if (isUnreadable(call)) {
       if (!this.planner.masksAnything) return PASS;
       return refuse(`the arguments of this pg_catalog.${call.fn}() call are not name/value pairs pgcloak can read, and it may carry values of masked columns`, at);

@@ -48,8 +48,6 @@ export class ByteSink implements ByteArea {
   length = 0;
   private readonly push: Push;
   private readonly spare: Buffer[] = [];
-  /** While set, everything written goes here instead (a batch of INSERT statements for a worker). */
-  capture: ByteWriter | undefined = undefined;
 
   constructor(push: Push) {
     this.push = push;
@@ -62,10 +60,6 @@ export class ByteSink implements ByteArea {
   write(src: Uint8Array, start: number, end: number, transient = false): void {
     const n = end - start;
     if (n <= 0) return;
-    if (this.capture) {
-      this.capture.write(src, start, end);
-      return;
-    }
     if (n >= DIRECT) {
       this.flush();
       const view = Buffer.from(src.buffer, src.byteOffset + start, n);
@@ -78,15 +72,13 @@ export class ByteSink implements ByteArea {
     this.length += n;
   }
 
-  /** The block being filled: see ByteArea. (Not while capturing.) */
+  /** The block being filled: see ByteArea. */
   get bytes(): Buffer {
     return this.block;
   }
 
   /** Room for `n` more bytes in the block, pushing out what it holds if need be. */
   reserve(n: number): void {
-    // In-place writes would pass a capture by (COPY batches close any INSERT run first).
-    if (this.capture) throw new Error('ByteSink: in-place write while capturing');
     if (this.length + n <= this.block.length) return;
     this.flush();
     // A block grown for one large row is not kept for reuse (see flush).

@@ -1,7 +1,7 @@
 // Masking a plain dump: every row of a planned table is written with its masked
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
-import type { CopyDataMode } from '../dump/sql-scanner.js';
+import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { SourcePosition } from '../errors.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
 import * as N from '../engine/native.js';
@@ -72,13 +72,13 @@ export class DumpMasker extends DumpProcessor {
       this.ordered.then(() => vault.declareTable(decl));
     }
     this.shapes[plan.index] = new RecordShape(plan);
-    this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.literalOptions.standardStrings));
+    this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.router.literal.standardStrings));
   }
 
   /** A masked column's statistics: its values left out of the output, the statement kept in the vault. */
   protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>): void {
     if (verdict.action === 'pass') {
-      this.out.write(text, 0, text.length);
+      this.verbatim(text, 0, text.length);
       return;
     }
     const vault = this.vault;
@@ -88,7 +88,7 @@ export class DumpMasker extends DumpProcessor {
       const original = Buffer.from(text);
       this.ordered.then(() => vault.statement(original));
     }
-    this.out.write(verdict.reduced, 0, verdict.reduced.length);
+    this.verbatim(verdict.reduced, 0, verdict.reduced.length);
   }
 
   /** Batches also without workers: a call per batch instead of per row. */
@@ -143,7 +143,7 @@ export class DumpMasker extends DumpProcessor {
   private batchInsertRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     let run = this.inserts;
     // A run shares its table and the string settings its rows were read with.
-    if (run && (run.table !== t || run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName)) {
+    if (run && (run.table !== t || run.standardStrings !== this.router.literal.standardStrings || run.encoding !== this.encodingName)) {
       this.closeInserts();
       run = undefined;
     }
@@ -169,9 +169,8 @@ export class DumpMasker extends DumpProcessor {
     this.out.flush();
     // The run's buffers are reused: closeInserts() copies them out.
     this.runBytes.reset();
-    const run = { table: t, first: t.counter.rows, offsetBase, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+    const run = { table: t, first: t.counter.rows, offsetBase, rowInts: 0, standardStrings: this.router.literal.standardStrings, encoding: this.encodingName };
     this.inserts = run;
-    this.out.capture = this.runBytes;
     return run;
   }
 
@@ -191,8 +190,15 @@ export class DumpMasker extends DumpProcessor {
    * header that follow go into runs natively, whole statements at a time (takeInserts),
    * as long as their rows are plain. Standard strings only: the kernel reads no escapes.
    */
-  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (this.native && this.inserts?.table === t && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
+    if (this.native && this.inserts?.table === t && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    return undefined;
+  }
+
+  /** While a run of INSERT statements is open, everything written goes into it, as it is (see batchInsertRow). */
+  protected override verbatim(buf: Buffer, start: number, end: number): void {
+    if (this.inserts) this.runBytes.write(buf, start, end);
+    else this.out.write(buf, start, end);
   }
 
   /** The statements from `start` the native kernel takes, into runs (see insertDone); undefined when none. */
@@ -219,7 +225,7 @@ export class DumpMasker extends DumpProcessor {
     const taken = state[N.POS]!;
     const rows = state[N.ROWS]!;
     run ??= this.openInserts(t, at.offset);
-    this.out.write(buf, start, taken);
+    this.runBytes.write(buf, start, taken);
     run.rowInts += rows * (4 + 2 * fields);
     t.counter.rows += rows;
     t.stats.rows = t.counter.rows;
@@ -237,12 +243,11 @@ export class DumpMasker extends DumpProcessor {
     const run = this.inserts;
     if (!run) return;
     this.inserts = undefined;
-    this.out.capture = undefined;
     const t = run.table;
     const workers = this.workers;
     if (!workers || workers.busy || here) {
       // This thread's codec reads strings with the settings in force: the run's (settingsChanging).
-      if (run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
+      if (run.standardStrings !== this.router.literal.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
       const shape = this.shapes[t.plan.index]!;
       const bytes = this.runBytes.view();
       const rows = this.runRows.subarray(0, run.rowInts);

@@ -13,6 +13,7 @@ import { MaskWorkers } from '../engine/workers/worker-pool.js';
 import { drive, type Input } from '../engine/drive.js';
 import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
 import { digestOptions, type VaultTarget } from '../engine/run-options.js';
+import type { FollowedDump } from '../engine/statement-router.js';
 import { secretForMask, wipeStrategySecret, type StrategySecret } from '../engine/strategy-secret.js';
 
 
@@ -34,6 +35,12 @@ export interface MaskOptions {
   onWarning?: (message: string) => void;
   /** Called with the processor once it exists, e.g. to poll progress. */
   onStart?: (processor: DumpProcessor) => void;
+  /**
+   * Called before the first byte is read, to follow the dump as it is masked: its listeners
+   * are told of each statement before the masker handles it, and its catalog is the schema
+   * learnt so far (`mask --require-coverage`, `--leak-check`).
+   */
+  follow?: (dump: FollowedDump) => void;
   /** Also receives every table declaration and row the vault does (`mask --leak-check` gathers the originals). */
   originals?: VaultSink;
   /** Runs once the output is complete, before the vault is finished; if it throws, the vault is removed. */
@@ -94,6 +101,7 @@ async function maskWithSecret(options: MaskOptions, secret: StrategySecret | und
     const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
     const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);
     masker.useStrategySecret(secret?.key);
+    options.follow?.(masker);
     // Inside the try: a bad raw COPY configuration must not leave a vault behind.
     if (options.raw) masker.configureRawCopy(options.raw);
     options.onStart?.(masker);

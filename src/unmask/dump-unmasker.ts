@@ -5,7 +5,7 @@
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { VaultRecord } from '../vault/reader.js';
-import type { CopyDataMode } from '../dump/sql-scanner.js';
+import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import type { ByteArea, Push } from '../io/byte-sink.js';
 import { RecordFields, RowRestorer } from '../engine/row-restorer.js';
@@ -94,10 +94,9 @@ export class DumpUnmasker extends DumpProcessor {
    * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
    */
   constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null, onWarning?: (message: string) => void) {
-    super(rules, push, onWarning);
+    super(rules, push, onWarning, { batchBytes: UNMASK_BATCH_BYTES });
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
     this.planner.keyTextKept = vault.formatVersion === 1;
-    this.scanner.batchBytes = UNMASK_BATCH_BYTES;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
     this.native = vault.rowRecords ? native : null;
@@ -182,7 +181,7 @@ export class DumpUnmasker extends DumpProcessor {
    */
   protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void {
     if (verdict.action === 'pass') {
-      this.out.write(text, 0, text.length);
+      this.verbatim(text, 0, text.length);
       return;
     }
     const rec = this.vault.next();
@@ -191,7 +190,7 @@ export class DumpUnmasker extends DumpProcessor {
     if (!original || again?.action !== 'reduce' || !again.reduced.equals(text)) {
       throw new PgcloakError('VAULT_MISMATCH', 'the vault does not hold these statistics next: the masked dump was edited, or belongs to another vault', { ...at });
     }
-    this.out.write(original, 0, original.length);
+    this.verbatim(original, 0, original.length);
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
@@ -213,8 +212,9 @@ export class DumpUnmasker extends DumpProcessor {
    * follow are walked natively, whole statements at a time (takeInserts), as long as their
    * rows are plain (standard strings only: the walk reads no escapes).
    */
-  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (this.native && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
+    if (this.native && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    return undefined;
   }
 
   /** The statements from `start` the native walk takes, restored (see insertDone); undefined when none. */

@@ -162,7 +162,7 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
           pseudonymKey: secrets.pseudonymKey,
           onWarning: warn,
           threads,
-          ...checks?.maskChecks(rules, args, run.input, run.output),
+          ...checks?.maskChecks(rules, args, run.output),
         }),
       vaultBytes: (result) => result.vaultBytes,
       afterCommit: (result) => {
