@@ -1,14 +1,14 @@
-// Batches of COPY text rows masked with as little per-field work as the bytes allow:
-// fields found 4 bytes at a time, stretches between masked fields copied by words through
-// DataViews, constants and their NULLs written in place, RowMasker.replace for the other
-// values (xxx<key> takes a byte path there) and the record serialized from the field
+// Batches of COPY text rows masked in JavaScript with as little per-field work as the bytes
+// allow: fields found 4 bytes at a time, stretches between masked fields copied by words
+// through DataViews, constants and their NULLs written in place, RowMasker.replace for the
+// other values (xxx<key> takes a byte path there) and the record serialized from the field
 // positions. A row it cannot do the same way as the general path (wrong field count, a
 // value too large for the room reserved) goes to the general path (maskRow), which writes
 // it or throws the error it always would.
 // The bytes must be the general path's: test/mask/row-fast-paths.test.ts compares them.
-// Where every masked column is a constant or xxx<key>, the native kernel (./native.ts)
-// does the rows it can and hands back the rest one at a time; test/mask/native-kernel.test.ts
-// compares its bytes with this file's.
+// This is the JavaScript row kernel's COPY batch (./js-row-kernel.ts); the native one
+// (./native-row-kernel.ts) hands it the rows it leaves, and test/mask/native-kernel.test.ts
+// compares their bytes.
 
 import type { SourcePosition } from '../errors.js';
 import { copyBytes } from '../io/bytes.js';
@@ -16,7 +16,6 @@ import { copyWords, Words } from '../io/words.js';
 import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
-import * as N from './native.js';
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
@@ -63,28 +62,24 @@ export function lineEndAt(buf: Buffer, pos: number, end: number): number {
   return nl === -1 || nl >= end ? end : nl + 1;
 }
 
+/** Per row masker: its batch kernel, or null when its fields are not all COPY text. */
+const kernels = new WeakMap<RowMasker, CopyKernel | null>();
+
 export class CopyKernel {
   /** Output room a row needs besides its own bytes and its key-text placeholders. */
   private readonly constantRoom: number;
   private readonly keyTextCount: number;
   private readonly inWords = new Words();
   private readonly outWords = new Words();
-  /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
-  private native: N.NativeTable | null | undefined;
 
-  /**
-   * The kernel for rm's rows: COPY text fields only (raw CSV and binary rows never come in
-   * batches). `native`: the native kernel to use where it can (default: the one built, if
-   * any; null: none).
-   */
-  static for(rm: RowMasker, native: N.NativeRows | null = N.nativeRows() ?? null): CopyKernel | undefined {
-    return rm.codecs.every((c) => c.encoding === 'copy-text') ? new CopyKernel(rm, native) : undefined;
+  /** The kernel for rm's rows (made once per row masker): COPY text fields only (raw CSV and binary rows never come in batches). */
+  static for(rm: RowMasker): CopyKernel | undefined {
+    let kernel = kernels.get(rm);
+    if (kernel === undefined) kernels.set(rm, (kernel = rm.codecs.every((c) => c.encoding === 'copy-text') ? new CopyKernel(rm) : null));
+    return kernel ?? undefined;
   }
 
-  private constructor(
-    readonly rm: RowMasker,
-    private readonly nativeRows: N.NativeRows | null,
-  ) {
+  private constructor(readonly rm: RowMasker) {
     const plan = rm.plan;
     this.keyTextCount = rm.fastKind.filter((k) => k === KEY_TEXT).length;
     this.constantRoom = plan.masked.reduce((sum, _m, j) => sum + Math.max(rm.constants[j]?.length ?? 0, 2) + 3, 0);
@@ -108,66 +103,10 @@ export class CopyKernel {
     records: ByteArea | undefined,
     general: GeneralRow,
   ): number {
-    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, shape);
-    if (this.native) return this.nativeBatch(shape, buf, start, end, ordinal, line, offset, out, records, general);
-    return this.jsBatch(shape, buf, start, end, ordinal, line, offset, out, records, general);
-  }
-
-  /** maskBatch in JavaScript: row() for each row, the general path for those it cannot do. */
-  private jsBatch(
-    shape: RecordShape,
-    buf: Buffer,
-    start: number,
-    end: number,
-    ordinal: number,
-    line: number,
-    offset: number,
-    out: ByteArea,
-    records: ByteArea | undefined,
-    general: GeneralRow,
-  ): number {
     return eachLine(buf, start, end, line, offset, (pos, rowEnd, lineEnd, at) => {
       const r = this.row(shape, buf, pos, rowEnd, lineEnd, ++ordinal, at, out, records);
       return r >= 0 ? r === 1 : general(pos, rowEnd, lineEnd, ordinal, at);
     });
-  }
-
-  /** maskBatch through the native kernel: the rows it hands back go through jsBatch, one at a time. */
-  private nativeBatch(
-    shape: RecordShape,
-    buf: Buffer,
-    start: number,
-    end: number,
-    ordinal: number,
-    line: number,
-    offset: number,
-    out: ByteArea,
-    records: ByteArea | undefined,
-    general: GeneralRow,
-  ): number {
-    const { rows, plan, state } = this.native!;
-    let pos = start;
-    let changed = 0;
-    while (pos < end) {
-      const status = rows.maskRows(plan, buf, pos, end, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
-      const done = state[N.ROWS]!;
-      out.length = state[N.OUT]!;
-      if (records) records.length = state[N.RECORDS]!;
-      changed += state[N.CHANGED]!;
-      ordinal += done;
-      line += done;
-      pos = state[N.POS]!;
-      if (status === N.DONE) break;
-      if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
-        N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!);
-        continue;
-      }
-      // One row the native kernel leaves to JavaScript.
-      const lineEnd = lineEndAt(buf, pos, end);
-      changed += this.jsBatch(shape, buf, pos, lineEnd, ordinal++, line++, offset + (pos - start), out, records, general);
-      pos = lineEnd;
-    }
-    return changed;
   }
 
   /** One row: 1 if masking changed it, 0 if not, -1 (nothing written) for the general path. */

@@ -16,13 +16,13 @@ import { ByteSink, ScratchBuffer, type ByteArea, type Push } from '../io/byte-si
 import { DumpInput } from './dump-input.js';
 import { binaryCodec, copyTextCodec, csvCodec, sqlLiteralCodec, type FieldCodec } from './field-codecs.js';
 import { LONG_ROW_BYTES } from './masked-row.js';
-import { nativeLineCounter } from './native.js';
 import { OrderedOutput, orderedPush } from './ordered-output.js';
+import type { RowKernel } from './row-kernel.js';
 import { RowMasker } from './row-masker.js';
 import { plainFormName, StatementRouter, type CopyBlock, type DumpHandler, type DumpListener, type RoutedStatement } from './statement-router.js';
 import { StatisticsGuard, type StatisticsVerdict } from './statistics.js';
 import { TablePlanner, type TablePlan } from './table-plans.js';
-import type { BatchResult } from './workers/worker-pool.js';
+import type { BatchResult } from './workers/row-workers.js';
 
 export interface TableStats {
   table: string;
@@ -54,6 +54,8 @@ export interface ActiveTable {
 
 /** Settings a processor is made with. */
 export interface ProcessorOptions {
+  /** The row kernel of the run (./kernel-choice.ts): it masks or restores rows, and walks COPY lines. */
+  kernel: RowKernel;
   /** Rows of COPY blocks are handed over in batches of about this many bytes (default: the scanner's). */
   batchBytes?: number;
 }
@@ -61,6 +63,7 @@ export interface ProcessorOptions {
 export abstract class DumpProcessor implements DumpHandler {
   /** Reads the dump: its statements, schema, encoding; this processor is its handler. */
   protected readonly router: StatementRouter;
+  protected readonly kernel: RowKernel;
   protected readonly planner: TablePlanner;
   /** Optimizer statistics statements: which carry a masked column's values. */
   private readonly statisticsGuard: StatisticsGuard;
@@ -73,7 +76,7 @@ export abstract class DumpProcessor implements DumpHandler {
   /** The last INSERT header read and its plan (null: no rule). */
   private lastHeader: InsertHeader | undefined;
   private lastActive: ActiveTable | null = null;
-  /** The header of the statements offered to the native walk (`INSERT INTO t ... VALUES`), its table and field count. */
+  /** The header of the statements offered to the kernel's INSERT walk (`INSERT INTO t ... VALUES`), its table and field count. */
   protected walkHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
   private readonly sqlCodec: FieldCodec;
   private readonly copyCodec: FieldCodec;
@@ -94,9 +97,10 @@ export abstract class DumpProcessor implements DumpHandler {
   /** Rows done on this thread while batches are pending wait their turn in one of these. */
   private readonly local: ScratchBuffer[] = [];
 
-  constructor(rules: RuleSet, push: Push, onWarning?: (message: string) => void, options: ProcessorOptions = {}) {
+  constructor(rules: RuleSet, push: Push, onWarning: ((message: string) => void) | undefined, options: ProcessorOptions) {
+    this.kernel = options.kernel;
     // Views of a row or statement go out only through this.out, which lends them (ByteSink).
-    this.router = new StatementRouter(this, { handlerLends: true, lineCounter: nativeLineCounter(), batchBytes: options.batchBytes });
+    this.router = new StatementRouter(this, { handlerLends: true, lineCounter: options.kernel.lineCounter, batchBytes: options.batchBytes });
     this.onWarning = onWarning;
     this.planner = new TablePlanner(rules, this.router.catalog, (m) => this.warn(m));
     this.statisticsGuard = new StatisticsGuard(this.planner, this.router.catalog, (m) => this.warn(m));
@@ -359,7 +363,7 @@ export abstract class DumpProcessor implements DumpHandler {
   }
 
   /**
-   * `take` (the native walk of the statements with the same header, see StatementWalk), to
+   * `take` (the kernel's walk of the statements with the same header, see StatementWalk), to
    * be offered the statement start after this INSERT statement; the header is kept for it.
    */
   protected insertWalk(t: ActiveTable, text: Buffer, header: InsertHeader, take: StatementWalk): StatementWalk {

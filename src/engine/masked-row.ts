@@ -4,8 +4,7 @@
 
 import type { SourcePosition } from '../errors.js';
 import type { ByteArea, ByteWriter } from '../io/byte-sink.js';
-import { CopyKernel, eachLine } from './copy-kernel.js';
-import * as N from './native.js';
+import { eachLine } from './copy-kernel.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import type { FieldRef, RowMasker } from './row-masker.js';
 
@@ -81,7 +80,7 @@ export function eachCopyRow(
 }
 
 /** One COPY text row of eachCopyRow: its fields split into `rm`, `row` writes it, its line end follows. */
-function copyRow(
+export function copyRow(
   rm: RowMasker,
   buf: Buffer,
   rowStart: number,
@@ -97,121 +96,8 @@ function copyRow(
   return changed;
 }
 
-/** Per row masker: its batch kernel, or null when its fields are not COPY text. */
-const kernels = new WeakMap<RowMasker, CopyKernel | null>();
-
 /**
- * Masks a batch of whole COPY text rows (see eachCopyRow), the first being row
- * `ordinal + 1`: with the batch kernel (./copy-kernel.ts) when the recorder takes
- * serialized records (or there is none), else row by row. Returns how many rows changed.
- */
-export function maskBatch(
-  rm: RowMasker,
-  shape: RecordShape,
-  buf: Buffer,
-  start: number,
-  end: number,
-  ordinal: number,
-  line: number,
-  offset: number,
-  out: ByteArea,
-  vault: RowRecorder | undefined,
-): number {
-  let kernel = kernels.get(rm);
-  if (kernel === undefined) kernels.set(rm, (kernel = CopyKernel.for(rm) ?? null));
-  // The kernel serializes records itself: a recorder that takes only row() gets the general path.
-  if (kernel && (vault === undefined || vault.serialized)) {
-    return kernel.maskBatch(shape, buf, start, end, ordinal, line, offset, out, vault?.serialized, (rowStart, rowEnd, lineEnd, n, at) =>
-      copyRow(rm, buf, rowStart, rowEnd, lineEnd, at, out, () => maskRow(rm, shape, n, buf, rowStart, rowEnd, at, out, vault)),
-    );
-  }
-  return eachCopyRow(rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault));
-}
-
-/** Per row masker of INSERT rows: the native kernel's plan, or null (no kernel, or masks it cannot do). */
-const insertKernels = new WeakMap<RowMasker, N.NativeTable | null>();
-
-/**
- * Masks a run of INSERT statements `buf` (InsertsJob): per row in `rows`, its start, end,
- * line and offset (less `offsetBase`), then its fields' starts and ends; everything between
- * rows is written as it is. The first row is row `ordinal + 1`. With the native kernel
- * (`kernel`; null: none) when it can, and the recorder takes serialized records or there is
- * none. Returns how many rows changed.
- */
-export function maskInsertRun(
-  rm: RowMasker,
-  shape: RecordShape,
-  buf: Buffer,
-  rows: Int32Array,
-  ordinal: number,
-  offsetBase: number,
-  out: ByteArea,
-  vault: RowRecorder | undefined,
-  kernel: N.NativeRows | null = N.nativeRows() ?? null,
-): number {
-  let native = kernel ? insertKernels.get(rm) : null;
-  if (native === undefined) insertKernels.set(rm, (native = N.nativeTable(kernel, rm, shape)));
-  const general = (rowStart: number, rowEnd: number, at: SourcePosition): boolean => maskRow(rm, shape, ++ordinal, buf, rowStart, rowEnd, at, out, vault);
-  if (!native || (vault !== undefined && !vault.serialized)) return eachInsertRow(rm, buf, 0, buf.length, rows, offsetBase, out, general);
-  const records = vault?.serialized;
-  const { plan, state } = native;
-  return driveInsertKernel(rm, buf, 0, buf.length, rows, out, state, {
-    call: (r, pos) => {
-      const status = native.rows.maskInserts(plan, buf, rows, r, rows.length, pos, ordinal, out.bytes, out.length, records ? records.bytes : null, records ? records.length : 0, state);
-      if (records) records.length = state[N.RECORDS]!;
-      ordinal += state[N.ROWS]!;
-      return status;
-    },
-    room: (status) => N.makeRoom(status === N.NEED_OUT ? out : records!, state[N.NEED]!),
-    general: (from, to, row) => eachInsertRow(rm, buf, from, to, row, offsetBase, out, general),
-  });
-}
-
-/**
- * Runs a native INSERT kernel (maskInserts, restoreInserts) over the rows of `buf[start..end)`
- * (`rows` as maskInsertRun takes them): `call(r, pos)` runs it from the row at rows[r], with
- * the text before it from `pos`, and takes what it reports besides the output; the room it
- * asks for is `room`'s to make; a row it leaves goes to `general` (the text from `from`, the
- * row ending at `to`). The text after the last row follows. Returns how many rows changed.
- */
-export function driveInsertKernel(
-  rm: RowMasker,
-  buf: Buffer,
-  start: number,
-  end: number,
-  rows: Int32Array,
-  out: ByteArea,
-  state: Float64Array,
-  kernel: { call: (r: number, pos: number) => number; room: (status: number) => void; general: (from: number, to: number, row: Int32Array) => number },
-): number {
-  const stride = 4 + 2 * rm.starts.length;
-  let changed = 0;
-  let pos = start;
-  let r = 0;
-  while (r < rows.length) {
-    const status = kernel.call(r, pos);
-    out.length = state[N.OUT]!;
-    changed += state[N.CHANGED]!;
-    const next = state[N.POS]!;
-    // The rows done end where the next one's text starts.
-    if (next > r) pos = rows[next - stride + 1]!;
-    r = next;
-    if (status === N.DONE) break;
-    if (status === N.NEED_OUT || status === N.NEED_RECORDS) {
-      kernel.room(status);
-      continue;
-    }
-    // One row the native kernel leaves to JavaScript, with the text before it.
-    changed += kernel.general(pos, rows[r + 1]!, rows.subarray(r, r + stride));
-    pos = rows[r + 1]!;
-    r += stride;
-  }
-  out.write(buf, pos, end);
-  return changed;
-}
-
-/**
- * Each row of INSERT statements `buf[start..end)` (`rows` as maskInsertRun takes them): its
+ * Each row of INSERT statements `buf[start..end)` (`rows` as RowKernel.maskInserts takes them): its
  * fields are set in `rm`, the text before it is written, then `row` writes it (and says
  * whether masking changed it); the text after the last row follows. Returns how many rows changed.
  */

@@ -1,8 +1,8 @@
-// The native COPY kernel (native/copy_kernel.c, built at install by scripts/build-native.js)
-// when it was built and is not turned off (PGCLOAK_NATIVE=0): CopyKernel and RowRestorer
-// hand it the rows it can do without JavaScript, the statement scanner its walk through
-// COPY data from line to line, DumpMasker and DumpUnmasker the INSERT statements whose rows
-// are plain. Without it everything runs in JavaScript, with the same bytes.
+// The binding to the native COPY kernel (native/copy_kernel.c, built at install by
+// scripts/build-native.js), when it was built and is not turned off (PGCLOAK_NATIVE=0): its
+// calls and their state arrays, and the adapters the statement scanner and the vault reader
+// take. The row kernel over it is ./native-row-kernel.ts; without it everything runs in
+// JavaScript (./js-row-kernel.ts), with the same bytes.
 
 import { createRequire } from 'node:module';
 import { MAX_RECORD_BYTES } from '../vault/row-record.js';

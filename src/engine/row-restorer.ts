@@ -1,15 +1,15 @@
 // One masked row given back its originals, checked: the row's key must be the vault
 // record's, and masking the candidate original again must give exactly the masked row
-// read. The same on the main thread (DumpUnmasker) and on worker threads (batches).
+// read. The same on the main thread (DumpUnmasker) and on worker threads (batches). This is
+// the JavaScript way; the native row kernel (./native-row-kernel.ts) restores the rows it
+// can itself and hands the others here (restoreNext), reading the records at the cursor.
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { copyBytes } from '../io/bytes.js';
 import { copyWords, Words } from '../io/words.js';
-import { derivedColumns, RecordShape } from './masked-record.js';
-import { lineEndAt } from './copy-kernel.js';
-import { driveInsertKernel, eachCopyRow, eachInsertRow, LONG_ROW_BYTES } from './masked-row.js';
-import * as N from './native.js';
+import { derivedColumns } from './masked-record.js';
+import { eachCopyRow, eachInsertRow } from './masked-row.js';
 import type { RowMasker } from './row-masker.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { readVarint } from '../vault/varint.js';
@@ -55,15 +55,10 @@ export class RowRestorer {
   private candidateStarts = new Int32Array(0);
   private candidateEnds = new Int32Array(0);
   private readonly record = new RecordFields();
-  private readonly cursor = { pos: 0 };
-  /** The native kernel, when it can do this table's rows (made with the first batch); null: it cannot. */
-  private native: N.NativeTable | null | undefined;
+  /** Where the next record of the batch being restored starts. */
+  readonly cursor = { pos: 0 };
 
-  /** `native`: the native kernel to use where it can (default: the one built, if any; null: none). */
-  constructor(
-    rm: RowMasker,
-    private readonly nativeRows: N.NativeRows | null = N.nativeRows() ?? null,
-  ) {
+  constructor(rm: RowMasker) {
     this.rm = rm;
     this.nDerived = derivedColumns(rm.plan).length;
     this.maskedStarts = new Int32Array(rm.plan.masked.length);
@@ -160,81 +155,30 @@ export class RowRestorer {
    */
   restoreBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
     this.cursor.pos = 0;
-    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, new RecordShape(this.rm.plan));
-    // A long row or record (a document) goes the JavaScript way: its long fields go out as views
-    // of it, where the kernel would copy them into the output (issue 18).
-    const long = end - start >= LONG_ROW_BYTES || records.length >= LONG_ROW_BYTES;
-    if (this.native && !long) return this.nativeBatch(buf, start, end, records, ordinal, line, offset, out);
-    return this.jsBatch(buf, start, end, records, ordinal, line, offset, out);
+    return this.restoreRows(buf, start, end, records, ordinal, line, offset, out);
   }
 
-  /** restoreBatch in JavaScript, from the record at the cursor on. */
-  private jsBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
-    return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => {
-      const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-      return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
-    });
+  /** restoreBatch's rows from the record at the cursor on. */
+  restoreRows(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
+    return eachCopyRow(this.rm, buf, start, end, line, offset, out, (rowStart, rowEnd, at) => this.restoreNext(buf, rowStart, rowEnd, ++ordinal, records, at, out));
   }
 
-  /** restoreBatch through the native kernel: the rows it hands back go through jsBatch, one at a time. */
-  private nativeBatch(buf: Buffer, start: number, end: number, records: Uint8Array, ordinal: number, line: number, offset: number, out: ByteArea): number {
-    const { rows, plan, state } = this.native!;
-    let pos = start;
-    let changed = 0;
-    while (pos < end) {
-      // (A damaged record read here may have taken the cursor past the end: there are no more.)
-      const status = rows.restoreRows(plan, buf, pos, end, ordinal, records, Math.min(this.cursor.pos, records.length), out.bytes, out.length, state);
-      const done = state[N.ROWS]!;
-      out.length = state[N.OUT]!;
-      this.cursor.pos = state[N.RECORDS]!;
-      changed += state[N.CHANGED]!;
-      ordinal += done;
-      line += done;
-      pos = state[N.POS]!;
-      if (status === N.DONE) break;
-      if (status === N.NEED_OUT) {
-        N.makeRoom(out, state[N.NEED]!);
-        continue;
-      }
-      // One row the native kernel leaves here: restored, or the error that says why not.
-      const lineEnd = lineEndAt(buf, pos, end);
-      changed += this.jsBatch(buf, pos, lineEnd, records, ordinal++, line++, offset + (pos - start), out);
-      pos = lineEnd;
-    }
-    return changed;
+  /** The row `buf[start..end)` (fields set in rm) restored from the record at the cursor (none left: undefined); see restore(). */
+  restoreNext(buf: Buffer, start: number, end: number, ordinal: number, records: Uint8Array, at: SourcePosition, out: ByteArea): boolean {
+    const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
+    return this.restore(buf, start, end, ordinal, rec, at, out);
   }
 
   /**
    * The rows of INSERT statements `buf[start..end)` (`rows`: per row its start, end, line and
-   * offset less `offsetBase`, then its fields' starts and ends, as the native walk gives them)
+   * offset less `offsetBase`, then its fields' starts and ends, as the INSERT walk gives them)
    * and their vault records (as restoreBatch takes them): the statements to `out` with the
    * rows' originals put back, the first row being row `ordinal + 1`. Returns how many rows
    * masking had changed.
    */
   restoreInsertRows(buf: Buffer, start: number, end: number, rows: Int32Array, ordinal: number, offsetBase: number, records: Uint8Array, out: ByteArea): number {
     this.cursor.pos = 0;
-    if (this.native === undefined) this.native = N.nativeTable(this.nativeRows, this.rm, new RecordShape(this.rm.plan));
-    // Rows the native kernel leaves, one at a time (with the text before them), and all of them without it.
-    const general = (from: number, to: number, rows: Int32Array): number =>
-      eachInsertRow(this.rm, buf, from, to, rows, offsetBase, out, (rowStart, rowEnd, at) => {
-        const rec = this.cursor.pos < records.length ? this.nextRecord(records) : undefined;
-        return this.restore(buf, rowStart, rowEnd, ++ordinal, rec, at, out);
-      });
-    if (!this.native) return general(start, end, rows);
-    const { rows: kernel, plan, state } = this.native;
-    return driveInsertKernel(this.rm, buf, start, end, rows, out, state, {
-      call: (r, pos) => {
-        // (A damaged record read here may have taken the cursor past the end: there are no more.)
-        const recordsAt = Math.min(this.cursor.pos, records.length);
-        const status = kernel.restoreInserts(plan, buf, rows, r, rows.length, pos, ordinal, records, recordsAt, out.bytes, out.length, state);
-        this.cursor.pos = state[N.RECORDS]!;
-        ordinal += state[N.ROWS]!;
-        return status;
-      },
-      room: () => N.makeRoom(out, state[N.NEED]!),
-      // One row the native kernel leaves here: restored, or the error that says why not.
-      general,
-    });
+    return eachInsertRow(this.rm, buf, start, end, rows, offsetBase, out, (rowStart, rowEnd, at) => this.restoreNext(buf, rowStart, rowEnd, ++ordinal, records, at, out));
   }
 
   /**

@@ -8,7 +8,7 @@ import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
 import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js';
 import { decodeSqlLiteral } from '../dump/sql-literal.js';
 import type { CopyDataMode } from '../dump/sql-scanner.js';
-import { nativeLineCounter } from '../engine/native.js';
+import { rowKernel } from '../engine/kernel-choice.js';
 import { plainFormName, StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
 import { loadSqlParser, type LearntStatement, type SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
@@ -41,7 +41,7 @@ export class DumpInspector implements DumpHandler {
   readonly data = new Map<string, TableData>();
   readonly sampleRows: number;
   bytesIn = 0;
-  private readonly router = new StatementRouter(this, { lineCounter: nativeLineCounter() });
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   /** The COPY block being read: its table's data and a sample per field (undefined: not sampled). */
   private copy: { data: TableData; samples: (ContentSample | undefined)[] } | undefined;
 

@@ -17,7 +17,7 @@ import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js'
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
 import { isUnreadable, pairValue, type StatsCall, type UnreadableStatsCall } from '../dump/stats-statement.js';
 import type { CopyDataMode } from '../dump/sql-scanner.js';
-import { nativeLineCounter } from '../engine/native.js';
+import { rowKernel } from '../engine/kernel-choice.js';
 import { StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
 import type { SourcePosition } from '../errors.js';
 import type { LearntStatement, SchemaCatalog } from '../schema/catalog.js';
@@ -68,7 +68,7 @@ interface Held {
 }
 
 export class LeakScanner implements DumpHandler {
-  private readonly router = new StatementRouter(this, { lineCounter: nativeLineCounter() });
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   private readonly provideIndex: (catalog: SchemaCatalog) => OriginalsIndex;
   private index: OriginalsIndex | undefined;
   private held: Held[] = [];

@@ -4,20 +4,21 @@
 import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { SourcePosition } from '../errors.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../engine/native.js';
 import { RecordBuffer, SealableFrame } from '../engine/record-buffer.js';
 import { ScratchBuffer, type ByteArea, type Push } from '../io/byte-sink.js';
 import { planSpec } from '../engine/workers/messages.js';
 import { tableDeclaration } from '../engine/table-declaration.js';
 import type { VaultSink } from '../vault/writer.js';
-import type { BatchResult, MaskWorkers } from '../engine/workers/worker-pool.js';
+import type { BatchResult, RowWorkers } from '../engine/workers/row-workers.js';
 import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
 import type { FieldRef } from '../engine/row-masker.js';
 import { RecordShape } from '../engine/masked-record.js';
-import { eachCopyRow, LONG_ROW_BYTES, maskBatch, maskInsertRun, maskRow, type RowRecorder } from '../engine/masked-row.js';
+import { eachCopyRow, LONG_ROW_BYTES, maskRow, type RowRecorder } from '../engine/masked-row.js';
+import { maskBatch, maskInsertRun, type RowKernel } from '../engine/row-kernel.js';
+import { rowKernel } from '../engine/kernel-choice.js';
 import type { TablePlan } from '../engine/table-plans.js';
 
 /** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
@@ -27,7 +28,7 @@ export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
   /** Per plan index: reusable field references of its vault records. */
   private readonly shapes: RecordShape[] = [];
-  private readonly workers: MaskWorkers | undefined;
+  private readonly workers: RowWorkers | undefined;
   /** Output and vault in input order while batches are out on the workers. */
   /** Main-thread rows' records while batches are pending (appended in their turn). */
   private readonly deferred = new RecordBuffer();
@@ -38,29 +39,25 @@ export class DumpMasker extends DumpProcessor {
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
   private runRows = new Int32Array(4096);
   private inserts: InsertRun | undefined;
-  /** The native kernel: its walk through INSERT statements (takeInserts), and its masking of their rows. */
-  private readonly native: N.NativeRows | null;
-  private readonly insertState = new Float64Array(N.STATE_SIZE);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
    * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
    * vault, if any, must take appendRecords). Without them every row is masked on this thread.
-   * `native`: the native kernel for INSERT statements (default: the one built, if any; null: none).
+   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
    */
   constructor(
     rules: RuleSet,
     push: Push,
     vault: VaultSink | undefined,
     onWarning?: (message: string) => void,
-    workers?: MaskWorkers,
-    native: N.NativeRows | null = N.nativeRows() ?? null,
+    workers?: RowWorkers,
+    kernel: RowKernel = rowKernel(),
   ) {
-    super(rules, push, onWarning);
+    super(rules, push, onWarning, { kernel });
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
-    this.native = native;
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
@@ -111,7 +108,7 @@ export class DumpMasker extends DumpProcessor {
       this.maskLong(t, (out, records) => (maskRow(t.row, this.shapes[t.plan.index]!, ++t.counter.rows, buf, start, end, at, out, records) ? 1 : 0));
       return;
     }
-    if ((this.workers || this.native) && t.row.codecs[0]?.encoding === 'sql-literal') {
+    if ((this.workers || this.kernel.masksInsertRuns) && t.row.codecs[0]?.encoding === 'sql-literal') {
       this.batchInsertRow(t, buf, start, end, at);
       return;
     }
@@ -135,7 +132,7 @@ export class DumpMasker extends DumpProcessor {
   }
 
   /**
-   * With workers or the native kernel, the rows of INSERT statements are masked in runs:
+   * With workers or a kernel that masks runs, the rows of INSERT statements are masked in runs:
    * while a run is open, everything written goes into it as it is (the statements around
    * the rows, what lies between statements), and each row is noted with its fields; a
    * worker (or this thread) writes the run back with the rows masked.
@@ -191,7 +188,7 @@ export class DumpMasker extends DumpProcessor {
    * as long as their rows are plain. Standard strings only: the kernel reads no escapes.
    */
   protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
-    if (this.native && this.inserts?.table === t && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    if (this.kernel.insertWalker && this.inserts?.table === t && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
     return undefined;
   }
 
@@ -201,11 +198,10 @@ export class DumpMasker extends DumpProcessor {
     else this.out.write(buf, start, end);
   }
 
-  /** The statements from `start` the native kernel takes, into runs (see insertDone); undefined when none. */
+  /** The statements from `start` the kernel's INSERT walk takes, into runs (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
-    const native = this.native!;
+    const walker = this.kernel.insertWalker!;
     const { table: t, bytes, fields } = this.walkHeader!;
-    const state = this.insertState;
     let run = this.inserts;
     if (run && (run.table !== t || this.runBytes.length >= INSERT_RUN_BYTES)) {
       this.closeInserts();
@@ -214,23 +210,22 @@ export class DumpMasker extends DumpProcessor {
     // Rows go after the open run's (an unopened run starts empty).
     const filled = run ? this.runBytes.length : 0;
     const rowInts = run ? run.rowInts : 0;
-    for (;;) {
-      // Offsets from the run's base (its first statement's, when it opens now).
-      const base = run ? run.offsetBase : at.offset;
-      native.insertRows(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start, state);
-      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+    // Offsets from the run's base (its first statement's, when it opens now).
+    const base = run ? run.offsetBase : at.offset;
+    let walked = walker.walk(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start);
+    while (walked.needsRows) {
       this.rowRoom(this.runRows.length * 2);
+      walked = walker.walk(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start);
     }
-    if (state[N.STATEMENTS] === 0) return undefined;
-    const taken = state[N.POS]!;
-    const rows = state[N.ROWS]!;
+    if (walked.statements === 0) return undefined;
+    const { end: taken, rows, lines } = walked;
     run ??= this.openInserts(t, at.offset);
     this.runBytes.write(buf, start, taken);
     run.rowInts += rows * (4 + 2 * fields);
     t.counter.rows += rows;
     t.stats.rows = t.counter.rows;
     if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
-    return { end: taken, lines: state[N.LINES]! };
+    return { end: taken, lines };
   }
 
   /** A run's strings are read with the settings it was made with: it ends before they change. */
@@ -251,10 +246,10 @@ export class DumpMasker extends DumpProcessor {
       const shape = this.shapes[t.plan.index]!;
       const bytes = this.runBytes.view();
       const rows = this.runRows.subarray(0, run.rowInts);
-      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, run.offsetBase, out, records, this.native));
+      this.masked(t, (out, records) => maskInsertRun(this.kernel, t.row, shape, bytes, rows, run.first, run.offsetBase, out, records));
       return;
     }
-    const result = workers.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
+    const result = workers.maskInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
       ordinal: run.first,
       offsetBase: run.offsetBase,
       standardStrings: run.standardStrings,
@@ -330,13 +325,13 @@ export class DumpMasker extends DumpProcessor {
       this.maskHere(t, buf, start, end, at, first);
       return;
     }
-    this.sendBatch(t, workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined }));
+    this.sendBatch(t, workers.maskRows(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined }));
   }
 
   /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
   private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
     const shape = this.shapes[t.plan.index]!;
-    this.masked(t, (out, records) => maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
+    this.masked(t, (out, records) => maskBatch(this.kernel, t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
   }
 
   /**

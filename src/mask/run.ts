@@ -9,7 +9,7 @@ import { TreeDigest, TREE_DIGEST } from '../vault/digest.js';
 import { VaultWriter, type VaultSink } from '../vault/writer.js';
 import { VERSION } from '../version.js';
 import { DumpMasker } from './dump-masker.js';
-import { MaskWorkers } from '../engine/workers/worker-pool.js';
+import { RowWorkers } from '../engine/workers/row-workers.js';
 import { drive, type Input } from '../engine/drive.js';
 import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
 import { digestOptions, type VaultTarget } from '../engine/run-options.js';
@@ -62,10 +62,10 @@ export interface MaskResult extends RunSummary {
 /** Batches of rows out on the workers, per worker, before the input waits. */
 const PENDING_PER_WORKER = 4;
 /** Mask workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
-function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): MaskWorkers | undefined {
+function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): RowWorkers | undefined {
   const n = (threads ?? 1) - 1;
   if (n < 1 || options.rules.tables.size === 0 || options.originals !== undefined || options.raw !== undefined) return undefined;
-  return new MaskWorkers(n, secret);
+  return new RowWorkers(n, secret);
 }
 
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {

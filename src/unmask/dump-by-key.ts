@@ -17,7 +17,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { CopyDataMode } from '../dump/sql-scanner.js';
-import { nativeLineCounter } from '../engine/native.js';
+import { rowKernel } from '../engine/kernel-choice.js';
 import { StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
 import { insertTarget } from '../dump/insert-target.js';
 import { loadSqlParser, type CopyTarget, type SchemaCatalog } from '../schema/catalog.js';
@@ -97,7 +97,7 @@ interface ActiveBlock {
 }
 
 export class ByKeyUnmasker implements DumpHandler {
-  private readonly router = new StatementRouter(this, { lineCounter: nativeLineCounter() });
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   private readonly out = new ChunkWriter();
   private readonly push: (chunk: Buffer) => void;
   private readonly tables: RestoreTable[];

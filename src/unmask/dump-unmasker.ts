@@ -13,12 +13,13 @@ import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
 import { LONG_ROW_BYTES } from '../engine/masked-row.js';
 import { tableDeclaration } from '../engine/table-declaration.js';
 import { planSpec } from '../engine/workers/messages.js';
-import type { MaskWorkers } from '../engine/workers/worker-pool.js';
+import type { RowWorkers } from '../engine/workers/row-workers.js';
 import type { TablePlan } from '../engine/table-plans.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
 import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../engine/native.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import type { InsertWalker, RowKernel } from '../engine/row-kernel.js';
 
 /** Where the originals come from: the vault reader, or anything with its shape. */
 export interface VaultSource {
@@ -81,25 +82,24 @@ export class DumpUnmasker extends DumpProcessor {
   /** Per plan index. */
   private readonly restorers: RowRestorer[] = [];
   private readonly record = new RecordFields();
-  private readonly workers: MaskWorkers | undefined;
+  private readonly workers: RowWorkers | undefined;
 
-  /** The native kernel's walk through INSERT statements (takeInserts), when the vault gives raw records. */
-  private readonly native: N.NativeRows | null;
-  private readonly insertState = new Float64Array(N.STATE_SIZE);
+  /** The kernel's walk through INSERT statements (takeInserts), when it has one and the vault gives raw records. */
+  private readonly insertWalker: InsertWalker | undefined;
   private insertRows = new Int32Array(4096);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
    * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
-   * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
+   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
    */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null, onWarning?: (message: string) => void) {
-    super(rules, push, onWarning, { batchBytes: UNMASK_BATCH_BYTES });
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: RowWorkers, kernel: RowKernel = rowKernel(), onWarning?: (message: string) => void) {
+    super(rules, push, onWarning, { kernel, batchBytes: UNMASK_BATCH_BYTES });
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
     this.planner.keyTextKept = vault.formatVersion === 1;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
-    this.native = vault.rowRecords ? native : null;
+    this.insertWalker = vault.rowRecords ? kernel.insertWalker : undefined;
   }
 
   /** Batches whenever the vault gives raw row records: a call per batch, no record object per row. */
@@ -120,12 +120,12 @@ export class DumpUnmasker extends DumpProcessor {
     // Not a long row or record (a document): on a worker both would be copied into shared memory
     // that stays that large for the next batches (issue 18).
     if (workers && end - start < LONG_ROW_BYTES && records.length < LONG_ROW_BYTES) {
-      this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
+      this.sendBatch(t, workers.restoreRows(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
     // This thread restores the batch itself.
     const restore = (out: ByteArea): void => {
-      t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
+      t.stats.changedRows += this.kernel.restoreBatch(restorer, buf, start, end, records, first, at.line, at.offset, out);
     };
     if (this.ordered.idle) restore(this.out);
     else this.writeInTurn(restore);
@@ -213,23 +213,21 @@ export class DumpUnmasker extends DumpProcessor {
    * rows are plain (standard strings only: the walk reads no escapes).
    */
   protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
-    if (this.native && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    if (this.insertWalker && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
     return undefined;
   }
 
-  /** The statements from `start` the native walk takes, restored (see insertDone); undefined when none. */
+  /** The statements from `start` the kernel's INSERT walk takes, restored (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
     const { table: t, bytes, fields } = this.walkHeader!;
-    const state = this.insertState;
     // Row offsets from the first statement's (a chunk's fit in 32 bits, a dump's may not).
-    for (;;) {
-      this.native!.insertRows(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start, state);
-      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+    let walked = this.insertWalker!.walk(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start);
+    while (walked.needsRows) {
       this.insertRows = new Int32Array(this.insertRows.length * 2);
+      walked = this.insertWalker!.walk(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start);
     }
-    if (state[N.STATEMENTS] === 0) return undefined;
-    const taken = state[N.POS]!;
-    const count = state[N.ROWS]!;
+    if (walked.statements === 0) return undefined;
+    const { end: taken, rows: count, lines } = walked;
     const rows = this.insertRows.subarray(0, count * (4 + 2 * fields));
     const first = t.counter.rows;
     t.counter.rows += count;
@@ -238,11 +236,11 @@ export class DumpUnmasker extends DumpProcessor {
     const records = this.vault.rowRecords!(count);
     const restorer = this.restorer(t);
     const restore = (out: ByteArea): void => {
-      t.stats.changedRows += restorer.restoreInsertRows(buf, start, taken, rows, first, at.offset, records, out);
+      t.stats.changedRows += this.kernel.restoreInserts(restorer, buf, start, taken, rows, first, at.offset, records, out);
     };
     if (this.ordered.idle) restore(this.out);
     else this.writeInTurn(restore);
-    return { end: taken, lines: state[N.LINES]! };
+    return { end: taken, lines };
   }
 
   private restorer(t: ActiveTable): RowRestorer {

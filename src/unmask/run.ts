@@ -8,8 +8,8 @@ import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules } from '../rules/rules-file.js';
 import { streamDigest, type StreamDigest } from '../vault/digest.js';
 import { VaultReader } from '../vault/reader.js';
-import { nativeRecordSkipper } from '../engine/native.js';
-import { MaskWorkers } from '../engine/workers/worker-pool.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import { RowWorkers } from '../engine/workers/row-workers.js';
 import { drive, type Input } from '../engine/drive.js';
 import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
 import { digestOptions, type VaultTarget } from '../engine/run-options.js';
@@ -37,8 +37,8 @@ export interface UnmaskOptions {
 export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
   await loadSqlParser();
   // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
-  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify, skipper: nativeRecordSkipper() });
-  let workers: MaskWorkers | undefined;
+  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify, skipper: rowKernel().recordSkipper });
+  let workers: RowWorkers | undefined;
   let digest: StreamDigest | undefined;
   let secret: StrategySecret | undefined;
   try {
@@ -47,7 +47,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     const rules = parseRules(rulesText);
     secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
     const raw = reader.metadata['raw'];
-    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret?.key) : undefined;
+    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new RowWorkers(options.threads! - 1, secret?.key) : undefined;
     const inputDigest = streamDigest(reader.metadata['outputDigest'], digestOptions(options.threads, workers));
     digest = inputDigest;
     let unmasker: DumpUnmasker | undefined;

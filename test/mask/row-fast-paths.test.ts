@@ -13,7 +13,7 @@ import { encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
 import { errorOf, maskInMemory, TestArea } from './run-in-memory.js';
-import { CopyKernel } from '../../src/engine/copy-kernel.js';
+import { rowKernel } from '../../src/engine/kernel-choice.js';
 import { copyTextCodec } from '../../src/engine/field-codecs.js';
 import { RecordShape } from '../../src/engine/masked-record.js';
 import { eachCopyRow, maskRow } from '../../src/engine/masked-row.js';
@@ -187,7 +187,7 @@ describe('row masker shortcuts', () => {
     const shape = new RecordShape(plan);
     const kernelRecorder = new RecordBuffer();
     let handedOver = 0;
-    CopyKernel.for(rm)!.maskBatch(shape, rows, 0, rows.length, 0, 1, 0, kernelOut, kernelRecords, (s, e, lineEnd, n, at) => {
+    rowKernel().maskBatch(rm, shape, rows, 0, rows.length, 0, 1, 0, kernelOut, kernelRecords, (s, e, lineEnd, n, at) => {
       handedOver++;
       rm.splitCopyRow(rows, s, e, at);
       const changed = maskRow(rm, shape, n, rows, s, e, at, kernelOut, kernelRecorder);

@@ -17,6 +17,7 @@ import type { KeySource } from '../../src/vault/key.js';
 import { collector } from '../strategies/helpers.js';
 import { chunksOf, errorOf, goldenCase, MemoryVault } from './run-in-memory.js';
 import { DumpMasker } from '../../src/mask/dump-masker.js';
+import { JS_ROW_KERNEL } from '../../src/engine/js-row-kernel.js';
 import { secretForMask } from '../../src/engine/strategy-secret.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
 
@@ -82,7 +83,7 @@ async function javaScriptOnly(input: Buffer, rulesText: string): Promise<{ outpu
   const vault = new MemoryVault();
   const out: Buffer[] = [];
   const rules = parseRules(rulesText);
-  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, null);
+  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, JS_ROW_KERNEL);
   masker.useStrategySecret(secretForMask(rules, Buffer.alloc(32, 9), keySource)?.key);
   masker.write(input);
   masker.end();

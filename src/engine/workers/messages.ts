@@ -1,4 +1,4 @@
-// What the main thread and the mask workers say to each other. Everything here is plain
+// What the main thread and the row workers say to each other. Everything here is plain
 // data (structured clone); row bytes travel as transferred ArrayBuffers, not copies.
 
 import type { ErrorCode, Position } from '../../errors.js';

@@ -1,8 +1,8 @@
-// A mask worker thread: prepares the same table plans as the main thread (from their
-// specs), masks batches of whole COPY text rows and runs of INSERT statements into output
-// bytes and vault records, and restores batches for unmask, with the same per-row code the
-// main thread uses (../masked-row.ts, ../row-restorer.ts). Between batches they
-// hash the leaves of the run's digest.
+// A row worker thread: prepares the same table plans as the main thread (from their specs),
+// masks batches of whole COPY text rows and runs of INSERT statements into output bytes and
+// vault records, and restores batches for unmask, with the same row kernel the main thread
+// uses (../row-kernel.ts, chosen once here as there, ../kernel-choice.ts). Between batches it
+// hashes the leaves of the run's digest (./leaf-hasher.ts).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
@@ -12,7 +12,8 @@ import { copyTextCodec, sqlLiteralCodec, type TextOptions } from '../field-codec
 import type { LiteralOptions } from '../../dump/sql-literal.js';
 import { prepareMask } from '../mask-spec.js';
 import { RecordShape } from '../masked-record.js';
-import { maskBatch, maskInsertRun } from '../masked-row.js';
+import { maskBatch, maskInsertRun } from '../row-kernel.js';
+import { rowKernel } from '../kernel-choice.js';
 import { RowMasker } from '../row-masker.js';
 import type { MaskedField, TablePlan } from '../table-plans.js';
 import type { FromWorker, InsertsJob, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
@@ -26,6 +27,7 @@ const init = workerData as WorkerInit;
 // A view, not a copy: wiping it on 'close' wipes the worker's only copy of the key.
 const secret = init.secret ? Buffer.from(init.secret.buffer, init.secret.byteOffset, init.secret.byteLength) : undefined;
 const tables: { row: RowMasker; shape: RecordShape; restorer?: RowRestorer }[] = [];
+const kernel = rowKernel();
 const out = new ScratchBuffer();
 const records = new FrameRecords();
 let warnings: string[] = [];
@@ -56,7 +58,7 @@ function maskRows(job: RowsJob): FromWorker {
   out.reset();
   records.reset();
   // The message's fields read once: a deserialized message is a slow object to read in a loop.
-  const changed = maskBatch(row, shape, buf, 0, buf.length, job.ordinal, job.line, job.offset, out, job.record ? records : undefined);
+  const changed = maskBatch(kernel, row, shape, buf, 0, buf.length, job.ordinal, job.line, job.offset, out, job.record ? records : undefined);
   return masked(job, changed);
 }
 
@@ -106,7 +108,7 @@ function maskInserts(job: InsertsJob): FromWorker {
   const buf = privateCopy(job.input, job.inputLength);
   out.reset();
   records.reset();
-  const changed = maskInsertRun(row, shape, buf, new Int32Array(job.rows, 0, job.rowsLength), job.ordinal, job.offsetBase, out, job.record ? records : undefined);
+  const changed = maskInsertRun(kernel, row, shape, buf, new Int32Array(job.rows, 0, job.rowsLength), job.ordinal, job.offsetBase, out, job.record ? records : undefined);
   return masked(job, changed);
 }
 
@@ -119,7 +121,7 @@ function restoreRows(job: RestoreJob): FromWorker {
   recordsCopy.set(new Uint8Array(job.records, 0, job.recordsLength));
   const records = recordsCopy.subarray(0, job.recordsLength);
   out.reset();
-  const changed = restorer.restoreBatch(buf, 0, buf.length, records, job.ordinal, job.line, job.offset, out);
+  const changed = kernel.restoreBatch(restorer, buf, 0, buf.length, records, job.ordinal, job.line, job.offset, out);
   return { type: 'done', seq: job.seq, out: into(job.out, out.view()), outLength: out.length, records: job.records, recordsLength: 0, frame: undefined, frameLength: 0, changed, warnings: [] };
 }
 

@@ -1,19 +1,19 @@
-// The main thread's side of the mask workers: starts them, tells each every table plan,
-// hands out batches of rows (to the worker with the least work waiting) and resolves each
-// batch's promise with its result. Order is the caller's business (./ordered-output.ts).
-// They also hash the leaves of the run's digest (a LeafHasher): the main thread bounds
-// every run with rules, and a worker has time between batches (1 GiB, Odoo-style rules:
-// about 0.5 s of the main thread's time that WebCrypto took).
+// The main thread's side of the row workers: starts them, tells each every table plan, and
+// hands out jobs (to the worker with the least work waiting), resolving each job's promise
+// with the worker's reply. The jobs are batches of rows to mask or restore (with the shared
+// memory that carries them), or anything else the worker script takes (./leaf-hasher.ts
+// sends digest leaves). Order is the caller's business (../ordered-output.ts).
 
 import { Worker } from 'node:worker_threads';
 import { PgcloakError } from '../../errors.js';
 import { sodium } from '../../sodium.js';
-import type { LeafHasher } from '../../vault/digest.js';
-import type { FromWorker, InsertsJob, JobDone, JobFailed, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, InsertsJob, JobDone, JobFailed, LeafDone, PlanSpec, RestoreJob, RowsJob, ToWorker, WorkerInit } from './messages.js';
 
-interface Waiting<T> {
-  resolve(value: T): void;
+/** A job out on a worker: how to settle it, and whether it is a batch of rows (those count towards `busy`). */
+interface Pending {
+  resolve(reply: JobDone | LeafDone): void;
   reject(err: Error): void;
+  batch: boolean;
 }
 
 /**
@@ -51,19 +51,17 @@ const QUEUED_PER_WORKER = 6;
 
 /** The compiled worker script; under the test runner (TypeScript sources) the build's copy. */
 function workerScript(): URL {
-  const url = new URL('./mask-worker.js', import.meta.url);
+  const url = new URL('./row-worker.js', import.meta.url);
   return import.meta.url.endsWith('.ts') ? new URL(url.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/')) : url;
 }
 
-/** A leaf costs a worker about what this many bytes of rows do (SHA-256 against masking). */
-const LEAF_WEIGHT = 1 / 4;
-
-export class MaskWorkers implements LeafHasher {
+export class RowWorkers {
   private readonly workers: Worker[] = [];
+  /** Per worker: the bytes of work it has waiting. */
   private readonly load: number[] = [];
-  private readonly waiting = new Map<number, Waiting<JobDone> & { worker: number }>();
-  /** Digest leaves out on the workers (not batches: they do not count towards `busy`). */
-  private readonly leaves = new Map<number, Waiting<Uint8Array>>();
+  private readonly pending = new Map<number, Pending>();
+  /** Batches of rows out on the workers. */
+  private batches = 0;
   private seq = 0;
   private failure: Error | undefined;
   private readonly exited = new Set<Worker>();
@@ -82,7 +80,7 @@ export class MaskWorkers implements LeafHasher {
         worker.on('error', (err) => this.fail(err));
         worker.on('exit', (code) => {
           this.exited.add(worker);
-          if (this.waiting.size > 0 || this.leaves.size > 0) this.fail(new Error(`mask worker ${i} exited (code ${code}) with work outstanding`));
+          if (this.pending.size > 0) this.fail(new Error(`row worker ${i} exited (code ${code}) with work outstanding`));
         });
         this.workers.push(worker);
         this.load.push(0);
@@ -96,9 +94,9 @@ export class MaskWorkers implements LeafHasher {
     return this.workers.length;
   }
 
-  /** The workers have enough queued: the caller does the next batch itself. */
+  /** The workers have enough batches queued: the caller does the next batch itself. */
   get busy(): boolean {
-    return this.waiting.size >= this.workers.length * QUEUED_PER_WORKER;
+    return this.batches >= this.workers.length * QUEUED_PER_WORKER;
   }
 
   /** Every worker learns the plan before any batch of its rows. */
@@ -107,10 +105,10 @@ export class MaskWorkers implements LeafHasher {
   }
 
   /** Masks a batch of rows of plan `plan` (copied: `rows` may be reused at once). */
-  submit(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
+  maskRows(plan: number, rows: Uint8Array, where: Pick<RowsJob, 'ordinal' | 'line' | 'offset' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(rows);
     const frame = this.spareFrames.pop();
-    return this.send(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, frame, ...where }), frame);
+    return this.sendBatch(slot, rows.length, (seq) => ({ type: 'rows', seq, plan, input: slot.input, inputLength: rows.length, out: slot.out, records: slot.records, frame, ...where }), frame);
   }
 
   /** A records frame's memory (BatchResult.frame) once sealed: the next batches' records go into it. */
@@ -119,10 +117,10 @@ export class MaskWorkers implements LeafHasher {
   }
 
   /** Masks the rows of plan `plan` in a run of INSERT statements (`input` copied; `rows` as InsertsJob says). */
-  submitInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'offsetBase' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
+  maskInserts(plan: number, input: Uint8Array, rows: Int32Array, where: Pick<InsertsJob, 'ordinal' | 'offsetBase' | 'standardStrings' | 'encoding' | 'record'>): Promise<BatchResult> {
     const slot = this.takeSlot(input, undefined, rows);
     const frame = this.spareFrames.pop();
-    return this.send(slot, input.length, (seq) => ({
+    return this.sendBatch(slot, input.length, (seq) => ({
       type: 'inserts',
       seq,
       plan,
@@ -138,9 +136,9 @@ export class MaskWorkers implements LeafHasher {
   }
 
   /** Unmask: restores a batch of masked rows of plan `plan` from their vault records (both copied). */
-  submitRestore(plan: number, rows: Uint8Array, records: Uint8Array, where: Pick<RestoreJob, 'ordinal' | 'line' | 'offset'>): Promise<BatchResult> {
+  restoreRows(plan: number, rows: Uint8Array, records: Uint8Array, where: Pick<RestoreJob, 'ordinal' | 'line' | 'offset'>): Promise<BatchResult> {
     const slot = this.takeSlot(rows, records);
-    return this.send(slot, rows.length, (seq) => ({
+    return this.sendBatch(slot, rows.length, (seq) => ({
       type: 'restore',
       seq,
       plan,
@@ -153,61 +151,60 @@ export class MaskWorkers implements LeafHasher {
     }));
   }
 
-  /** `frame`: memory for the records, transferred with the message. */
-  private send(slot: Slot, bytes: number, message: (seq: number) => ToWorker, frame?: ArrayBuffer): Promise<BatchResult> {
+  /**
+   * A job for the worker with the least work waiting; resolves with its reply. `weight`: about
+   * how many bytes of rows its work is worth (for that choice); `batch`: a batch of rows,
+   * which counts towards `busy`; `transfer`: memory that goes with the message.
+   */
+  request(message: (seq: number) => ToWorker, weight: number, batch: boolean, transfer: ArrayBuffer[] = []): Promise<JobDone | LeafDone> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.seq++;
+    const w = this.lightest();
+    this.load[w]! += weight;
+    if (batch) this.batches++;
+    const settled = (): void => {
+      this.load[w]! -= weight;
+      if (batch) this.batches--;
+    };
+    return new Promise<JobDone | LeafDone>((resolve, reject) => {
+      this.pending.set(seq, {
+        resolve: (reply) => {
+          settled();
+          resolve(reply);
+        },
+        reject: (err) => {
+          settled();
+          reject(err);
+        },
+        batch,
+      });
+      this.workers[w]!.postMessage(message(seq), transfer);
+    });
+  }
+
+  /** A batch of rows in `slot`; `frame`: memory for the records, transferred with the message. */
+  private sendBatch(slot: Slot, bytes: number, message: (seq: number) => ToWorker, frame?: ArrayBuffer): Promise<BatchResult> {
     if (this.failure) {
       this.spare.push(slot);
       return Promise.reject(this.failure);
     }
-    const seq = this.seq++;
-    const w = this.lightest();
-    this.load[w]! += bytes;
-    const done = new Promise<JobDone>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject, worker: w });
-      this.workers[w]!.postMessage(message(seq), frame ? [frame] : []);
-    });
-    return done.then(
-      (d) => {
-        this.load[w]! -= bytes;
-        // The worker may have needed larger buffers: the slot keeps them.
-        slot.out = d.out;
-        slot.records = d.records;
-        const frame = d.frame ? Buffer.from(d.frame, 0, d.frameLength) : undefined;
-        return {
-          out: Buffer.from(d.out, 0, d.outLength),
-          records: frame ? frame.subarray(1) : Buffer.from(d.records, 0, d.recordsLength),
-          frame,
-          changed: d.changed,
-          warnings: d.warnings,
-          // Every slot comes back for reuse: their number is bounded by the batches that can be
-          // out at once (a chunk's worth plus those the caller lets wait), and a dropped shared
-          // buffer would only be freed once every worker's heap had collected it too.
-          release: () => this.spare.push(slot),
-        };
-      },
-      (err: unknown) => {
-        this.load[w]! -= bytes;
-        throw err;
-      },
-    );
-  }
-
-  /** SHA-256 of `leaf[0..length)`, on the worker with the least work waiting. */
-  hashLeaf(leaf: SharedArrayBuffer, length: number): Promise<Uint8Array> {
-    if (this.failure) return Promise.reject(this.failure);
-    const seq = this.seq++;
-    const w = this.lightest();
-    const weight = length * LEAF_WEIGHT;
-    this.load[w]! += weight;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.leaves.set(seq, {
-        resolve: (digest) => {
-          this.load[w]! -= weight;
-          resolve(digest);
-        },
-        reject,
-      });
-      this.workers[w]!.postMessage({ type: 'leaf', seq, leaf, length } satisfies ToWorker);
+    return this.request(message, bytes, true, frame ? [frame] : []).then((reply) => {
+      const d = reply as JobDone;
+      // The worker may have needed larger buffers: the slot keeps them.
+      slot.out = d.out;
+      slot.records = d.records;
+      const frame = d.frame ? Buffer.from(d.frame, 0, d.frameLength) : undefined;
+      return {
+        out: Buffer.from(d.out, 0, d.outLength),
+        records: frame ? frame.subarray(1) : Buffer.from(d.records, 0, d.recordsLength),
+        frame,
+        changed: d.changed,
+        warnings: d.warnings,
+        // Every slot comes back for reuse: their number is bounded by the batches that can be
+        // out at once (a chunk's worth plus those the caller lets wait), and a dropped shared
+        // buffer would only be freed once every worker's heap had collected it too.
+        release: () => this.spare.push(slot),
+      };
     });
   }
 
@@ -246,7 +243,7 @@ export class MaskWorkers implements LeafHasher {
    */
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
-    if (this.waiting.size > 0 || this.leaves.size > 0) this.fail(new Error('mask workers closed with work outstanding'));
+    if (this.pending.size > 0) this.fail(new Error('row workers closed with work outstanding'));
     await Promise.all(
       workers.map((w) => {
         if (this.exited.has(w)) return undefined;
@@ -263,26 +260,18 @@ export class MaskWorkers implements LeafHasher {
   }
 
   private settle(_worker: number, m: FromWorker): void {
-    const leaf = this.leaves.get(m.seq);
-    if (leaf) {
-      this.leaves.delete(m.seq);
-      if (m.type === 'leaf') leaf.resolve(m.digest);
-      else if (m.type === 'failed') leaf.reject(workerError(m));
-      return;
-    }
-    const waiting = this.waiting.get(m.seq);
-    if (!waiting) return;
-    this.waiting.delete(m.seq);
-    if (m.type === 'done') waiting.resolve(m);
-    else if (m.type === 'failed') waiting.reject(workerError(m));
+    const pending = this.pending.get(m.seq);
+    if (!pending) return;
+    this.pending.delete(m.seq);
+    if (m.type === 'failed') pending.reject(workerError(m));
+    else pending.resolve(m);
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
-    for (const l of this.leaves.values()) l.reject(err);
-    this.leaves.clear();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
   }
 }
 
@@ -290,7 +279,7 @@ export class MaskWorkers implements LeafHasher {
 function workerError(m: JobFailed): Error {
   const e = m.error;
   if ('code' in e) return new PgcloakError(e.code, e.detail, e.position);
-  const err = new Error(`mask worker: ${e.message}`);
+  const err = new Error(`row worker: ${e.message}`);
   if (e.stack) err.stack = e.stack;
   return err;
 }
