@@ -1,6 +1,7 @@
-// What mask and unmask runs share besides their cores: the vault they write or read, and
-// where the digest of the masked dump is hashed.
+// What mask and unmask runs share besides their cores: the vault they write or read, where
+// the digest of the masked dump is hashed, and how many threads they take.
 
+import type { Problem } from '../errors.js';
 import type { DigestOptions } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
 import type { SigningKey } from '../vault/signature.js';
@@ -27,4 +28,14 @@ export interface VaultTarget {
  */
 export function digestOptions(threads: number | undefined, workers: RowWorkers | undefined): DigestOptions {
   return { hasher: workers && new WorkerLeafHasher(workers), thread: (threads ?? 1) > 1 };
+}
+
+/** The most threads a run takes. */
+export const MAX_THREADS = 64;
+
+/** Threads of a run (default 1), checked; a problem is added under `threads`. */
+export function normalizeThreads(threads: number | undefined, problems: Problem[]): number {
+  const n = threads ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) problems.push({ path: 'threads', message: `must be a whole number from 1 to ${MAX_THREADS}` });
+  return n;
 }

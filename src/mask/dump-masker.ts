@@ -12,7 +12,7 @@ import type { VaultSink } from '../vault/writer.js';
 import type { BatchResult, RowWorkers } from '../engine/workers/row-workers.js';
 import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
 import type { FieldRef } from '../engine/row-masker.js';
 import { RecordShape } from '../engine/masked-record.js';
@@ -23,6 +23,17 @@ import type { TablePlan } from '../engine/table-plans.js';
 
 /** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
 export const COLLISION_WARNING = 1e-6;
+
+/** How a masker is made (mask/run.ts gives them from the normalised options). */
+export interface MaskerOptions extends Omit<ProcessorOptions, 'kernel' | 'pseudonymVersion' | 'keyTextKept' | 'batchBytes'> {
+  /**
+   * Mask the rows of COPY blocks and INSERT statements on these threads too (the vault, if
+   * any, must take appendRecords). Without them every row is masked on this thread.
+   */
+  workers?: RowWorkers | undefined;
+  /** The row kernel (default: the run's, ../engine/kernel-choice.ts). */
+  kernel?: RowKernel | undefined;
+}
 
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
@@ -41,20 +52,10 @@ export class DumpMasker extends DumpProcessor {
   private inserts: InsertRun | undefined;
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
-  /**
-   * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
-   * vault, if any, must take appendRecords). Without them every row is masked on this thread.
-   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
-   */
-  constructor(
-    rules: RuleSet,
-    push: Push,
-    vault: VaultSink | undefined,
-    onWarning?: (message: string) => void,
-    workers?: RowWorkers,
-    kernel: RowKernel = rowKernel(),
-  ) {
-    super(rules, push, onWarning, { kernel });
+  /** `vault`: where the originals go (none: a dry run, they are lost). */
+  constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, options: MaskerOptions = {}) {
+    super(rules, push, { ...options, kernel: options.kernel ?? rowKernel() });
+    const workers = options.workers;
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');

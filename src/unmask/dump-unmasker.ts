@@ -9,7 +9,7 @@ import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import type { ByteArea, Push } from '../io/byte-sink.js';
 import { RecordFields, RowRestorer } from '../engine/row-restorer.js';
-import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import { LONG_ROW_BYTES } from '../engine/masked-row.js';
 import { tableDeclaration } from '../engine/table-declaration.js';
 import { planSpec } from '../engine/workers/messages.js';
@@ -75,6 +75,14 @@ function declarationDifferences(vault: Record<string, unknown>, input: Record<st
   return out.join('; ');
 }
 
+/** How an unmasker is made (unmask/run.ts gives them from the vault and the normalised options). */
+export interface UnmaskerOptions extends Omit<ProcessorOptions, 'kernel' | 'keyTextKept' | 'batchBytes'> {
+  /** Restore the rows of COPY blocks on these threads too (the vault must give rowRecords). */
+  workers?: RowWorkers | undefined;
+  /** The row kernel (default: the run's, ../engine/kernel-choice.ts). */
+  kernel?: RowKernel | undefined;
+}
+
 export class DumpUnmasker extends DumpProcessor {
   private readonly vault: VaultSource;
   /** The tables whose declaration the vault gave so far, by plan index: for messages. */
@@ -89,14 +97,12 @@ export class DumpUnmasker extends DumpProcessor {
   private insertRows = new Int32Array(4096);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
-  /**
-   * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
-   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
-   */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: RowWorkers, kernel: RowKernel = rowKernel(), onWarning?: (message: string) => void) {
-    super(rules, push, onWarning, { kernel, batchBytes: UNMASK_BATCH_BYTES });
+  /** `vault`: where the originals come from. */
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, options: UnmaskerOptions = {}) {
+    const kernel = options.kernel ?? rowKernel();
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
-    this.planner.keyTextKept = vault.formatVersion === 1;
+    super(rules, push, { ...options, kernel, batchBytes: UNMASK_BATCH_BYTES, keyTextKept: vault.formatVersion === 1 });
+    const workers = options.workers;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
     this.insertWalker = vault.rowRecords ? kernel.insertWalker : undefined;
