@@ -20,22 +20,21 @@ import { removeTempFiles } from './run-files.js';
 
 // libpg-query is WebAssembly. V8 compiles it quickly (Liftoff), then recompiles the functions
 // that get hot with TurboFan on background threads; the process waits for those compiles when
-// it exits (measured here: 125 ms after a tiny dump) and they take a core from the run while
-// the schema is parsed (pagila's schema: 110 → 55 ms). The parser only ever sees DDL, a small
-// part of any dump, so the quick code is the better deal. Set for the CLI's process only:
-// the library leaves V8 as its host configured it.
+// it exits, and they take a core from the run while the schema is parsed. The parser only
+// ever sees DDL, a small part of any dump, so the quick code is the better deal (figures in
+// bench/RESULTS.md). Set for the CLI's process only: the library leaves V8 as its host
+// configured it.
 setFlagsFromString('--liftoff-only');
-// V8 doubles a heap's young generation when much of it survives a scavenge, and keeps it:
-// over a 4 GiB unmask the main thread's heap went from 30 to 47 MB after 45 s (peak RSS 172
-// MB; 155 MB with this). Not growing it cost no measurable time in heavy, INSERT-form or
-// unmask runs (interleaved runs, 256 MiB). Read when a heap grows, so workers get it too.
+// V8 doubles a heap's young generation when much of it survives a scavenge, and keeps it: a
+// long unmask's main thread grew its heap by half for nothing; not growing it cost no
+// measurable time (bench/RESULTS.md). Read when a heap grows, so workers get it too.
 setFlagsFromString('--semi-space-growth-factor=1');
 
 /**
  * yargs lays out a command's whole help text before running it, to show it if the command
- * fails (60–100 ms here, most of it measuring string widths); our fail handler never shows
- * help, so that layout is skipped. Through yargs' internal methods: if a version lacks them,
- * nothing changes but the time.
+ * fails (most of a command's start-up, measuring string widths: bench/RESULTS.md); our fail
+ * handler never shows help, so that layout is skipped. Through yargs' internal methods: if a
+ * version lacks them, nothing changes but the time.
  */
 function skipHelpCache(cli: unknown): void {
   const internal = (cli as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.();

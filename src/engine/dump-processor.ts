@@ -2,7 +2,7 @@
 // (./statement-router.ts): the table plans made from the rules as the DDL streams by,
 // per-table counts, the output in input order, and finding the rows of planned tables in
 // COPY blocks and in INSERT statements (raw COPY data too). Everything else is written as
-// it is. Subclasses decide what happens to each such row (maskedRow) and to statistics.
+// it is. Subclasses decide what happens to each such row (plannedRow) and to statistics.
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
@@ -10,7 +10,7 @@ import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js'
 import { insertTarget } from '../dump/insert-target.js';
 import type { StatsCall, UnreadableStatsCall } from '../dump/stats-statement.js';
 import type { LearntStatement } from '../schema/catalog.js';
-import { parseQualifiedName, qualifiedKey, quoteIdent } from '../schema/names.js';
+import { qualifiedKey, quoteIdent } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink, ScratchBuffer, type ByteArea, type Push } from '../io/byte-sink.js';
 import { DumpInput } from './dump-input.js';
@@ -219,13 +219,13 @@ export abstract class DumpProcessor implements DumpHandler {
   copyRow(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
     const t = this.active!;
     t.row.splitCopyRow(buf, start, end, at);
-    this.maskedRow(t, buf, start, end, at);
+    this.plannedRow(t, buf, start, end, at);
     this.verbatim(buf, end, eolEnd);
   }
 
   /** 'batch' mode: whole rows of the active table, each with its line end. */
   copyRows(buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
-    this.maskedRows(this.active!, buf, start, end, at, count);
+    this.plannedRows(this.active!, buf, start, end, at, count);
   }
 
   /** One row of raw CSV or binary COPY data, fields found by its reader. */
@@ -233,7 +233,7 @@ export abstract class DumpProcessor implements DumpHandler {
     const t = this.active;
     if (t) {
       t.row.setFields(starts, ends, at);
-      this.maskedRow(t, buf, start, end, at);
+      this.plannedRow(t, buf, start, end, at);
       this.verbatim(buf, end, eolEnd);
     } else {
       this.verbatim(buf, start, eolEnd);
@@ -246,14 +246,14 @@ export abstract class DumpProcessor implements DumpHandler {
     this.active = undefined;
   }
 
-  /** How the rows of a planned COPY block come: one by one (maskedRow), or in batches (maskedRows). */
+  /** How the rows of a planned COPY block come: one by one (plannedRow), or in batches (plannedRows). */
   protected copyRowsMode(): CopyDataMode {
     return 'rows';
   }
 
   /** Whole rows of a planned table, in 'batch' mode: `count` rows, `buf[start..end)`, line ends included. */
-  protected maskedRows(_t: ActiveTable, _buf: Buffer, _start: number, _end: number, _at: SourcePosition, _count: number): void {
-    throw new Error('maskedRows without batch mode');
+  protected plannedRows(_t: ActiveTable, _buf: Buffer, _start: number, _end: number, _at: SourcePosition, _count: number): void {
+    throw new Error('plannedRows without batch mode');
   }
 
   /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
@@ -299,7 +299,7 @@ export abstract class DumpProcessor implements DumpHandler {
 
   /**
    * An INSERT statement: written as it is unless a rule applies to its table, in which
-   * case each row of its VALUES goes through maskedRow. Only the header is read for
+   * case each row of its VALUES goes through plannedRow. Only the header is read for
    * other tables: their rows are never parsed. Returns the walk the subclass offers the
    * statements that follow (insertDone).
    */
@@ -340,7 +340,7 @@ export abstract class DumpProcessor implements DumpHandler {
         counted = reader.rowStart;
         this.verbatim(text, pos, reader.rowStart);
         active.row.setFields(reader.starts, reader.ends, rowAt);
-        this.maskedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
+        this.plannedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
         pos = reader.rowEnd;
       }
       reader.checkTail();
@@ -491,8 +491,8 @@ export abstract class DumpProcessor implements DumpHandler {
    */
   protected abstract statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void;
 
-  /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
-  protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
+  /** One row of a planned table, `buf[start..end)` (fields set in t.row): written to `out` masked (mask) or restored (unmask). */
+  protected abstract plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
 
   /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape), at `at`. */
   protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName, at: SourcePosition): void;

@@ -21,10 +21,10 @@ export interface VaultTarget {
 
 /**
  * Where the digest's leaves are hashed when the run may use more than one thread: by the
- * row workers between batches when there are any (the main thread bounds those runs; 1 GiB,
- * Odoo-style rules: 3.96 -> 3.46 s, no memory of its own), else (no rules: the main thread
- * does everything else) on a thread of its own, since WebCrypto would cost the main thread a
- * copy of every leaf (1 GiB, no rules: 2.5 -> 2.1 s).
+ * row workers between batches when there are any (the main thread bounds those runs, and it
+ * costs no memory of its own), else (no rules: the main thread does everything else) on a
+ * thread of its own, since WebCrypto would cost the main thread a copy of every leaf. Both
+ * measured in bench/RESULTS.md (2026-12-02, third session).
  */
 export function digestOptions(threads: number | undefined, workers: RowWorkers | undefined): DigestOptions {
   return { hasher: workers && new WorkerLeafHasher(workers), thread: (threads ?? 1) > 1 };

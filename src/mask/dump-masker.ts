@@ -14,7 +14,6 @@ import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
-import type { FieldRef } from '../engine/row-masker.js';
 import { RecordShape } from '../engine/masked-record.js';
 import { eachCopyRow, LONG_ROW_BYTES, maskRow, type RowRecorder } from '../engine/masked-row.js';
 import { maskBatch, maskInsertRun, type RowKernel } from '../engine/row-kernel.js';
@@ -94,7 +93,7 @@ export class DumpMasker extends DumpProcessor {
     return 'batch';
   }
 
-  protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+  protected plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     if (end - start >= LONG_ROW_BYTES) {
       if (this.inserts) {
         // After the INSERT rows before it, which the open run holds: masked here, so that
@@ -306,7 +305,7 @@ export class DumpMasker extends DumpProcessor {
     super.applyBatch(t, done);
   }
 
-  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+  protected override plannedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
     const long = end - start >= LONG_ROW_BYTES;
     this.closeInserts(long);
     const first = t.counter.rows;

@@ -33,8 +33,8 @@ export interface VaultSource {
 /**
  * Unmask hands over runs of masked rows half the size masking does: a batch's records and
  * restored rows are several times its masked bytes (ir_logging's about 7x), and the slots
- * that carry them to and from the workers were most of a 1 GiB unmask's 146-151 MB peak
- * (136-139 MB with these; 4.5 % slower, still faster than masking in rows).
+ * that carry them to and from the workers were most of an unmask's peak memory (the figures:
+ * bench/RESULTS.md).
  */
 const UNMASK_BATCH_BYTES = 128 * 1024;
 
@@ -113,7 +113,7 @@ export class DumpUnmasker extends DumpProcessor {
     return this.vault.rowRecords ? 'batch' : 'rows';
   }
 
-  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+  protected override plannedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
     const first = t.counter.rows;
     t.counter.rows += count;
     // In order on this thread: the vault is read here, and a batch takes its rows' records.
@@ -122,7 +122,7 @@ export class DumpUnmasker extends DumpProcessor {
     const restorer = this.restorer(t);
     // With workers, every batch goes to them (unlike masking): this thread decrypts the vault
     // and walks its records, and restoring batches itself whenever they had a few queued
-    // left the worker idle half the time (1 GiB, heavy rules: 7.1-10.6 -> 5.8-6.0 s).
+    // left the worker idle half the time (bench/RESULTS.md, 2026-12-02, third session).
     // Not a long row or record (a document): on a worker both would be copied into shared memory
     // that stays that large for the next batches (issue 18).
     if (workers && end - start < LONG_ROW_BYTES && records.length < LONG_ROW_BYTES) {
@@ -199,7 +199,7 @@ export class DumpUnmasker extends DumpProcessor {
     this.verbatim(original, 0, original.length);
   }
 
-  protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+  protected plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     const ordinal = ++t.counter.rows;
     const rec = this.vault.next();
     let fields: RecordFields | undefined;

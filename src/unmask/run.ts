@@ -20,8 +20,9 @@ import { normalizeUnmaskOptions, type UnmaskOptions } from './options.js';
 export type { UnmaskOptions } from './options.js';
 
 /**
- * The same for unmask, which sends every batch to the workers (a chunk of input makes up to
- * eight): 4 measured 137-147 MB at 1 GiB, 2 131-133 MB, no slower.
+ * Batches out on the workers, per worker, before the input waits: fewer than masking's, since
+ * unmask sends every batch to the workers (a chunk of input makes up to eight); two keep the
+ * peak lower than four, no slower (bench/RESULTS.md, 2026-12-02, third session).
  */
 const UNMASK_PENDING_PER_WORKER = 2;
 

@@ -2,13 +2,13 @@
 // look personal, their state under a rules file, and with --suggest a draft rules file.
 // The listing goes to stdout (it is this command's output); messages to stderr.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
 import type { InspectReport, TableReport } from '../../inspect/inspection.js';
 import type { RuleSet } from '../../rules/rules-file.js';
 import { quoteIdent } from '../../schema/names.js';
-import { openInput } from '../io.js';
+import { openInput, readTextFile } from '../io.js';
 import { commandModule, ioOptions } from '../shared-options.js';
 
 const builder = (y: Argv) =>
@@ -51,13 +51,7 @@ export async function inspectCommand(args: InspectArgs): Promise<void> {
   ]);
   let rules: RuleSet | undefined;
   if (args.rules !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(args.rules, 'utf8');
-    } catch {
-      throw new PgcloakError('IO', `cannot read rules file ${args.rules}`);
-    }
-    rules = parseRules(text);
+    rules = parseRules(readTextFile(args.rules, 'rules file'));
   }
   const sample = args.sample ?? DEFAULT_SAMPLE_ROWS;
   if (!Number.isInteger(sample) || sample < 0) throw new PgcloakError('USAGE', '--sample takes a number of rows (0 or more)');

@@ -1,7 +1,6 @@
 // `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault. Its
 // options (the builder) map onto maskDump's (../../mask/options.ts); the library itself is
 // loaded when the command runs.
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
 import type { RunSummary } from '../../engine/dump-processor.js';
@@ -13,6 +12,7 @@ import type { SigningKey } from '../../vault/signature.js';
 import { sodium } from '../../sodium.js';
 import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
+import { readTextFile } from '../io.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
 import { commandModule, ioOptions, pseudonymKeyOption, sealKeyOptions, threadsOption } from '../shared-options.js';
@@ -124,14 +124,7 @@ function rawCopyInput(args: MaskArgs): RawCopyInput | undefined {
   }
   if (args.table === undefined) throw new PgcloakError('USAGE', `--format ${format} needs --table NAME`);
   if (args.header && format !== 'copy-csv') throw new PgcloakError('USAGE', '--header is for --format copy-csv');
-  let schemaText: string | undefined;
-  if (args.schema !== undefined) {
-    try {
-      schemaText = readFileSync(args.schema, 'utf8');
-    } catch {
-      throw new PgcloakError('IO', `cannot read schema file ${args.schema}`);
-    }
-  }
+  const schemaText = args.schema === undefined ? undefined : readTextFile(args.schema, 'schema file');
   return {
     format,
     table: args.table,
@@ -201,12 +194,7 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
 }
 
 async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promise<void> {
-  let rulesText: string;
-  try {
-    rulesText = readFileSync(args.rules, 'utf8');
-  } catch {
-    throw new PgcloakError('IO', `cannot read rules file ${args.rules}`);
-  }
+  const rulesText = readTextFile(args.rules, 'rules file');
   await refuseEmptyRules(rulesText, args.rules);
   const { parseRules } = await import('../../rules/rules-file.js');
   const rules = parseRules(rulesText);
