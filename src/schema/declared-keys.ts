@@ -57,6 +57,8 @@ const MAX_IDENTIFIER_BYTES = 63;
 
 export class DeclaredKeys {
   readonly keys: DeclaredKey[] = [];
+  /** The same by table: a schema of thousands of tables is looked up per key and per foreign key. */
+  private readonly byTable = new Map<string, DeclaredKey[]>();
   readonly foreignKeys: DeclaredForeignKey[] = [];
   /** Per table: its generated columns and the columns their expressions read. */
   readonly generated = new Map<string, Map<string, string[]>>();
@@ -85,7 +87,7 @@ export class DeclaredKeys {
         const i = stmt.IndexStmt;
         const rel = i.relation!;
         const elements = indexElements(i.indexParams);
-        this.keys.push({
+        this.add({
           kind: 'unique index',
           // PostgreSQL's default: table_columns_idx (ChooseIndexName).
           name: i.idxname ?? defaultName(rel.relname ?? '', elements.map(elementName), 'idx'),
@@ -134,15 +136,15 @@ export class DeclaredKeys {
     switch (c.contype) {
       case 'CONSTR_PRIMARY':
         // PostgreSQL's defaults (ChooseConstraintName): t_pkey, t_a_b_key, t_a_fkey.
-        this.keys.push({ kind: 'primary key', name: c.conname ?? defaultName(relname, [], 'pkey'), elements: columns.map((k) => ({ column: k })), ...common });
+        this.add({ kind: 'primary key', name: c.conname ?? defaultName(relname, [], 'pkey'), elements: columns.map((k) => ({ column: k })), ...common });
         break;
       case 'CONSTR_UNIQUE':
         if (c.indexname !== undefined) break; // UNIQUE USING INDEX: the index's own columns, declared before
-        this.keys.push({ kind: 'unique constraint', name: c.conname ?? defaultName(relname, columns, 'key'), elements: columns.map((k) => ({ column: k })), ...common });
+        this.add({ kind: 'unique constraint', name: c.conname ?? defaultName(relname, columns, 'key'), elements: columns.map((k) => ({ column: k })), ...common });
         break;
       case 'CONSTR_EXCLUSION': {
         const elements = indexElements((c.exclusions ?? []).map((e) => ('List' in e ? e.List.items?.[0] : undefined)).filter((n): n is Node => n !== undefined));
-        this.keys.push({ kind: 'exclusion constraint', name: c.conname ?? defaultName(relname, elements.map(elementName), 'excl'), elements, ...common, partial: c.where_clause !== undefined });
+        this.add({ kind: 'exclusion constraint', name: c.conname ?? defaultName(relname, elements.map(elementName), 'excl'), elements, ...common, partial: c.where_clause !== undefined });
         break;
       }
       case 'CONSTR_FOREIGN': {
@@ -156,9 +158,16 @@ export class DeclaredKeys {
     }
   }
 
+  private add(key: DeclaredKey): void {
+    this.keys.push(key);
+    const list = this.byTable.get(key.table);
+    if (list) list.push(key);
+    else this.byTable.set(key.table, [key]);
+  }
+
   /** The keys declared on a table. */
-  keysOf(table: string): DeclaredKey[] {
-    return this.keys.filter((k) => k.table === table);
+  keysOf(table: string): readonly DeclaredKey[] {
+    return this.byTable.get(table) ?? [];
   }
 
   /** The columns a generated column of `table` is computed from, if it is one. */
@@ -169,7 +178,7 @@ export class DeclaredKeys {
   /** The columns a foreign key references: its own list, or the target's primary key. */
   referencedColumns(fk: DeclaredForeignKey): string[] {
     if (fk.targetColumns.length > 0) return fk.targetColumns;
-    const pk = this.keys.find((k) => k.table === fk.target && k.kind === 'primary key');
+    const pk = this.keysOf(fk.target).find((k) => k.kind === 'primary key');
     return pk ? pk.elements.map(elementName) : [];
   }
 }
