@@ -10,6 +10,9 @@ import type { PlanSpec } from './parallel/messages.js';
 import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
 import type { StatisticsVerdict } from './statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
+import { findKeyCollisions, formatKeyCollision } from '../rules/key-collisions.js';
+import { PgcloakError } from '../errors.js';
+import { DeclaredKeys } from '../schema/declared-keys.js';
 import { DumpProcessor, type ActiveTable } from './dump-processor.js';
 import type { FieldEncoding } from './field-codecs.js';
 import type { FieldRef } from './row-masker.js';
@@ -91,6 +94,12 @@ export class DumpMasker extends DumpProcessor {
   private readonly native: N.NativeRows | null;
   private readonly insertState = new Float64Array(N.STATE_SIZE);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
+  private readonly rules: RuleSet;
+  /**
+   * Keys the rules break, found at the end (rules/key-collisions.ts): warnings, or with 'error'
+   * (mask --strict) the error RULES_KEY_COLLISION before the output is complete.
+   */
+  keyCheck: 'warn' | 'error' = 'warn';
 
   /**
    * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
@@ -106,6 +115,8 @@ export class DumpMasker extends DumpProcessor {
     native: N.NativeRows | null = N.nativeRows() ?? null,
   ) {
     super(rules, push, onWarning);
+    this.rules = rules;
+    this.declaredKeys = new DeclaredKeys();
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
@@ -314,6 +325,26 @@ export class DumpMasker extends DumpProcessor {
     // A run masked here is in the sink, after what end() flushed.
     this.out.flush();
     this.warnLikelyCollisions();
+    this.checkKeys();
+  }
+
+  /**
+   * The keys the dump declares that the rules break (a repeated value in a unique key, NULL in
+   * a primary key, a reference that no longer matches), now that pg_dump's post-data section
+   * has declared them all.
+   */
+  private checkKeys(): void {
+    if (!this.declaredKeys || this.rules.tables.size === 0) return;
+    const rows = new Map<string, number>();
+    for (const t of this.tables) rows.set(t.table, (rows.get(t.table) ?? 0) + t.rows);
+    const found = findKeyCollisions({ keys: this.declaredKeys, catalog: this.catalog, rules: this.rules, rows: (table) => rows.get(table) });
+    if (found.length === 0) return;
+    // Under --strict the certain ones are the error; those that depend on the data stay warnings.
+    const certain = found.filter((c) => c.condition === undefined).map(formatKeyCollision);
+    if (this.keyCheck === 'error' && certain.length > 0) {
+      throw new PgcloakError('RULES_KEY_COLLISION', `--strict: the masked dump would not restore: ${certain.length} key(s) the rules break:\n  ${certain.join('\n  ')}`);
+    }
+    for (const c of found) this.warn(formatKeyCollision(c));
   }
 
   /**

@@ -10,6 +10,7 @@ import { InsertRowReader, parseInsertHeader, type InsertHeader } from '../dump/i
 import { insertTarget } from '../dump/insert-target.js';
 import type { LiteralOptions } from '../dump/sql-literal.js';
 import { SchemaCatalog } from '../schema/catalog.js';
+import type { DeclaredKeys } from '../schema/declared-keys.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink, ScratchBuffer, type ByteArea, type ByteWriter, type Push } from './byte-sink.js';
@@ -62,6 +63,8 @@ export interface ActiveTable {
 export abstract class DumpProcessor implements ScannerHandler {
   protected readonly scanner: SqlScanner;
   protected readonly catalog = new SchemaCatalog();
+  /** The keys the dump declares, when a subclass wants them (mask's key check): learnt with the catalog. */
+  protected declaredKeys: DeclaredKeys | undefined;
   protected readonly planner: TablePlanner;
   /** Optimizer statistics statements: which carry a masked column's values. */
   private readonly statistics: StatisticsGuard;
@@ -277,7 +280,9 @@ export abstract class DumpProcessor implements ScannerHandler {
     }
     this.out.write(text, 0, text.length);
     if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
-    const learnt = this.catalog.learn(this.textEncoding.decodeText(text), at);
+    const sql = this.textEncoding.decodeText(text);
+    const learnt = this.catalog.learn(sql, at);
+    this.declaredKeys?.learn(sql, this.catalog.defaultSchema);
     switch (learnt.kind) {
       case 'table':
         this.planner.onTable(learnt.table);

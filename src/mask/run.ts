@@ -36,7 +36,7 @@ export interface MaskOptions {
   rules: RuleSet;
   /** Omit only for a dry look at what would be masked: the originals are then lost. */
   vault?: VaultTarget;
-  /** Rules that match nothing are an error instead of a report. */
+  /** Rules that match nothing, and keys the rules break (RULES_KEY_COLLISION), are an error instead of a warning. */
   strict?: boolean;
   /** The input is raw COPY data of one table, not a dump. */
   raw?: RawCopyInput | undefined;
@@ -125,6 +125,7 @@ async function maskWithSecret(options: MaskOptions, secret: StrategySecret | und
     const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
     const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);
     masker.useStrategySecret(secret?.key);
+    if (options.strict) masker.keyCheck = 'error';
     // Inside the try: a bad raw COPY configuration must not leave a vault behind.
     if (options.raw) masker.configureRawCopy(options.raw);
     options.onStart?.(masker);
