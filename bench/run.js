@@ -59,7 +59,7 @@ const cases = [
 ];
 
 // Which COPY kernel the runs get (the CLI loads the same one): native, not built, or off.
-const { nativeStatus } = await import('../dist/native.js');
+const { nativeStatus } = await import('../dist/engine/native.js');
 console.log(`pgcloak bench: ${dump} (${(bytes / 2 ** 20).toFixed(0)} MiB, ${rows} rows); node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}; mask --threads default ${availableParallelism()}; COPY kernel: ${nativeStatus()}; ${repeat} round(s)`);
 // Rounds, each running every case once: a machine's slow minute (its disk's writeback, a
 // neighbour's load) then falls on every case alike, and each ratio is taken within its round.

@@ -35,9 +35,14 @@ export type ErrorCode =
   | 'RULES_KEY_COLLISION'
   | 'LEAKS_FOUND';
 
-export interface Position {
-  line?: number;
-  offset?: number;
+/** Where something begins in the input: the line (1-based) and byte offset (0-based) of its first byte. */
+export interface SourcePosition {
+  line: number;
+  offset: number;
+}
+
+/** Where an error is: in the input (line, byte offset), and in the data (table, column), as far as known. */
+export interface Position extends Partial<SourcePosition> {
   table?: string;
   column?: string;
 }

@@ -1,7 +1,10 @@
 // The library API: what the CLI uses, for programs that mask and unmask dumps themselves.
-export { maskDump, unmaskDump } from './mask/run.js';
-export type { MaskOptions, MaskResult, UnmaskOptions, VaultTarget } from './mask/run.js';
-export type { RunSummary, TableStats } from './mask/dump-processor.js';
+export { maskDump } from './mask/run.js';
+export type { MaskOptions, MaskResult } from './mask/run.js';
+export { unmaskDump } from './unmask/run.js';
+export type { UnmaskOptions } from './unmask/run.js';
+export type { VaultTarget } from './engine/run-options.js';
+export type { RunSummary, TableStats } from './engine/dump-processor.js';
 export { parseRules } from './rules/rules-file.js';
 export type { RuleSet, TableRule, ColumnRule } from './rules/rules-file.js';
 export { STRATEGIES, strategiesTable } from './strategies/registry.js';

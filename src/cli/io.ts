@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { StatementPresence } from '../dump/statement-presence.js';
 import { PgcloakError } from '../errors.js';
 import { FdSource, StreamSource, type ChunkSource } from '../io/chunk-source.js';
-import type { Input } from '../mask/drive.js';
+import type { Input } from '../engine/drive.js';
 
 /** Input streams read chunks this large. */
 const READ_CHUNK = 1024 * 1024;

@@ -2,7 +2,7 @@
 // progress line while a long run goes on (only when stderr is a terminal), and the
 // summary at the end (or JSON, for scripts). stdout carries only data.
 
-import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
+import type { DumpProcessor, RunSummary } from '../engine/dump-processor.js';
 
 export function warn(message: string): void {
   process.stderr.write(`pgcloak: warning: ${message}\n`);

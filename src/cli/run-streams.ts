@@ -5,9 +5,9 @@
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
-import type { DumpProcessor, RunSummary } from '../mask/dump-processor.js';
+import type { DumpProcessor, RunSummary } from '../engine/dump-processor.js';
 import { checkedInput, openInputSource } from './io.js';
-import type { Input } from '../mask/drive.js';
+import type { Input } from '../engine/drive.js';
 import { Progress, printSummary, type SummaryExtras } from './report.js';
 import type { RunFiles } from './run-files.js';
 

@@ -5,8 +5,7 @@
 // different length and copy everything else.
 // https://www.postgresql.org/docs/current/sql-copy.html#SQL-COPY-BINARY-FORMAT
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 
 /** `PGCOPY\n\377\r\n\0`: the 11 bytes every binary COPY stream starts with. */
 export const BINARY_COPY_SIGNATURE: Buffer = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]);

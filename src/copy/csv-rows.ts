@@ -3,8 +3,7 @@
 // (quotes included) so the masker can replace a field and copy everything else.
 // https://www.postgresql.org/docs/current/sql-copy.html#SQL-COPY-CSV-FORMAT
 
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { TextEncoding } from './text-field.js';
 
 const NL = 0x0a;

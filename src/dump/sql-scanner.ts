@@ -10,9 +10,8 @@
 // INSERT rows of masked tables). COPY data goes to `emit` too, except the rows of tables
 // the handler asked to see row by row, which go to `row` and are the handler's to write.
 
-import { PgcloakError } from '../errors.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import { ByteGather } from '../io/byte-gather.js';
-import { nativeRows, POS, ROWS, STATE_SIZE } from '../native.js';
 
 const NL = 0x0a; // \n
 const CR = 0x0d; // \r
@@ -39,23 +38,38 @@ const BATCH_BYTES = 256 * 1024;
 /** The longest statement held in memory (a multi-row INSERT of a hand-written script is the largest). */
 const MAX_STATEMENT = 256 * 1024 * 1024;
 
-export interface SourcePosition {
-  /** 1-based line of the first byte. */
-  line: number;
-  /** 0-based byte offset of the first byte in the whole input. */
-  offset: number;
-}
-
 export type CopyDataMode = 'passthrough' | 'rows' | 'batch';
+
+/**
+ * Takes whole statements from the one starting at `buf[start]` (the handler writes them
+ * itself), if it can: where they end (after a `;`) and how many line ends they hold;
+ * undefined when it took none. A handler returns one for the statements after the one it was
+ * given (INSERT statements with the same header, walked natively).
+ */
+export type StatementWalk = (buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined;
+
+/** What follows a statement: COPY data, handled so; statements the handler's walk may take; or nothing special. */
+export type AfterStatement = CopyDataMode | StatementWalk | undefined;
+
+/**
+ * Counts whole lines of COPY data at once (the native kernel's, when it is built: the engine
+ * gives it, ../engine/native.ts): from `buf[start]`, lines of at most `limit` bytes in all, up
+ * to one that could be the `\.` end marker or that runs past `end`. `counted.lines` is how
+ * many, `counted.end` where the last one ends.
+ */
+export interface CopyLineCounter {
+  countLines(buf: Buffer, start: number, end: number, limit: number, counted: { lines: number; end: number }): void;
+}
 
 export interface ScannerHandler {
   /** Verbatim bytes: `buf[start..end)`. The buffer is the caller's chunk; do not mutate it. */
   emit(buf: Buffer, start: number, end: number): void;
   /**
    * A statement, from its first byte up to and including its `;`. The handler writes
-   * it. Returns how the COPY data that follows must be handled, if any.
+   * it. Returns how the COPY data that follows must be handled, if any, or a walk to offer
+   * the statements that follow.
    */
-  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined;
+  statement(text: Buffer, at: SourcePosition): AfterStatement;
   /**
    * One COPY data row in 'rows' mode: `buf[start..end)` is the row without its line
    * end, `buf[end..eolEnd)` the line end (`\n` or `\r\n`). The handler writes both.
@@ -140,11 +154,11 @@ export class SqlScanner {
 
   // COPY data.
   private copyMode: CopyDataMode = 'passthrough';
-  /** The native kernel's walk through COPY data, when it is built (../native.ts). */
-  private readonly lines = nativeRows();
+  /** Counts COPY data lines many at a time, if given (else they are found one by one). */
+  private readonly lineCounter: CopyLineCounter | undefined;
   /** 'batch' mode hands over runs of whole rows of about this many bytes. */
   batchBytes = BATCH_BYTES;
-  private readonly linesState = new Float64Array(STATE_SIZE);
+  private readonly counted = { lines: 0, end: 0 };
   private copyRows = 0;
   private copyAt: SourcePosition = { line: 1, offset: 0 };
   private lineStart = true;
@@ -158,36 +172,37 @@ export class SqlScanner {
    */
   bytesScanned = 0;
 
-  /**
-   * Set by the handler while handling a statement, for the next statement only: takes whole
-   * statements from the one starting at `start` (writing them itself), if it can, and says
-   * where they end (after a `;`) and how many line ends they hold; undefined when it took none.
-   */
-  insertRun: ((buf: Buffer, start: number, end: number, at: SourcePosition) => { end: number; lines: number } | undefined) | undefined;
+  /** The walk the handler returned with the last statement, offered the next statement only. */
+  private walk: StatementWalk | undefined;
 
   /**
    * `handlerLends`: the handler keeps no view of a row or statement past its call but those it
    * lends (lendView, as ByteSink does): the memory of one gathered in place across chunks is
    * then freed as soon as it is handled and its views are written, not by the garbage
-   * collector (long rows one after another would otherwise pile up, issue 18).
+   * collector (long rows one after another would otherwise pile up, issue 18). `lineCounter`:
+   * see CopyLineCounter.
    */
-  constructor(handler: ScannerHandler, options: { handlerLends?: boolean } = {}) {
+  constructor(handler: ScannerHandler, options: { handlerLends?: boolean; lineCounter?: CopyLineCounter | undefined } = {}) {
     this.handler = handler;
+    this.lineCounter = options.lineCounter;
     const givesBack = options.handlerLends ?? false;
     this.kept = new ByteGather({ givesBack });
     this.carry = new ByteGather({ givesBack });
   }
 
   /**
-   * Raw COPY data (the output of `COPY t TO STDOUT`): the input starts inside COPY data,
-   * and its end ends the data; a `\.` line is optional.
+   * COPY data given apart from its statement: the input continues inside COPY data. Raw COPY
+   * data (the output of `COPY t TO STDOUT`) may end without a `\.` line (`endMarker`
+   * 'optional': the end of the input ends it); data that ends with one (an archive's) goes
+   * back to SQL after it.
    */
-  startInCopyData(mode: CopyDataMode): void {
+  startInCopyData(mode: CopyDataMode, endMarker: 'optional' | 'required' = 'optional'): void {
     this.state = State.CopyData;
     this.copyMode = mode;
     this.lineStart = true;
     this.copyRows = 0;
-    this.rawCopy = true;
+    this.copyAt = this.position;
+    this.rawCopy = endMarker === 'optional';
   }
 
   /** `SET standard_conforming_strings = off` changes how `'...'` strings treat backslashes. */
@@ -324,7 +339,7 @@ export class SqlScanner {
           }
           if (!this.inStatement) {
             if (at > emitFrom) this.handler.emit(buf, emitFrom, at);
-            const taken = this.insertRun?.(buf, at, len, { line: this.line, offset: this.chunkOffset + at });
+            const taken = this.walk?.(buf, at, len, { line: this.line, offset: this.chunkOffset + at });
             if (taken) {
               // Whole statements, written by the handler: on after the last one's `;`.
               this.line += taken.lines;
@@ -359,9 +374,11 @@ export class SqlScanner {
             if (!whole) this.keep(buf, keepFrom, pos);
             keepFrom = -1;
             emitFrom = pos;
-            const mode = this.endStatement(whole);
-            if (mode !== undefined) {
-              this.copyMode = mode;
+            const after = this.endStatement(whole);
+            if (typeof after === 'function') {
+              this.walk = after;
+            } else if (after !== undefined) {
+              this.copyMode = after;
               this.copyAt = this.stmtStart;
               this.state = State.AfterCopy;
             }
@@ -495,9 +512,9 @@ export class SqlScanner {
     this.kept.append(buf, from, to);
   }
 
-  private endStatement(whole: Buffer | undefined): CopyDataMode | undefined {
+  private endStatement(whole: Buffer | undefined): AfterStatement {
     this.inStatement = false;
-    this.insertRun = undefined;
+    this.walk = undefined;
     if (whole) return this.handler.statement(whole, this.stmtStart);
     const text = this.kept.take();
     const mode = this.handler.statement(text, this.stmtStart);
@@ -528,14 +545,14 @@ export class SqlScanner {
       batchCount = 0;
       runStart = to;
     };
-    const lines = batch || !rows ? this.lines : undefined;
+    const lines = batch || !rows ? this.lineCounter : undefined;
     while (pos < len) {
       if (lines && this.lineStart) {
         // Whole lines at once, natively: as many as the batch takes (all of them, passing
         // through), up to one that could be the end marker or runs past the chunk.
         const from = batchStart === -1 ? pos : batchStart;
-        lines.countLines(buf, pos, len, batch ? this.batchBytes - (pos - from) : Infinity, this.linesState);
-        const n = this.linesState[ROWS]!;
+        lines.countLines(buf, pos, len, batch ? this.batchBytes - (pos - from) : Infinity, this.counted);
+        const n = this.counted.lines;
         if (n > 0) {
           if (batch && batchStart === -1) {
             this.flushRun(buf, runStart, pos);
@@ -544,7 +561,7 @@ export class SqlScanner {
           }
           this.copyRows += n;
           this.line += n;
-          pos = this.linesState[POS]!;
+          pos = this.counted.end;
           if (batch) {
             batchCount += n;
             if (pos - batchStart >= this.batchBytes) flushBatch(pos);

@@ -3,13 +3,14 @@
 // first rows' text-like values sampled for personal content. Nothing is written, and no
 // value is kept: only counts.
 
-import { plainFormName } from '../mask/dump-processor.js';
 import type { Readable } from 'node:stream';
 import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
-import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
-import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
-import { SchemaCatalog, loadSqlParser } from '../schema/catalog.js';
+import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js';
+import { decodeSqlLiteral } from '../dump/sql-literal.js';
+import type { CopyDataMode } from '../dump/sql-scanner.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import { plainFormName, StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
+import { loadSqlParser, type LearntStatement, type SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import type { ResolvedType } from '../schema/types.js';
 import { KeyCatalog } from './constraints.js';
@@ -17,8 +18,6 @@ import { ContentSample } from './pii-content.js';
 
 const TAB = 0x09;
 export const DEFAULT_SAMPLE_ROWS = 1000;
-/** Statements whose text the catalogs read. */
-const DDL_KEYWORDS = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);
 
 export interface TableData {
   rows: number;
@@ -37,16 +36,12 @@ function sampled(type: ResolvedType): boolean {
   return type.kind === 'text' || type.kind === 'json' || type.kind === 'jsonb';
 }
 
-export class DumpInspector implements ScannerHandler {
-  readonly catalog = new SchemaCatalog();
+export class DumpInspector implements DumpHandler {
   readonly keys = new KeyCatalog();
   readonly data = new Map<string, TableData>();
   readonly sampleRows: number;
   bytesIn = 0;
-  private readonly scanner = new SqlScanner(this);
-  private readonly literal: LiteralOptions = { standardStrings: true, encoding: 'utf8' };
-  private sawCopy = false;
-  private sawInsert = false;
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   /** The COPY block being read: its table's data and a sample per field (undefined: not sampled). */
   private copy: { data: TableData; samples: (ContentSample | undefined)[] } | undefined;
 
@@ -54,50 +49,43 @@ export class DumpInspector implements ScannerHandler {
     this.sampleRows = sampleRows;
   }
 
+  /** The schema the dump declares. */
+  get catalog(): SchemaCatalog {
+    return this.router.catalog;
+  }
+
   write(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    this.scanner.write(chunk);
+    this.router.write(chunk);
   }
 
   end(): void {
-    this.scanner.end();
+    this.router.end();
   }
 
   get format(): string {
-    return plainFormName(this.sawCopy, this.sawInsert);
+    return plainFormName(this.router.sawCopy, this.router.sawInsert);
   }
 
-  emit(): void {
+  text(): void {
     // Comments and white space between statements, and the data of unsampled COPY blocks: nothing to learn.
   }
 
-  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
-    const keyword = firstKeyword(text);
-    if (keyword === 'INSERT') {
-      this.insert(text);
-      return undefined;
-    }
-    if (!DDL_KEYWORDS.has(keyword)) return undefined;
-    const sql = text.toString('utf8');
-    const learnt = this.catalog.learn(sql, at);
-    if (keyword === 'ALTER' || keyword === 'CREATE') this.keys.learn(sql, this.catalog.defaultSchema);
-    if (learnt.kind === 'standard_conforming_strings') {
-      this.scanner.setStandardConformingStrings(learnt.on);
-      this.literal.standardStrings = learnt.on;
-    } else if (learnt.kind === 'copy') {
-      this.sawCopy = true;
-      const t = learnt.target;
-      const data = this.tableData(t.key);
-      data.copyBlocks++;
-      const columns = t.columns ?? this.catalog.tables.get(t.key)?.columns.map((c) => c.name) ?? [];
-      const csv = t.nonDefaultOptions.length > 0; // CSV and other formats: counted, not sampled
-      this.copy = { data, samples: columns.map((c) => (csv ? undefined : this.sampleFor(t.key, c, data))) };
-      return 'rows';
-    }
-    return undefined;
+  ddl(s: RoutedStatement, _learnt: LearntStatement, sql: string): void {
+    if (s.keyword === 'ALTER' || s.keyword === 'CREATE') this.keys.learn(sql, this.catalog.defaultSchema);
   }
 
-  row(buf: Buffer, start: number, end: number, eolEnd: number): void {
+  copyStart(block: CopyBlock): CopyDataMode {
+    const t = block.target;
+    const data = this.tableData(t.key);
+    data.copyBlocks++;
+    const columns = this.router.columnsOf(t);
+    const csv = t.nonDefaultOptions.length > 0; // CSV and other formats: counted, not sampled
+    this.copy = { data, samples: columns.map((c) => (csv ? undefined : this.sampleFor(t.key, c, data))) };
+    return 'rows';
+  }
+
+  copyRow(buf: Buffer, start: number, end: number, eolEnd: number): void {
     const copy = this.copy!;
     const data = copy.data;
     data.rows++;
@@ -144,17 +132,17 @@ export class DumpInspector implements ScannerHandler {
     return s;
   }
 
-  private insert(text: Buffer): void {
-    this.sawInsert = true;
-    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literal.standardStrings);
-    if (!header) return;
+  insert(s: RoutedStatement, header: InsertHeader | undefined): undefined {
+    const text = s.text;
+    if (!header) return undefined;
     const table = qualifiedKey(header.target);
     const data = this.tableData(table);
     data.insertStatements++;
     data.bytes += text.length;
     const columns = header.columns ?? this.catalog.tables.get(table)?.columns.map((c) => c.name) ?? [];
     const samples = columns.map((c) => this.sampleFor(table, c, data));
-    const rows = new InsertRowReader(text, header.valuesEnd, this.literal.standardStrings);
+    const literal = { standardStrings: this.router.literal.standardStrings, encoding: 'utf8' as const };
+    const rows = new InsertRowReader(text, header.valuesEnd, literal.standardStrings);
     try {
       while (rows.next()) {
         data.rows++;
@@ -164,7 +152,7 @@ export class DumpInspector implements ScannerHandler {
           const sample = samples[i];
           if (!sample) continue;
           try {
-            const value = decodeSqlLiteral(text, rows.starts[i]!, rows.ends[i]!, this.literal);
+            const value = decodeSqlLiteral(text, rows.starts[i]!, rows.ends[i]!, literal);
             if (value !== null) sample.observe(value);
           } catch {
             // an expression, not a literal
@@ -174,6 +162,7 @@ export class DumpInspector implements ScannerHandler {
     } catch {
       // rows that cannot be read are not counted
     }
+    return undefined;
   }
 }
 
@@ -184,17 +173,4 @@ export async function inspectStream(input: Readable, sampleRows = DEFAULT_SAMPLE
   for await (const chunk of input) inspector.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   inspector.end();
   return inspector;
-}
-
-/** The first word of a statement, upper-cased (ASCII), at most 16 bytes. */
-export function firstKeyword(text: Buffer): string {
-  let word = '';
-  const n = Math.min(text.length, 16);
-  for (let i = 0; i < n; i++) {
-    const b = text[i]!;
-    if (b >= 0x61 && b <= 0x7a) word += String.fromCharCode(b - 0x20);
-    else if (b >= 0x41 && b <= 0x5a) word += String.fromCharCode(b);
-    else break;
-  }
-  return word;
 }

@@ -13,11 +13,14 @@
 // then the filters are built and that text is scanned too.
 
 import { decodeCopyField, isCopyNull } from '../copy/text-field.js';
-import { InsertRowReader, parseInsertHeader } from '../dump/insert-statement.js';
+import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js';
 import { decodeSqlLiteral, type LiteralOptions } from '../dump/sql-literal.js';
-import { isUnreadable, pairValue, parseStatsCall } from '../dump/stats-statement.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
-import { SchemaCatalog } from '../schema/catalog.js';
+import { isUnreadable, pairValue, type StatsCall, type UnreadableStatsCall } from '../dump/stats-statement.js';
+import type { CopyDataMode } from '../dump/sql-scanner.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import { StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
+import type { SourcePosition } from '../errors.js';
+import type { LearntStatement, SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey, quoteIdent } from '../schema/names.js';
 import { MAX_WORDS, type OriginalsIndex } from './originals.js';
 import { WordList, extendSequence, startSequence, type SequenceHash } from './words.js';
@@ -25,8 +28,6 @@ import { WordList, extendSequence, startSequence, type SequenceHash } from './wo
 const NL = 0x0a;
 const TAB = 0x09;
 const HELD_LIMIT = 64 * 1024 * 1024;
-/** Statements whose text the catalog reads. */
-const CATALOG_KEYWORDS = new Set(['CREATE', 'ALTER', 'COPY', 'SET', 'SELECT']);
 
 export interface LeakPlace {
   /**
@@ -66,9 +67,8 @@ interface Held {
   line: number;
 }
 
-export class LeakScanner implements ScannerHandler {
-  private readonly scanner = new SqlScanner(this);
-  private readonly catalog = new SchemaCatalog();
+export class LeakScanner implements DumpHandler {
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   private readonly provideIndex: (catalog: SchemaCatalog) => OriginalsIndex;
   private index: OriginalsIndex | undefined;
   private held: Held[] = [];
@@ -76,6 +76,7 @@ export class LeakScanner implements ScannerHandler {
   private readonly places = new Map<string, LeakPlace>();
   private readonly words = new WordList();
   private readonly h: SequenceHash = { a: 0, b: 0 };
+  /** How values are read: SQL strings as the dump's standard_conforming_strings says, bytes as UTF-8 where they are. */
   private readonly literal: LiteralOptions = { standardStrings: true, encoding: 'utf8' };
   private line = 1;
   /** Text between statements not scanned yet, and the line it starts on. */
@@ -96,11 +97,11 @@ export class LeakScanner implements ScannerHandler {
 
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
-    this.scanner.write(chunk);
+    this.router.write(chunk);
   }
 
   end(): void {
-    this.scanner.end();
+    this.router.end();
     this.flushBetween();
     this.ensureIndex();
   }
@@ -122,13 +123,13 @@ export class LeakScanner implements ScannerHandler {
     };
   }
 
-  // ---- scanner events ------------------------------------------------------
+  // ---- router events -------------------------------------------------------
 
   /**
    * Text between statements comes in pieces cut anywhere (even inside a character): it is
    * gathered and scanned a whole line at a time, and when a statement or a row comes.
    */
-  emit(buf: Buffer, start: number, end: number): void {
+  text(buf: Buffer, start: number, end: number): void {
     if (end <= start) return;
     if (this.between.length === 0) this.betweenLine = this.line;
     this.line += countNewlines(buf, start, end);
@@ -143,36 +144,59 @@ export class LeakScanner implements ScannerHandler {
     const all = Buffer.concat(this.between);
     const cut = all.length - keep;
     this.between = keep > 0 ? [all.subarray(cut)] : [];
-    if (cut > 0) this.text(textOf(all, 0, cut), this.place('between'), this.betweenLine);
+    if (cut > 0) this.sqlText(textOf(all, 0, cut), this.place('between'), this.betweenLine);
     this.betweenLine += countNewlines(all, 0, cut);
   }
 
-  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
+  /** A statement begins: the text between statements before it is scanned, and the line count moves past it. */
+  private statementRead(s: RoutedStatement): void {
     this.flushBetween();
-    this.line = at.line + countNewlines(text, 0, text.length);
-    const keyword = firstKeyword(text);
-    if (keyword === 'INSERT' && this.insert(text, at)) return undefined;
-    const place = (keyword === 'SELECT' && this.statisticsPlace(text)) || this.place('sql', statementKind(text));
-    this.text(textOf(text, 0, text.length), place, at.line);
-    if (!CATALOG_KEYWORDS.has(keyword)) return undefined;
-    const learnt = this.catalog.learn(text.toString('utf8'), at);
-    if (learnt.kind === 'standard_conforming_strings') {
-      this.scanner.setStandardConformingStrings(learnt.on);
-      this.literal.standardStrings = learnt.on;
-    } else if (learnt.kind === 'copy') {
-      this.ensureIndex();
-      const t = learnt.target;
-      this.copyTable = t.key;
-      this.copyColumns = t.columns ?? this.catalog.tables.get(t.key)?.columns.map((c) => c.name) ?? [];
-      this.copyPlaces = [];
-      // CSV and other formats are not split into fields: a find is counted for the row.
-      this.copyWholeRows = t.nonDefaultOptions.length > 0;
-      return 'rows';
-    }
+    this.line = s.at.line + countNewlines(s.text, 0, s.text.length);
+  }
+
+  /** A statement scanned as SQL text: its place is its kind of statement (CREATE SEQUENCE, ...), unless given. */
+  private statement(s: RoutedStatement, place: LeakPlace = this.place('sql', statementKind(s.text))): void {
+    this.sqlText(textOf(s.text, 0, s.text.length), place, s.at.line);
+  }
+
+  other(s: RoutedStatement): void {
+    this.statementRead(s);
+    this.statement(s);
+  }
+
+  ddl(s: RoutedStatement, learnt: LearntStatement): void {
+    this.statementRead(s);
+    this.statement(s);
+    if (learnt.kind === 'standard_conforming_strings') this.literal.standardStrings = learnt.on;
+  }
+
+  statistics(s: RoutedStatement, call: StatsCall | UnreadableStatsCall): void {
+    this.statementRead(s);
+    this.statement(s, this.statisticsPlace(s.text, call));
+  }
+
+  insert(s: RoutedStatement, header: InsertHeader | undefined): undefined {
+    this.statementRead(s);
+    if (!header || !this.insertRows(s.text, s.at, header)) this.statement(s);
     return undefined;
   }
 
-  row(buf: Buffer, start: number, end: number, _eolEnd: number, at: SourcePosition): void {
+  copyStart(block: CopyBlock): CopyDataMode {
+    if (block.statement) {
+      this.statementRead(block.statement);
+      this.statement(block.statement);
+    }
+    this.ensureIndex();
+    const t = block.target;
+    this.copyTable = t.key;
+    this.copyColumns = this.router.columnsOf(t);
+    this.copyPlaces = [];
+    // CSV and other formats are not split into fields: a find is counted for the row.
+    this.copyWholeRows = t.nonDefaultOptions.length > 0;
+    return 'rows';
+  }
+
+  copyRow(buf: Buffer, start: number, end: number, _eolEnd: number, at: SourcePosition): void {
     this.flushBetween();
     this.line = at.line + 1;
     if (this.copyWholeRows) {
@@ -224,9 +248,8 @@ export class LeakScanner implements ScannerHandler {
   }
 
   /** The place of a statistics statement that names its relation (and column), else undefined. */
-  private statisticsPlace(text: Buffer): LeakPlace | undefined {
-    const call = parseStatsCall(text, this.literal);
-    if (call === undefined || isUnreadable(call)) return undefined;
+  private statisticsPlace(text: Buffer, call: StatsCall | UnreadableStatsCall): LeakPlace | undefined {
+    if (isUnreadable(call)) return undefined;
     const value = (name: string): string | undefined => {
       const pair = call.pairs.find((p) => p.name === name);
       const v = pair ? pairValue(text, pair, this.literal) : undefined;
@@ -257,7 +280,7 @@ export class LeakScanner implements ScannerHandler {
   }
 
   /** SQL text: scanned now, or held until the originals are known. */
-  private text(text: string, place: LeakPlace, line: number): void {
+  private sqlText(text: string, place: LeakPlace, line: number): void {
     if (this.index) {
       this.scan(text, place, line, true);
       return;
@@ -269,7 +292,7 @@ export class LeakScanner implements ScannerHandler {
 
   private ensureIndex(): OriginalsIndex {
     if (this.index) return this.index;
-    const index = this.provideIndex(this.catalog);
+    const index = this.provideIndex(this.router.catalog);
     this.index = index;
     const held = this.held;
     this.held = [];
@@ -279,12 +302,10 @@ export class LeakScanner implements ScannerHandler {
   }
 
   /** An INSERT whose rows can be read: each value scanned as its column's. False to scan it as plain SQL. */
-  private insert(text: Buffer, at: SourcePosition): boolean {
-    const header = parseInsertHeader(text, this.catalog.defaultSchema, this.literal.standardStrings);
-    if (!header) return false;
+  private insertRows(text: Buffer, at: SourcePosition, header: InsertHeader): boolean {
     this.ensureIndex();
     const table = qualifiedKey(header.target);
-    const columns = header.columns ?? this.catalog.tables.get(table)?.columns.map((c) => c.name) ?? [];
+    const columns = header.columns ?? this.router.catalog.tables.get(table)?.columns.map((c) => c.name) ?? [];
     const rows = new InsertRowReader(text, header.valuesEnd, this.literal.standardStrings);
     const pending: { value: string; place: LeakPlace; line: number }[] = [];
     let line = at.line;
@@ -355,19 +376,6 @@ function countNewlinesIn(text: string, end: number): number {
   let n = 0;
   for (let p = text.indexOf('\n'); p !== -1 && p < end; p = text.indexOf('\n', p + 1)) n++;
   return n;
-}
-
-/** The first word of a statement, upper-cased (ASCII), at most 16 bytes. */
-function firstKeyword(text: Buffer): string {
-  let word = '';
-  const n = Math.min(text.length, 16);
-  for (let i = 0; i < n; i++) {
-    const b = text[i]!;
-    if (b >= 0x61 && b <= 0x7a) word += String.fromCharCode(b - 0x20);
-    else if (b >= 0x41 && b <= 0x5a) word += String.fromCharCode(b);
-    else break;
-  }
-  return word;
 }
 
 const STATEMENT_KIND =

@@ -11,7 +11,7 @@
 // A json value contributes each of its string values and those of its keys that do not look
 // like field names (a phone number, an e-mail, a name with a space: see dataLikeKey); an
 // array each element. The statistics of a masked column (kept whole in the vault, see
-// src/mask/statistics.ts) contribute the values they list: most common values, histogram
+// src/engine/statistics.ts) contribute the values they list: most common values, histogram
 // bounds, most common elements, range bounds.
 
 import { mapArrayLiteral } from '../copy/array-literal.js';

@@ -1,76 +1,28 @@
 // Masking a plain dump: every row of a planned table is written with its masked
 // fields replaced, and its key and original fields go to the vault, in dump order.
 
-import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
+import type { SourcePosition } from '../errors.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../native.js';
-import { RecordBuffer, SealableFrame } from './parallel/record-buffer.js';
-import { ScratchBuffer, type ByteArea, type Push } from './byte-sink.js';
-import type { PlanSpec } from './parallel/messages.js';
-import type { BatchResult, MaskWorkers } from './parallel/worker-pool.js';
-import type { StatisticsVerdict } from './statistics.js';
+import { RecordBuffer, SealableFrame } from '../engine/record-buffer.js';
+import { ScratchBuffer, type ByteArea, type Push } from '../io/byte-sink.js';
+import { planSpec } from '../engine/workers/messages.js';
+import { tableDeclaration } from '../engine/table-declaration.js';
+import type { VaultSink } from '../vault/writer.js';
+import type { BatchResult, RowWorkers } from '../engine/workers/row-workers.js';
+import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { findKeyCollisions, formatKeyCollision } from '../rules/key-collisions.js';
 import { PgcloakError } from '../errors.js';
 import { DeclaredKeys } from '../schema/declared-keys.js';
-import { DumpProcessor, type ActiveTable } from './dump-processor.js';
-import type { FieldEncoding } from './field-codecs.js';
-import type { FieldRef } from './row-masker.js';
-import { derivedColumns, keyTextColumns, RecordShape } from './masked-record.js';
-import { eachCopyRow, LONG_ROW_BYTES, maskBatch, maskInsertRun, maskRow, type RowRecorder } from './masked-row.js';
-import type { TablePlan } from './table-plans.js';
-
-/** Where the originals go: the vault writer, or anything with its shape. */
-export interface VaultSink {
-  declareTable(decl: Record<string, unknown> & { index: number }): void;
-  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
-  /** Records serialized by writeRowRecord (rows masked on worker threads). */
-  appendRecords?(bytes: Uint8Array): void;
-  /** The same as a whole records frame (byte 0 the frame type), to be sealed as it is: saves a copy. */
-  appendFrame?(frame: Uint8Array): void;
-  /** A statement masking replaced (the statistics of a masked column), as it was. */
-  statement(text: Uint8Array): void;
-  /** The same laid out to be sealed where it lies (SealableFrame): saves a buffer the size of a long row's record. */
-  appendFrameInPlace?(memory: Uint8Array, length: number): void;
-}
-
-/** What the vault says about a table: lets unmask check it reads the same plan. */
-export function tableDeclaration(plan: TablePlan, encoding: FieldEncoding): Record<string, unknown> & { index: number } {
-  const derived = derivedColumns(plan);
-  const keyText = keyTextColumns(plan);
-  return {
-    index: plan.index,
-    table: plan.table,
-    /** How key and original fields are written: COPY text (escaped as in the dump) or SQL literals. */
-    encoding,
-    ruleTable: plan.ruleTable,
-    keyColumns: plan.keyNames,
-    maskedColumns: plan.masked.map((m) => m.name),
-    strategies: plan.masked.map((m) => m.strategy),
-    types: plan.masked.map((m) => m.type.display),
-    /**
-     * What masking writes in each masked column: the constant (COPY text; null means
-     * NULL), or null when it depends on the row, in which case the value written is kept
-     * in each row record after the originals (for checking it is still there later).
-     * A NULL original always stays NULL.
-     */
-    maskedConstants: plan.masked.map((m) => (m.mask.kind === 'constant' ? m.mask.value : null)),
-    derivedColumns: derived.map((j) => plan.masked[j]!.name),
-    // Format 2: the columns whose placeholder is xxx<row key> (fitted to a maximum length in
-    // characters, or null), left out of the records: fitPlaceholderText(key, maxLength), with
-    // the key the key fields decoded and joined with '-' (a NULL one as ''). Format 1 (unmask
-    // of such a vault) declares neither, as it did.
-    ...(plan.keyTextKept
-      ? {}
-      : {
-          keyTextColumns: keyText.map((j) => plan.masked[j]!.name),
-          keyTextMaxLengths: keyText.map((j) => {
-            const m = plan.masked[j]!.mask;
-            return (m.kind === 'row' ? m.keyText?.maxLength : undefined) ?? null;
-          }),
-        }),
-  };
-}
+import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import type { FieldEncoding } from '../engine/field-codecs.js';
+import type { FieldRef } from '../engine/row-masker.js';
+import { RecordShape } from '../engine/masked-record.js';
+import { eachCopyRow, LONG_ROW_BYTES, maskRow, type RowRecorder } from '../engine/masked-row.js';
+import { maskBatch, maskInsertRun, type RowKernel } from '../engine/row-kernel.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import type { TablePlan } from '../engine/table-plans.js';
 
 /** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
 export const COLLISION_WARNING = 1e-6;
@@ -79,7 +31,7 @@ export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
   /** Per plan index: reusable field references of its vault records. */
   private readonly shapes: RecordShape[] = [];
-  private readonly workers: MaskWorkers | undefined;
+  private readonly workers: RowWorkers | undefined;
   /** Output and vault in input order while batches are out on the workers. */
   /** Main-thread rows' records while batches are pending (appended in their turn). */
   private readonly deferred = new RecordBuffer();
@@ -90,9 +42,6 @@ export class DumpMasker extends DumpProcessor {
   /** Per row of the run: start, end, line, offset, then its fields' starts and ends (InsertsJob.rows). */
   private runRows = new Int32Array(4096);
   private inserts: InsertRun | undefined;
-  /** The native kernel: its walk through INSERT statements (takeInserts), and its masking of their rows. */
-  private readonly native: N.NativeRows | null;
-  private readonly insertState = new Float64Array(N.STATE_SIZE);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
   private readonly rules: RuleSet;
   /**
@@ -100,27 +49,30 @@ export class DumpMasker extends DumpProcessor {
    * (mask --strict) the error RULES_KEY_COLLISION before the output is complete.
    */
   keyCheck: 'warn' | 'error' = 'warn';
+  /** The keys the dump declares, learnt with the catalog (the key check at the end). */
+  private readonly declaredKeys: DeclaredKeys;
 
   /**
    * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
    * vault, if any, must take appendRecords). Without them every row is masked on this thread.
-   * `native`: the native kernel for INSERT statements (default: the one built, if any; null: none).
+   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
    */
   constructor(
     rules: RuleSet,
     push: Push,
     vault: VaultSink | undefined,
     onWarning?: (message: string) => void,
-    workers?: MaskWorkers,
-    native: N.NativeRows | null = N.nativeRows() ?? null,
+    workers?: RowWorkers,
+    kernel: RowKernel = rowKernel(),
   ) {
-    super(rules, push, onWarning);
+    super(rules, push, onWarning, { kernel });
     this.rules = rules;
-    this.declaredKeys = new DeclaredKeys();
+    // The keys the dump declares, learnt with the catalog from the same statements (the key check at the end).
+    const keys = (this.declaredKeys = new DeclaredKeys());
+    this.listen({ ddl: (_s, _learnt, sql) => keys.learn(sql, this.catalog.defaultSchema) });
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
-    this.native = native;
   }
 
   protected onPlan(plan: TablePlan, encoding: FieldEncoding): void {
@@ -132,13 +84,13 @@ export class DumpMasker extends DumpProcessor {
       this.ordered.then(() => vault.declareTable(decl));
     }
     this.shapes[plan.index] = new RecordShape(plan);
-    this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.literalOptions.standardStrings));
+    this.workers?.declarePlan(planSpec(plan, this.encodingName, encoding, this.router.literal.standardStrings));
   }
 
   /** A masked column's statistics: its values left out of the output, the statement kept in the vault. */
   protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>): void {
     if (verdict.action === 'pass') {
-      this.out.write(text, 0, text.length);
+      this.verbatim(text, 0, text.length);
       return;
     }
     const vault = this.vault;
@@ -148,7 +100,7 @@ export class DumpMasker extends DumpProcessor {
       const original = Buffer.from(text);
       this.ordered.then(() => vault.statement(original));
     }
-    this.out.write(verdict.reduced, 0, verdict.reduced.length);
+    this.verbatim(verdict.reduced, 0, verdict.reduced.length);
   }
 
   /** Batches also without workers: a call per batch instead of per row. */
@@ -171,7 +123,7 @@ export class DumpMasker extends DumpProcessor {
       this.maskLong(t, (out, records) => (maskRow(t.row, this.shapes[t.plan.index]!, ++t.counter.rows, buf, start, end, at, out, records) ? 1 : 0));
       return;
     }
-    if ((this.workers || this.native) && t.row.codecs[0]?.encoding === 'sql-literal') {
+    if ((this.workers || this.kernel.masksInsertRuns) && t.row.codecs[0]?.encoding === 'sql-literal') {
       this.batchInsertRow(t, buf, start, end, at);
       return;
     }
@@ -195,7 +147,7 @@ export class DumpMasker extends DumpProcessor {
   }
 
   /**
-   * With workers or the native kernel, the rows of INSERT statements are masked in runs:
+   * With workers or a kernel that masks runs, the rows of INSERT statements are masked in runs:
    * while a run is open, everything written goes into it as it is (the statements around
    * the rows, what lies between statements), and each row is noted with its fields; a
    * worker (or this thread) writes the run back with the rows masked.
@@ -203,7 +155,7 @@ export class DumpMasker extends DumpProcessor {
   private batchInsertRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     let run = this.inserts;
     // A run shares its table and the string settings its rows were read with.
-    if (run && (run.table !== t || run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName)) {
+    if (run && (run.table !== t || run.standardStrings !== this.router.literal.standardStrings || run.encoding !== this.encodingName)) {
       this.closeInserts();
       run = undefined;
     }
@@ -229,9 +181,8 @@ export class DumpMasker extends DumpProcessor {
     this.out.flush();
     // The run's buffers are reused: closeInserts() copies them out.
     this.runBytes.reset();
-    const run = { table: t, first: t.counter.rows, offsetBase, rowInts: 0, standardStrings: this.literalOptions.standardStrings, encoding: this.encodingName };
+    const run = { table: t, first: t.counter.rows, offsetBase, rowInts: 0, standardStrings: this.router.literal.standardStrings, encoding: this.encodingName };
     this.inserts = run;
-    this.out.capture = this.runBytes;
     return run;
   }
 
@@ -251,15 +202,21 @@ export class DumpMasker extends DumpProcessor {
    * header that follow go into runs natively, whole statements at a time (takeInserts),
    * as long as their rows are plain. Standard strings only: the kernel reads no escapes.
    */
-  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (this.native && this.inserts?.table === t && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
+    if (this.kernel.insertWalker && this.inserts?.table === t && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    return undefined;
   }
 
-  /** The statements from `start` the native kernel takes, into runs (see insertDone); undefined when none. */
+  /** While a run of INSERT statements is open, everything written goes into it, as it is (see batchInsertRow). */
+  protected override verbatim(buf: Buffer, start: number, end: number): void {
+    if (this.inserts) this.runBytes.write(buf, start, end);
+    else this.out.write(buf, start, end);
+  }
+
+  /** The statements from `start` the kernel's INSERT walk takes, into runs (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
-    const native = this.native!;
+    const walker = this.kernel.insertWalker!;
     const { table: t, bytes, fields } = this.walkHeader!;
-    const state = this.insertState;
     let run = this.inserts;
     if (run && (run.table !== t || this.runBytes.length >= INSERT_RUN_BYTES)) {
       this.closeInserts();
@@ -268,23 +225,22 @@ export class DumpMasker extends DumpProcessor {
     // Rows go after the open run's (an unopened run starts empty).
     const filled = run ? this.runBytes.length : 0;
     const rowInts = run ? run.rowInts : 0;
-    for (;;) {
-      // Offsets from the run's base (its first statement's, when it opens now).
-      const base = run ? run.offsetBase : at.offset;
-      native.insertRows(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start, state);
-      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+    // Offsets from the run's base (its first statement's, when it opens now).
+    const base = run ? run.offsetBase : at.offset;
+    let walked = walker.walk(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start);
+    while (walked.needsRows) {
       this.rowRoom(this.runRows.length * 2);
+      walked = walker.walk(buf, start, end, bytes, fields, INSERT_RUN_BYTES - filled, this.runRows, rowInts, filled - start, at.line, at.offset - base - start);
     }
-    if (state[N.STATEMENTS] === 0) return undefined;
-    const taken = state[N.POS]!;
-    const rows = state[N.ROWS]!;
+    if (walked.statements === 0) return undefined;
+    const { end: taken, rows, lines } = walked;
     run ??= this.openInserts(t, at.offset);
-    this.out.write(buf, start, taken);
+    this.runBytes.write(buf, start, taken);
     run.rowInts += rows * (4 + 2 * fields);
     t.counter.rows += rows;
     t.stats.rows = t.counter.rows;
     if (this.runBytes.length >= INSERT_RUN_BYTES) this.closeInserts();
-    return { end: taken, lines: state[N.LINES]! };
+    return { end: taken, lines };
   }
 
   /** A run's strings are read with the settings it was made with: it ends before they change. */
@@ -297,19 +253,18 @@ export class DumpMasker extends DumpProcessor {
     const run = this.inserts;
     if (!run) return;
     this.inserts = undefined;
-    this.out.capture = undefined;
     const t = run.table;
     const workers = this.workers;
     if (!workers || workers.busy || here) {
       // This thread's codec reads strings with the settings in force: the run's (settingsChanging).
-      if (run.standardStrings !== this.literalOptions.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
+      if (run.standardStrings !== this.router.literal.standardStrings || run.encoding !== this.encodingName) throw new Error('an INSERT run outlived its settings');
       const shape = this.shapes[t.plan.index]!;
       const bytes = this.runBytes.view();
       const rows = this.runRows.subarray(0, run.rowInts);
-      this.masked(t, (out, records) => maskInsertRun(t.row, shape, bytes, rows, run.first, run.offsetBase, out, records, this.native));
+      this.masked(t, (out, records) => maskInsertRun(this.kernel, t.row, shape, bytes, rows, run.first, run.offsetBase, out, records));
       return;
     }
-    const result = workers.submitInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
+    const result = workers.maskInserts(t.plan.index, this.runBytes.view(), this.runRows.subarray(0, run.rowInts), {
       ordinal: run.first,
       offsetBase: run.offsetBase,
       standardStrings: run.standardStrings,
@@ -405,13 +360,13 @@ export class DumpMasker extends DumpProcessor {
       this.maskHere(t, buf, start, end, at, first);
       return;
     }
-    this.sendBatch(t, workers.submit(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined }));
+    this.sendBatch(t, workers.maskRows(t.plan.index, buf.subarray(start, end), { ordinal: first, line: at.line, offset: at.offset, record: this.vault !== undefined }));
   }
 
   /** A batch masked on this thread: straight out when nothing waits, else queued behind the workers' batches. */
   private maskHere(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, first: number): void {
     const shape = this.shapes[t.plan.index]!;
-    this.masked(t, (out, records) => maskBatch(t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
+    this.masked(t, (out, records) => maskBatch(this.kernel, t.row, shape, buf, start, end, first, at.line, at.offset, out, records));
   }
 
   /**
@@ -489,21 +444,3 @@ interface InsertRun {
 
 /** Runs of INSERT statements go to a worker at about this size. */
 const INSERT_RUN_BYTES = 256 * 1024;
-
-/** The plan as plain data, for the workers. */
-export function planSpec(plan: TablePlan, encoding: string, fields: FieldEncoding = 'copy-text', standardStrings = true): PlanSpec {
-  if (fields !== 'copy-text' && fields !== 'sql-literal') throw new Error(`no worker plan for ${fields} fields`);
-  return {
-    fields,
-    standardStrings,
-    index: plan.index,
-    table: plan.table,
-    ruleTable: plan.ruleTable,
-    columnNames: plan.columnNames,
-    keyIndexes: plan.keyIndexes,
-    keyNames: plan.keyNames,
-    masked: plan.masked.map((m) => ({ name: m.name, strategy: m.strategy, type: m.type, index: m.index, spec: m.spec })),
-    keyTextKept: plan.keyTextKept,
-    encoding,
-  };
-}

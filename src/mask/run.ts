@@ -1,34 +1,21 @@
-// Masking and unmasking as stream pipelines: the synchronous cores above, wrapped in
-// a Transform; the vault opened before and finished (or removed) after.
+// Masking a dump as a run over streams: the vault opened before, the masker driven over the
+// input (../engine/drive.ts), and the vault finished after (or removed, on any error).
 
 import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
 import { loadSqlParser } from '../schema/catalog.js';
-import { parseRules, type RuleSet } from '../rules/rules-file.js';
-import { streamDigest, TreeDigest, TREE_DIGEST, type DigestOptions, type StreamDigest } from '../vault/digest.js';
-import type { KeySource } from '../vault/key.js';
-import type { SigningKey } from '../vault/signature.js';
-import { VaultReader } from '../vault/reader.js';
-import { VaultWriter } from '../vault/writer.js';
-import { DumpUnmasker } from '../unmask/dump-unmasker.js';
+import type { RuleSet } from '../rules/rules-file.js';
+import { TreeDigest, TREE_DIGEST } from '../vault/digest.js';
+import { VaultWriter, type VaultSink } from '../vault/writer.js';
 import { VERSION } from '../version.js';
-import { DumpMasker, type VaultSink } from './dump-masker.js';
-import { MaskWorkers } from './parallel/worker-pool.js';
-import { drive, type Input } from './drive.js';
-import type { DumpProcessor, RawCopyInput, RunSummary } from './dump-processor.js';
-import { secretForMask, secretForUnmask, wipeStrategySecret, type StrategySecret } from './strategy-secret.js';
+import { DumpMasker } from './dump-masker.js';
+import { RowWorkers } from '../engine/workers/row-workers.js';
+import { drive, type Input } from '../engine/drive.js';
+import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
+import { digestOptions, type VaultTarget } from '../engine/run-options.js';
+import type { FollowedDump } from '../engine/statement-router.js';
+import { secretForMask, wipeStrategySecret, type StrategySecret } from '../engine/strategy-secret.js';
 
-
-export interface VaultTarget {
-  path: string;
-  keySource: KeySource;
-  /** mask: build the vault at this path and leave it there for the caller to rename into place (see VaultWriterOptions). */
-  stagingPath?: string | undefined;
-  /** Mask: sign the vault with this Ed25519 key (`mask --sign-key`). */
-  signKey?: SigningKey | undefined;
-  /** Unmask: the vault must be signed by this Ed25519 public key (`--verify NAME.pub`). */
-  verify?: Buffer | undefined;
-}
 
 export interface MaskOptions {
   input: Input;
@@ -48,6 +35,12 @@ export interface MaskOptions {
   onWarning?: (message: string) => void;
   /** Called with the processor once it exists, e.g. to poll progress. */
   onStart?: (processor: DumpProcessor) => void;
+  /**
+   * Called before the first byte is read, to follow the dump as it is masked: its listeners
+   * are told of each statement before the masker handles it, and its catalog is the schema
+   * learnt so far (`mask --require-coverage`, `--leak-check`).
+   */
+  follow?: (dump: FollowedDump) => void;
   /** Also receives every table declaration and row the vault does (`mask --leak-check` gathers the originals). */
   originals?: VaultSink;
   /** Runs once the output is complete, before the vault is finished; if it throws, the vault is removed. */
@@ -68,28 +61,11 @@ export interface MaskResult extends RunSummary {
 
 /** Batches of rows out on the workers, per worker, before the input waits. */
 const PENDING_PER_WORKER = 4;
-/**
- * The same for unmask, which sends every batch to the workers (a chunk of input makes up to
- * eight): 4 measured 137-147 MB at 1 GiB, 2 131-133 MB, no slower.
- */
-const UNMASK_PENDING_PER_WORKER = 2;
-
 /** Mask workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
-function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): MaskWorkers | undefined {
+function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): RowWorkers | undefined {
   const n = (threads ?? 1) - 1;
   if (n < 1 || options.rules.tables.size === 0 || options.originals !== undefined || options.raw !== undefined) return undefined;
-  return new MaskWorkers(n, secret);
-}
-
-/**
- * Where the digest's leaves are hashed when the run may use more than one thread: by the
- * mask workers between batches when there are any (the main thread bounds those runs; 1 GiB,
- * Odoo-style rules: 3.96 -> 3.46 s, no memory of its own), else (no rules: the main thread
- * does everything else) on a thread of its own, since WebCrypto would cost the main thread a
- * copy of every leaf (1 GiB, no rules: 2.5 -> 2.1 s).
- */
-function digestOptions(threads: number | undefined, workers: MaskWorkers | undefined): DigestOptions {
-  return { hasher: workers, thread: (threads ?? 1) > 1 };
+  return new RowWorkers(n, secret);
 }
 
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
@@ -126,6 +102,7 @@ async function maskWithSecret(options: MaskOptions, secret: StrategySecret | und
     const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);
     masker.useStrategySecret(secret?.key);
     if (options.strict) masker.keyCheck = 'error';
+    options.follow?.(masker);
     // Inside the try: a bad raw COPY configuration must not leave a vault behind.
     if (options.raw) masker.configureRawCopy(options.raw);
     options.onStart?.(masker);
@@ -176,57 +153,4 @@ function teeVaultSink(vault: VaultSink | undefined, also: VaultSink | undefined)
       also.statement(text);
     },
   };
-}
-
-export interface UnmaskOptions {
-  input: Input;
-  output: Writable;
-  vault: VaultTarget;
-  /** The pseudonym key masking was given, if it was given one. */
-  pseudonymKey?: Buffer | undefined;
-  onStart?: (processor: DumpProcessor) => void;
-  /** Threads that restore rows, as for MaskOptions.threads (default 1), but with workers every batch goes to them. */
-  threads?: number;
-  onWarning?: (message: string) => void;
-}
-
-export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
-  await loadSqlParser();
-  // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
-  const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify });
-  let workers: MaskWorkers | undefined;
-  let digest: StreamDigest | undefined;
-  let secret: StrategySecret | undefined;
-  try {
-    const rulesText = reader.metadata['rules'];
-    if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
-    const rules = parseRules(rulesText);
-    secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
-    const raw = reader.metadata['raw'];
-    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new MaskWorkers(options.threads! - 1, secret?.key) : undefined;
-    const inputDigest = streamDigest(reader.metadata['outputDigest'], digestOptions(options.threads, workers));
-    digest = inputDigest;
-    let unmasker: DumpUnmasker | undefined;
-    const driver = drive(options.input, options.output, {
-      maxPending: (workers?.size ?? 0) * UNMASK_PENDING_PER_WORKER,
-      digest: { stream: inputDigest, of: 'input' },
-      finish: async () => {
-        unmasker!.checkVaultExhausted();
-        if (reader.trailer?.['maskedDigest'] !== (await inputDigest.hex())) {
-          throw new PgcloakError('VAULT_MISMATCH', 'the input is not the masked dump this vault was made for (its digest differs)');
-        }
-      },
-    });
-    unmasker = new DumpUnmasker(rules, driver.push, reader, workers, undefined, options.onWarning);
-    unmasker.useStrategySecret(secret?.key, secret?.pseudonymVersion);
-    if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
-    options.onStart?.(unmasker);
-    await driver.run(unmasker);
-    return unmasker.summary();
-  } finally {
-    reader.close();
-    await digest?.close();
-    await workers?.close();
-    wipeStrategySecret(secret);
-  }
 }

@@ -5,8 +5,7 @@
 
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node, TypeName, RangeVar, CreateStmt, CopyStmt, AlterTableStmt, ColumnDef as PgColumnDef } from 'libpg-query';
-import { PgcloakError } from '../errors.js';
-import type { SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
 import { qualifiedKey, type QualifiedName } from './names.js';
 import { BUILTIN_KINDS, type ResolvedType } from './types.js';
 

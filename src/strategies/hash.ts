@@ -8,7 +8,7 @@
 // two values to share a hash.
 
 import { PgcloakError } from '../errors.js';
-import { sodium } from '../vault/sodium.js';
+import { sodium } from '../sodium.js';
 import { checkDomainParam, DOMAIN_PARAMETER, isTextOrTextArray, requireSecret, textOrTextArrayMask } from './pseudonym.js';
 import type { ResolvedType } from '../schema/types.js';
 import type { StrategyDefinition } from './strategy.js';

@@ -33,7 +33,7 @@
 import { PgcloakError } from '../errors.js';
 import { mapArrayLiteral } from '../copy/array-literal.js';
 import type { ResolvedType } from '../schema/types.js';
-import { sodium } from '../vault/sodium.js';
+import { sodium } from '../sodium.js';
 import { shuffledDomain, SMALL_DOMAIN_LIMIT } from './small-domain.js';
 import type { ColumnContext, StrategyDefinition, ValueMask } from './strategy.js';
 

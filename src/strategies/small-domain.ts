@@ -14,7 +14,7 @@
 // thread (a table of 10^6 values takes 4 MB; one of 456 976, four letters, 1.8 MB and tens of
 // milliseconds to make). A table is made of the key: evicted or forgotten ones are zeroed.
 
-import { sodium } from '../vault/sodium.js';
+import { sodium } from '../sodium.js';
 
 /** Domains with fewer values than this are shuffled whole; larger ones go through the Feistel network. */
 export const SMALL_DOMAIN_LIMIT = 1_000_000;

@@ -15,10 +15,12 @@
 import type { Readable, Writable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PgcloakError } from '../errors.js';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import type { CopyDataMode } from '../dump/sql-scanner.js';
+import { rowKernel } from '../engine/kernel-choice.js';
+import { StatementRouter, type CopyBlock, type DumpHandler, type RoutedStatement } from '../engine/statement-router.js';
 import { insertTarget } from '../dump/insert-target.js';
-import { SchemaCatalog, loadSqlParser, type CopyTarget } from '../schema/catalog.js';
+import { loadSqlParser, type CopyTarget, type SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey } from '../schema/names.js';
 import { valueComparer, type ValueComparer } from './copy-compare.js';
 import type { MigrationMap } from './migration-map.js';
@@ -94,9 +96,8 @@ interface ActiveBlock {
   fieldCount: number;
 }
 
-export class ByKeyUnmasker implements ScannerHandler {
-  private readonly scanner = new SqlScanner(this);
-  private readonly catalog = new SchemaCatalog();
+export class ByKeyUnmasker implements DumpHandler {
+  private readonly router = new StatementRouter(this, { lineCounter: rowKernel().lineCounter });
   private readonly out = new ChunkWriter();
   private readonly push: (chunk: Buffer) => void;
   private readonly tables: RestoreTable[];
@@ -132,12 +133,17 @@ export class ByKeyUnmasker implements ScannerHandler {
 
   write(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    this.scanner.write(chunk);
+    this.router.write(chunk);
     this.flush(false);
   }
 
+  /** The schema the dump declares. */
+  private get catalog(): SchemaCatalog {
+    return this.router.catalog;
+  }
+
   end(): void {
-    this.scanner.end();
+    this.router.end();
     const missing = this.tables.filter((t) => t.status !== 'skipped' && !this.seen.has(t.n - 1) && t.status !== 'empty');
     if (missing.length > 0) {
       throw new PgcloakError(
@@ -152,31 +158,42 @@ export class ByKeyUnmasker implements ScannerHandler {
     for (const c of this.out.take(all)) this.push(c);
   }
 
-  emit(buf: Buffer, start: number, end: number): void {
+  text(buf: Buffer, start: number, end: number): void {
     this.out.bytes(buf.subarray(start, end));
   }
 
-  statement(text: Buffer, at: SourcePosition): CopyDataMode | undefined {
+  other(s: RoutedStatement): void {
+    if (!s.schemaOnly) this.out.bytes(s.text);
+  }
+
+  ddl(s: RoutedStatement): void {
+    if (!s.schemaOnly) this.out.bytes(s.text);
+  }
+
+  statistics(s: RoutedStatement): void {
+    if (!s.schemaOnly) this.out.bytes(s.text);
+  }
+
+  insert(s: RoutedStatement): undefined {
+    const { text, at } = s;
     this.out.bytes(text);
-    const head = text.subarray(0, 16).toString('latin1').trimStart().toUpperCase();
-    if (head.startsWith('INSERT')) {
-      const target = insertTarget(text.subarray(0, 1024).toString('utf8'), this.catalog.defaultSchema);
-      if (target && this.byTarget.has(qualifiedKey(target))) {
-        throw new PgcloakError('COPY_UNSUPPORTED', 'INSERT statements hold rows of a table to restore: --by-key reads COPY data only (pg_dump without --inserts)', {
-          table: qualifiedKey(target),
-          ...at,
-        });
-      }
-      return undefined;
+    const target = insertTarget(text.subarray(0, 1024).toString('utf8'), this.catalog.defaultSchema);
+    if (target && this.byTarget.has(qualifiedKey(target))) {
+      throw new PgcloakError('COPY_UNSUPPORTED', 'INSERT statements hold rows of a table to restore: --by-key reads COPY data only (pg_dump without --inserts)', {
+        table: qualifiedKey(target),
+        ...at,
+      });
     }
-    if (!/^(CREATE|ALTER|COPY|SET|SELECT)/.test(head)) return undefined;
-    const learnt = this.catalog.learn(text.toString('utf8'), at);
-    if (learnt.kind === 'standard_conforming_strings') this.scanner.setStandardConformingStrings(learnt.on);
-    if (learnt.kind !== 'copy') return undefined;
+    return undefined;
+  }
+
+  copyStart(block: CopyBlock): CopyDataMode {
+    const at = block.at;
+    if (block.statement) this.out.bytes(block.statement.text);
     if (!this.checkedSchema) this.checkSchema(at);
-    const indexes = this.byTarget.get(learnt.target.key);
+    const indexes = this.byTarget.get(block.target.key);
     if (indexes === undefined) return 'passthrough';
-    return this.beginBlock(indexes, learnt.target, at);
+    return this.beginBlock(indexes, block.target, at);
   }
 
   /** At the first COPY all CREATE TABLEs have been read (pg_dump's order): every target and column must exist. */
@@ -234,7 +251,7 @@ export class ByKeyUnmasker implements ScannerHandler {
     return 'rows';
   }
 
-  row(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
+  copyRow(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
     const b = this.active!;
     const starts = this.starts;
     const ends = this.ends;

@@ -3,25 +3,23 @@
 // original is masked again and must give exactly the masked row read, so a dump
 // that is not the one the vault was made for is refused at its first differing row.
 
-import { PgcloakError } from '../errors.js';
-import type { CopyDataMode, SourcePosition } from '../dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../errors.js';
+import type { VaultRecord } from '../vault/reader.js';
+import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
-import type { ByteArea, Push } from '../mask/byte-sink.js';
-import { RecordFields, RowRestorer } from './row-restorer.js';
-import { DumpProcessor, type ActiveTable } from '../mask/dump-processor.js';
-import { LONG_ROW_BYTES } from '../mask/masked-row.js';
-import { planSpec, tableDeclaration } from '../mask/dump-masker.js';
-import type { MaskWorkers } from '../mask/parallel/worker-pool.js';
-import type { TablePlan } from '../mask/table-plans.js';
-import type { FieldEncoding } from '../mask/field-codecs.js';
-import type { StatisticsVerdict } from '../mask/statistics.js';
+import type { ByteArea, Push } from '../io/byte-sink.js';
+import { RecordFields, RowRestorer } from '../engine/row-restorer.js';
+import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { LONG_ROW_BYTES } from '../engine/masked-row.js';
+import { tableDeclaration } from '../engine/table-declaration.js';
+import { planSpec } from '../engine/workers/messages.js';
+import type { RowWorkers } from '../engine/workers/row-workers.js';
+import type { TablePlan } from '../engine/table-plans.js';
+import type { FieldEncoding } from '../engine/field-codecs.js';
+import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { InsertHeader } from '../dump/insert-statement.js';
-import * as N from '../native.js';
-
-export type VaultRecord =
-  | { type: 'table'; decl: Record<string, unknown> & { index: number } }
-  | { type: 'row'; tableIndex: number; ordinal: number; fields: Buffer[] }
-  | { type: 'statement'; text: Buffer };
+import { rowKernel } from '../engine/kernel-choice.js';
+import type { InsertWalker, RowKernel } from '../engine/row-kernel.js';
 
 /** Where the originals come from: the vault reader, or anything with its shape. */
 export interface VaultSource {
@@ -84,26 +82,24 @@ export class DumpUnmasker extends DumpProcessor {
   /** Per plan index. */
   private readonly restorers: RowRestorer[] = [];
   private readonly record = new RecordFields();
-  private readonly workers: MaskWorkers | undefined;
+  private readonly workers: RowWorkers | undefined;
 
-  /** The native kernel's walk through INSERT statements (takeInserts), when the vault gives raw records. */
-  private readonly native: N.NativeRows | null;
-  private readonly insertState = new Float64Array(N.STATE_SIZE);
+  /** The kernel's walk through INSERT statements (takeInserts), when it has one and the vault gives raw records. */
+  private readonly insertWalker: InsertWalker | undefined;
   private insertRows = new Int32Array(4096);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
   /**
    * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
-   * `native`: the kernel that walks INSERT statements (default: the one built, if any; null: none).
+   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
    */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: MaskWorkers, native: N.NativeRows | null = N.nativeRows() ?? null, onWarning?: (message: string) => void) {
-    super(rules, push, onWarning);
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: RowWorkers, kernel: RowKernel = rowKernel(), onWarning?: (message: string) => void) {
+    super(rules, push, onWarning, { kernel, batchBytes: UNMASK_BATCH_BYTES });
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
     this.planner.keyTextKept = vault.formatVersion === 1;
-    this.scanner.batchBytes = UNMASK_BATCH_BYTES;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
-    this.native = vault.rowRecords ? native : null;
+    this.insertWalker = vault.rowRecords ? kernel.insertWalker : undefined;
   }
 
   /** Batches whenever the vault gives raw row records: a call per batch, no record object per row. */
@@ -124,12 +120,12 @@ export class DumpUnmasker extends DumpProcessor {
     // Not a long row or record (a document): on a worker both would be copied into shared memory
     // that stays that large for the next batches (issue 18).
     if (workers && end - start < LONG_ROW_BYTES && records.length < LONG_ROW_BYTES) {
-      this.sendBatch(t, workers.submitRestore(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
+      this.sendBatch(t, workers.restoreRows(t.plan.index, buf.subarray(start, end), records, { ordinal: first, line: at.line, offset: at.offset }));
       return;
     }
     // This thread restores the batch itself.
     const restore = (out: ByteArea): void => {
-      t.stats.changedRows += restorer.restoreBatch(buf, start, end, records, first, at.line, at.offset, out);
+      t.stats.changedRows += this.kernel.restoreBatch(restorer, buf, start, end, records, first, at.line, at.offset, out);
     };
     if (this.ordered.idle) restore(this.out);
     else this.writeInTurn(restore);
@@ -185,7 +181,7 @@ export class DumpUnmasker extends DumpProcessor {
    */
   protected statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void {
     if (verdict.action === 'pass') {
-      this.out.write(text, 0, text.length);
+      this.verbatim(text, 0, text.length);
       return;
     }
     const rec = this.vault.next();
@@ -194,7 +190,7 @@ export class DumpUnmasker extends DumpProcessor {
     if (!original || again?.action !== 'reduce' || !again.reduced.equals(text)) {
       throw new PgcloakError('VAULT_MISMATCH', 'the vault does not hold these statistics next: the masked dump was edited, or belongs to another vault', { ...at });
     }
-    this.out.write(original, 0, original.length);
+    this.verbatim(original, 0, original.length);
   }
 
   protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
@@ -216,23 +212,22 @@ export class DumpUnmasker extends DumpProcessor {
    * follow are walked natively, whole statements at a time (takeInserts), as long as their
    * rows are plain (standard strings only: the walk reads no escapes).
    */
-  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): void {
-    if (this.native && this.literalOptions.standardStrings) this.offerInsertWalk(t, text, header, this.takeInsertsHere);
+  protected override insertDone(t: ActiveTable, text: Buffer, header: InsertHeader): StatementWalk | undefined {
+    if (this.insertWalker && this.router.literal.standardStrings) return this.insertWalk(t, text, header, this.takeInsertsHere);
+    return undefined;
   }
 
-  /** The statements from `start` the native walk takes, restored (see insertDone); undefined when none. */
+  /** The statements from `start` the kernel's INSERT walk takes, restored (see insertDone); undefined when none. */
   private takeInserts(buf: Buffer, start: number, end: number, at: SourcePosition): { end: number; lines: number } | undefined {
     const { table: t, bytes, fields } = this.walkHeader!;
-    const state = this.insertState;
     // Row offsets from the first statement's (a chunk's fit in 32 bits, a dump's may not).
-    for (;;) {
-      this.native!.insertRows(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start, state);
-      if (state[N.STATEMENTS]! > 0 || state[N.NEED] !== N.INSERT_ROOM) break;
+    let walked = this.insertWalker!.walk(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start);
+    while (walked.needsRows) {
       this.insertRows = new Int32Array(this.insertRows.length * 2);
+      walked = this.insertWalker!.walk(buf, start, end, bytes, fields, Infinity, this.insertRows, 0, 0, at.line, -start);
     }
-    if (state[N.STATEMENTS] === 0) return undefined;
-    const taken = state[N.POS]!;
-    const count = state[N.ROWS]!;
+    if (walked.statements === 0) return undefined;
+    const { end: taken, rows: count, lines } = walked;
     const rows = this.insertRows.subarray(0, count * (4 + 2 * fields));
     const first = t.counter.rows;
     t.counter.rows += count;
@@ -241,11 +236,11 @@ export class DumpUnmasker extends DumpProcessor {
     const records = this.vault.rowRecords!(count);
     const restorer = this.restorer(t);
     const restore = (out: ByteArea): void => {
-      t.stats.changedRows += restorer.restoreInsertRows(buf, start, taken, rows, first, at.offset, records, out);
+      t.stats.changedRows += this.kernel.restoreInserts(restorer, buf, start, taken, rows, first, at.offset, records, out);
     };
     if (this.ordered.idle) restore(this.out);
     else this.writeInTurn(restore);
-    return { end: taken, lines: state[N.LINES]! };
+    return { end: taken, lines };
   }
 
   private restorer(t: ActiveTable): RowRestorer {

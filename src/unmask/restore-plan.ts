@@ -17,7 +17,7 @@ import type { TableDecl } from '../vault/format.js';
 import type { VaultInfo } from '../vault/reader.js';
 import { mapTable, unusedMapEntries, type MigrationMap } from './migration-map.js';
 
-/** A table declaration of the vault, checked (see tableDeclaration in mask/dump-masker.ts). */
+/** A table declaration of the vault, checked (see ../engine/table-declaration.ts). */
 export interface VaultTable {
   index: number;
   table: string;

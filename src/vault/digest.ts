@@ -7,7 +7,7 @@
 // no-rules path the digest was most of its work (BLAKE2b at 1.6 GB/s). Three ways:
 // - WebCrypto, on libuv's thread pool: no thread of our own, but WebCrypto copies each leaf
 //   into fresh memory before it returns, about 0.5 s of the main thread's time per GiB;
-// - threads the run already has (`{ hasher }`: the mask workers hash leaves between batches);
+// - threads the run already has (`{ hasher }`: the row workers hash leaves between batches);
 // - a small worker thread of our own (`{ thread: true }`, when the run may use more than one
 //   thread but has no workers) that hashes leaves in shared memory.
 // In the last two the main thread only fills leaves, unless the hasher has fallen behind: then
@@ -44,7 +44,7 @@ export interface LeafHasher {
   hashLeaf(leaf: SharedArrayBuffer, length: number): Promise<Uint8Array>;
 }
 
-/** What a leaf hasher computes (SHA-256), for hashers elsewhere (the mask workers). */
+/** What a leaf hasher computes (SHA-256), for hashers elsewhere (the row workers). */
 export function leafDigest(leaf: SharedArrayBuffer, length: number): Uint8Array {
   return createHash('sha256').update(new Uint8Array(leaf, 0, length)).digest();
 }

@@ -40,7 +40,7 @@
 //     1 table declaration  varint length, that many bytes of a JSON object with an integer "index"
 //     3 statement          (version 3) varint length, that many bytes: a statement of the dump
 //                          that masking replaced (the statistics of a masked column, see
-//                          src/mask/statistics.ts), exactly as it was, in dump order
+//                          src/engine/statistics.ts), exactly as it was, in dump order
 //     2 row                varint table index, varint ordinal, varint field count,
 //                          then per field: varint length, that many bytes (kept verbatim):
 //                          the key fields, the original masked fields, then what masking
@@ -62,7 +62,7 @@
 // per-message counter and FINAL tag make reordered, dropped, repeated or truncated frames fail.
 
 import { PgcloakError } from '../errors.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const MAGIC = Buffer.from('PGCLOAKV', 'latin1');
 export const FORMAT_VERSION = 3;

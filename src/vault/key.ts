@@ -27,7 +27,7 @@ import {
 } from './format.js';
 import { closeQuietly, errnoCode, ioError, unlinkQuietly, writeFully } from './io.js';
 import type { SigningKey } from './signature.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const KEY_BYTES = 32;
 

@@ -31,10 +31,9 @@ import {
 import { closeQuietly, ioError } from './io.js';
 import { deriveVaultKey, type KeySource } from './key.js';
 import { SIGNATURE_BLOCK_BYTES, SignedBytes, blockSigner, readSignatureBlock, signatureValid, signerFingerprint, wrongSigner } from './signature.js';
-import { sodium } from './sodium.js';
-import { ScratchBuffer } from '../mask/byte-sink.js';
+import { sodium } from '../sodium.js';
+import { ScratchBuffer } from '../io/byte-sink.js';
 import { readVarint, type Cursor } from './varint.js';
-import * as N from '../native.js';
 
 /**
  * One vault record. A row's fields are views into the decrypted frame they came from (each
@@ -58,6 +57,17 @@ export interface VaultInfo {
   signature?: { signer: string; verified: boolean };
 }
 
+/**
+ * Finds where whole row records end at once (the native kernel's, when it is built: the
+ * engine gives it, ../engine/native.ts): from `records[start]`, at most `count` whole,
+ * well-formed row records of one table, up to `end`. `skipped.rows` is how many, `skipped.end`
+ * where they end, `skipped.table` their table index (-1: none). It stops before anything
+ * else, which the reader reads itself.
+ */
+export interface RowRecordSkipper {
+  skipRows(records: Uint8Array, start: number, end: number, count: number, skipped: { rows: number; end: number; table: number }): void;
+}
+
 export interface ReaderOptions {
   /**
    * Decrypt each records frame into the memory of the one before, once that is used up. A
@@ -65,8 +75,8 @@ export interface ReaderOptions {
    * readers that use each record at once (unmask), which then make no garbage per frame.
    */
   reuseFrames?: boolean;
-  /** The native kernel for rowRecords() (default: the one built, if any; null: none). */
-  kernel?: N.NativeRows | null;
+  /** Skips whole row records many at a time in rowRecords() (default: none, they are read one by one). */
+  skipper?: RowRecordSkipper | undefined;
   /**
    * The Ed25519 public key (`--verify NAME.pub`) that must have signed the vault: an unsigned
    * vault or another signer is refused at open (VAULT_SIGNATURE), a signature that does not
@@ -132,9 +142,9 @@ export class VaultReader {
   private spareFrame: Buffer | null = null;
   /** Row records handed out by rowRecords(). */
   private readonly raw = new ScratchBuffer();
-  /** The native kernel, which finds where rowRecords()' records end (else JavaScript does). */
-  private kernel: N.NativeRows | undefined = undefined;
-  private readonly kernelState = new Float64Array(N.STATE_SIZE);
+  /** Finds where rowRecords()' records end, if given (else each is read here). */
+  private skipper: RowRecordSkipper | undefined = undefined;
+  private readonly skipped = { rows: 0, end: 0, table: -1 };
   private readonly declared = new Set<number>();
   private failure: unknown = undefined;
   /** The stream state before the first frame, kept until it is read (firstFrameFailure); then wiped. */
@@ -219,7 +229,7 @@ export class VaultReader {
     try {
       const reader = new VaultReader(path, fd, keySource, options.verify);
       reader.reuseFrames = options.reuseFrames ?? false;
-      reader.kernel = options.kernel === undefined ? N.nativeRows() : (options.kernel ?? undefined);
+      reader.skipper = options.skipper;
       return reader;
     } catch (error) {
       closeQuietly(fd);
@@ -273,14 +283,13 @@ export class VaultReader {
         const end = records.length;
         while (n < count && this.cursor.pos < end && records[this.cursor.pos] === RECORD_ROW) {
           // Well-formed records of one table natively; the one it stops at is read here (and refused if it must be).
-          if (this.kernel) {
-            const state = this.kernelState;
-            this.kernel.skipRows(records, this.cursor.pos, end, count - n, state);
-            if (state[N.ROWS]! > 0) {
-              const tableIndex = state[N.TABLE]!;
-              if (!this.declared.has(tableIndex)) throw this.tampered(`row for undeclared table index ${tableIndex}`);
-              n += state[N.ROWS]!;
-              this.cursor.pos = state[N.POS]!;
+          if (this.skipper) {
+            const skipped = this.skipped;
+            this.skipper.skipRows(records, this.cursor.pos, end, count - n, skipped);
+            if (skipped.rows > 0) {
+              if (!this.declared.has(skipped.table)) throw this.tampered(`row for undeclared table index ${skipped.table}`);
+              n += skipped.rows;
+              this.cursor.pos = skipped.end;
               continue;
             }
           }

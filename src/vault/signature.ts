@@ -25,7 +25,7 @@ import { fstatSync, openSync, readSync } from 'node:fs';
 import { PgcloakError } from '../errors.js';
 import { MAGIC, MAX_HEADER_BYTES, decodeHeader } from './format.js';
 import { closeQuietly, ioError } from './io.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const SIGNATURE_MAGIC = Buffer.from('PGCLOAKS', 'latin1');
 export const SIGN_PUBLIC_KEY_BYTES = sodium.crypto_sign_PUBLICKEYBYTES;

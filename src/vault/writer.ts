@@ -30,11 +30,25 @@ import {
 import { closeQuietly, ioError, unlinkQuietly, writeFully } from './io.js';
 import { newVaultKey, type KeySource } from './key.js';
 import { SignedBytes, signatureBlock, type SigningKey } from './signature.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 import { varintLength, writeVarint } from './varint.js';
 import { MAX_RECORD_BYTES, rowRecordSize, writeRowRecord, type FieldRef } from './row-record.js';
 
 export type { FieldRef } from './row-record.js';
+
+/** Where a masking run's originals go: the vault writer, or anything with its shape (an in-memory vault, mask --leak-check's collector). */
+export interface VaultSink {
+  declareTable(decl: Record<string, unknown> & { index: number }): void;
+  row(tableIndex: number, ordinal: number, fields: ReadonlyArray<FieldRef>): void;
+  /** Records serialized by writeRowRecord (rows masked on worker threads). */
+  appendRecords?(bytes: Uint8Array): void;
+  /** The same as a whole records frame (byte 0 the frame type), to be sealed as it is: saves a copy. */
+  appendFrame?(frame: Uint8Array): void;
+  /** A statement masking replaced (the statistics of a masked column), as it was. */
+  statement(text: Uint8Array): void;
+  /** The same laid out to be sealed where it lies (SealableFrame): saves a buffer the size of a long row's record. */
+  appendFrameInPlace?(memory: Uint8Array, length: number): void;
+}
 
 // Room to finish the record that crosses the flush threshold without a reallocation.
 const RECORDS_CAPACITY = 2 * FRAME_TARGET_BYTES;

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
-import { strategySubkey } from '../../src/mask/strategy-secret.js';
+import { strategySubkey } from '../../src/engine/strategy-secret.js';
 import { hashText } from '../../src/strategies/hash.js';
 import { pseudonymText } from '../../src/strategies/pseudonym.js';
 import { readSecretKeyFile } from '../../src/vault/key.js';
 import { readVaultInfo } from '../../src/vault/reader.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { sodium } from '../../src/sodium.js';
 import { copyRows } from '../strategies/helpers.js';
 import { describeRun, runPgcloak, runPgcloakOk } from '../integration/cli.js';
 

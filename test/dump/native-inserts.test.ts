@@ -6,8 +6,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InsertRowReader } from '../../src/dump/insert-statement.js';
-import { SqlScanner, type CopyDataMode, type SourcePosition } from '../../src/dump/sql-scanner.js';
-import { INSERT_ROOM, LINES, NEED, POS, ROWS, STATE_SIZE, STATEMENTS, nativeRows } from '../../src/native.js';
+import { SqlScanner, type CopyDataMode } from '../../src/dump/sql-scanner.js';
+import type { SourcePosition } from '../../src/errors.js';
+import { INSERT_ROOM, LINES, NEED, POS, ROWS, STATE_SIZE, STATEMENTS, nativeRows } from '../../src/engine/native.js';
 
 const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';

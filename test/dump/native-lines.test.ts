@@ -4,8 +4,9 @@
 // handed over in batches, the same bytes out, batches, row counts, positions and errors.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../../src/dump/sql-scanner.js';
-import { nativeRows } from '../../src/native.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../../src/dump/sql-scanner.js';
+import type { SourcePosition } from '../../src/errors.js';
+import { nativeLineCounter, nativeRows } from '../../src/engine/native.js';
 
 const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';
@@ -30,8 +31,7 @@ function scan(chunks: Buffer[], mode: CopyDataMode, withNative: boolean): { out:
     },
     copyEnd: (rows) => events.push(`end ${rows}`),
   };
-  const scanner = new SqlScanner(handler);
-  if (!withNative) (scanner as unknown as { lines: unknown }).lines = undefined;
+  const scanner = new SqlScanner(handler, { lineCounter: withNative ? nativeLineCounter(native) : undefined });
   try {
     for (const c of chunks) scanner.write(c);
     scanner.end();

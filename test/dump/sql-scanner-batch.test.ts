@@ -6,9 +6,9 @@
 // by byte, for the native walk through COPY data and the JavaScript one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../../src/dump/sql-scanner.js';
-import { PgcloakError } from '../../src/errors.js';
-import { nativeRows } from '../../src/native.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../../src/dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../../src/errors.js';
+import { nativeLineCounter, nativeRows } from '../../src/engine/native.js';
 
 interface Batch {
   line: number;
@@ -46,9 +46,8 @@ function scan(chunks: readonly string[], options: { batchBytes: number; walk: Wa
     },
     copyEnd: (rows) => trace.copyEnds.push(rows),
   };
-  const scanner = new SqlScanner(handler);
+  const scanner = new SqlScanner(handler, { lineCounter: options.walk === 'native' ? nativeLineCounter(native) : undefined });
   scanner.batchBytes = options.batchBytes;
-  if (options.walk === 'JavaScript') (scanner as unknown as { lines: unknown }).lines = undefined;
   if (options.raw) scanner.startInCopyData('batch');
   for (const c of chunks) scanner.write(Buffer.from(c, 'latin1'));
   scanner.end();

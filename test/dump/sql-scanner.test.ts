@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SqlScanner, type CopyDataMode, type ScannerHandler, type SourcePosition } from '../../src/dump/sql-scanner.js';
-import { PgcloakError } from '../../src/errors.js';
+import { SqlScanner, type CopyDataMode, type ScannerHandler } from '../../src/dump/sql-scanner.js';
+import { PgcloakError, type SourcePosition } from '../../src/errors.js';
 
 interface Trace {
   output: Buffer;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteGather } from '../../src/io/byte-gather.js';
 import { giveBack, inPlaceMemory, lendable, lendView } from '../../src/io/in-place-memory.js';
-import { ByteSink } from '../../src/mask/byte-sink.js';
+import { ByteSink } from '../../src/io/byte-sink.js';
 
 /** A long row gathered in place by a gathering that gives back. */
 function longRow(): { gather: ByteGather; row: Buffer } {

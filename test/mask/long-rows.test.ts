@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DumpMasker } from '../../src/mask/dump-masker.js';
-import { LONG_ROW_BYTES } from '../../src/mask/masked-row.js';
-import { maskDump, unmaskDump } from '../../src/mask/run.js';
+import { LONG_ROW_BYTES } from '../../src/engine/masked-row.js';
+import { JS_ROW_KERNEL } from '../../src/engine/js-row-kernel.js';
+import { maskDump } from '../../src/mask/run.js';
+import { unmaskDump } from '../../src/unmask/run.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
 import type { KeySource } from '../../src/vault/key.js';
@@ -121,7 +123,7 @@ describe.each([
     // The JavaScript kernels alone.
     const vault = new MemoryVault();
     const out: Buffer[] = [];
-    const masker = new DumpMasker(parseRules(RULES), (b) => out.push(Buffer.from(b)), vault, undefined, undefined, null);
+    const masker = new DumpMasker(parseRules(RULES), (b) => out.push(Buffer.from(b)), vault, undefined, undefined, JS_ROW_KERNEL);
     for (const c of chunksOf(input, [65536])) masker.write(c);
     masker.end();
     expect(Buffer.concat(out).equals(expected)).toBe(true);

@@ -9,20 +9,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TextEncoding } from '../../src/copy/text-field.js';
-import type { SourcePosition } from '../../src/dump/sql-scanner.js';
+import type { SourcePosition } from '../../src/errors.js';
 import { TestArea } from './run-in-memory.js';
-import { CopyKernel } from '../../src/mask/copy-kernel.js';
-import { copyTextCodec, sqlLiteralCodec } from '../../src/mask/field-codecs.js';
+import { kernelOf } from '../../src/engine/kernel-choice.js';
+import { copyTextCodec, sqlLiteralCodec } from '../../src/engine/field-codecs.js';
 import { InsertRowReader } from '../../src/dump/insert-statement.js';
-import { RecordShape } from '../../src/mask/masked-record.js';
-import { maskInsertRun, maskRow } from '../../src/mask/masked-row.js';
-import { ROW_FOR_JS, nativeRows, nativeStatus, type NativeRows } from '../../src/native.js';
-import { RecordBuffer } from '../../src/mask/parallel/record-buffer.js';
-import { RowMasker } from '../../src/mask/row-masker.js';
-import type { MaskedField, TablePlan } from '../../src/mask/table-plans.js';
+import { RecordShape } from '../../src/engine/masked-record.js';
+import { maskRow } from '../../src/engine/masked-row.js';
+import { maskInsertRun } from '../../src/engine/row-kernel.js';
+import { ROW_FOR_JS, nativeRows, nativeStatus, type NativeRows } from '../../src/engine/native.js';
+import { RecordBuffer } from '../../src/engine/record-buffer.js';
+import { RowMasker } from '../../src/engine/row-masker.js';
+import type { MaskedField, TablePlan } from '../../src/engine/table-plans.js';
 import type { ResolvedType } from '../../src/schema/types.js';
 import { placeholderMask } from '../../src/strategies/placeholder.js';
-import { RowRestorer } from '../../src/unmask/row-restorer.js';
+import { RowRestorer } from '../../src/engine/row-restorer.js';
 
 const native = nativeRows();
 const required = process.env['PGCLOAK_REQUIRE_NATIVE'] === '1';
@@ -73,11 +74,11 @@ function run(plan: TablePlan, batch: Buffer, ordinal: number, tight: boolean, va
   const records = new TestArea(tight);
   const recorder = new RecordBuffer();
   const handedOver: number[] = [];
-  const kernel = CopyKernel.for(rm, rows)!;
+  const kernel = kernelOf(rows);
   let changed = -1;
   let error: string | undefined;
   try {
-    changed = kernel.maskBatch(shape, batch, 0, batch.length, ordinal, 1, 0, out, vault ? records : undefined, (s, e, lineEnd, n, at: SourcePosition) => {
+    changed = kernel.maskBatch(rm, shape, batch, 0, batch.length, ordinal, 1, 0, out, vault ? records : undefined, (s, e, lineEnd, n, at: SourcePosition) => {
       handedOver.push(n);
       rm.splitCopyRow(batch, s, e, at);
       recorder.reset();
@@ -341,7 +342,7 @@ function restore(
   const rm = new RowMasker(plan, copyTextCodec({ encoding, fromUnicode: (t) => t }));
   const out = new TestArea(tight);
   try {
-    const changed = new RowRestorer(rm, rows).restoreBatch(masked, 0, masked.length, records, ordinal, 1, 0, out);
+    const changed = kernelOf(rows).restoreBatch(new RowRestorer(rm), masked, 0, masked.length, records, ordinal, 1, 0, out);
     return { out: out.view().toString('latin1'), changed };
   } catch (err) {
     return { out: out.view().toString('latin1'), changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
@@ -525,12 +526,12 @@ function walkable(plan: TablePlan, buf: Buffer): boolean {
   }
 }
 
-/** Masked INSERT statements back through RowRestorer.restoreInsertRows (the native kernel when `kernel` is given). */
+/** Masked INSERT statements back through the row kernel's restoreInserts (the native kernel when `kernel` is given). */
 function restoreInserts(plan: TablePlan, masked: Buffer, records: Buffer, ordinal: number, tight: boolean, kernel: NativeRows | null): Omit<Result, 'records' | 'handedOver'> {
   const rm = new RowMasker(plan, sqlLiteralCodec({ standardStrings: true, encoding: 'utf8', fromUnicode: (t) => t }));
   const out = new TestArea(tight);
   try {
-    const changed = new RowRestorer(rm, kernel).restoreInsertRows(masked, 0, masked.length, rowsOf(plan, masked), ordinal, 0, records, out);
+    const changed = kernelOf(kernel).restoreInserts(new RowRestorer(rm), masked, 0, masked.length, rowsOf(plan, masked), ordinal, 0, records, out);
     return { out: out.view().toString('latin1'), changed };
   } catch (err) {
     return { out: '', changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };
@@ -543,7 +544,7 @@ function runInserts(plan: TablePlan, run: { buf: Buffer; rows: Int32Array }, ord
   const out = new TestArea(tight);
   const recorder = new RecordBuffer();
   try {
-    const changed = maskInsertRun(rm, new RecordShape(plan), run.buf, run.rows, ordinal, offsetBase, out, vault ? recorder : undefined, kernel);
+    const changed = maskInsertRun(kernelOf(kernel), rm, new RecordShape(plan), run.buf, run.rows, ordinal, offsetBase, out, vault ? recorder : undefined);
     return { out: out.view().toString('latin1'), records: vault ? recorder.view().toString('latin1') : '', changed };
   } catch (err) {
     return { out: '', records: '', changed: -1, error: `${(err as { code?: string }).code}: ${(err as Error).message} ${JSON.stringify(err)}` };

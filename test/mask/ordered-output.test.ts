@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OrderedOutput } from '../../src/mask/parallel/ordered-output.js';
+import { OrderedOutput } from '../../src/engine/ordered-output.js';
 
 /** A promise with its settle functions. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {

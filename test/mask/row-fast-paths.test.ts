@@ -7,19 +7,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCopyField } from '../../src/copy/text-field.js';
-import type { VaultSink } from '../../src/mask/dump-masker.js';
-import type { FieldRef } from '../../src/mask/row-masker.js';
+import type { VaultSink } from '../../src/vault/writer.js';
+import type { FieldRef } from '../../src/engine/row-masker.js';
 import { encodeSqlLiteral } from '../../src/dump/sql-literal.js';
 import { fitPlaceholderText } from '../../src/strategies/text-fit.js';
 import { rowRecordSize, writeRowRecord } from '../../src/vault/row-record.js';
 import { errorOf, maskInMemory, TestArea } from './run-in-memory.js';
-import { CopyKernel } from '../../src/mask/copy-kernel.js';
-import { copyTextCodec } from '../../src/mask/field-codecs.js';
-import { RecordShape } from '../../src/mask/masked-record.js';
-import { eachCopyRow, maskRow } from '../../src/mask/masked-row.js';
-import { RecordBuffer } from '../../src/mask/parallel/record-buffer.js';
-import { RowMasker } from '../../src/mask/row-masker.js';
-import type { TablePlan } from '../../src/mask/table-plans.js';
+import { rowKernel } from '../../src/engine/kernel-choice.js';
+import { copyTextCodec } from '../../src/engine/field-codecs.js';
+import { RecordShape } from '../../src/engine/masked-record.js';
+import { eachCopyRow, maskRow } from '../../src/engine/masked-row.js';
+import { RecordBuffer } from '../../src/engine/record-buffer.js';
+import { RowMasker } from '../../src/engine/row-masker.js';
+import type { TablePlan } from '../../src/engine/table-plans.js';
 import type { ResolvedType } from '../../src/schema/types.js';
 import { placeholderMask } from '../../src/strategies/placeholder.js';
 
@@ -187,7 +187,7 @@ describe('row masker shortcuts', () => {
     const shape = new RecordShape(plan);
     const kernelRecorder = new RecordBuffer();
     let handedOver = 0;
-    CopyKernel.for(rm)!.maskBatch(shape, rows, 0, rows.length, 0, 1, 0, kernelOut, kernelRecords, (s, e, lineEnd, n, at) => {
+    rowKernel().maskBatch(rm, shape, rows, 0, rows.length, 0, 1, 0, kernelOut, kernelRecords, (s, e, lineEnd, n, at) => {
       handedOver++;
       rm.splitCopyRow(rows, s, e, at);
       const changed = maskRow(rm, shape, n, rows, s, e, at, kernelOut, kernelRecorder);

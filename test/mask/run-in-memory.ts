@@ -2,15 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { PgcloakError } from '../../src/errors.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
-import { DumpMasker, type VaultSink } from '../../src/mask/dump-masker.js';
-import type { FieldRef } from '../../src/mask/row-masker.js';
-import { DumpUnmasker, type VaultRecord } from '../../src/unmask/dump-unmasker.js';
+import { DumpMasker } from '../../src/mask/dump-masker.js';
+import type { VaultSink } from '../../src/vault/writer.js';
+import type { FieldRef } from '../../src/engine/row-masker.js';
+import { DumpUnmasker } from '../../src/unmask/dump-unmasker.js';
+import type { VaultRecord } from '../../src/vault/reader.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { FRAME_RECORDS, RECORD_ROW } from '../../src/vault/format.js';
 import { SEAL_HEAD_BYTES, SEAL_TAIL_BYTES } from '../../src/vault/writer.js';
 import { readVarint } from '../../src/vault/varint.js';
-import type { RunSummary } from '../../src/mask/dump-processor.js';
-import type { ByteArea } from '../../src/mask/byte-sink.js';
+import type { RunSummary } from '../../src/engine/dump-processor.js';
+import type { ByteArea } from '../../src/io/byte-sink.js';
 
 /**
  * An output area for the kernels that grows to exactly the room asked for (`tight`: a kernel

@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maskDump, unmaskDump } from '../../src/mask/run.js';
+import { maskDump } from '../../src/mask/run.js';
+import { unmaskDump } from '../../src/unmask/run.js';
 import { parseRules } from '../../src/rules/rules-file.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
 import { collector } from '../strategies/helpers.js';
 import { chunksOf, errorOf, goldenCase, MemoryVault } from './run-in-memory.js';
 import { DumpMasker } from '../../src/mask/dump-masker.js';
-import { secretForMask } from '../../src/mask/strategy-secret.js';
+import { JS_ROW_KERNEL } from '../../src/engine/js-row-kernel.js';
+import { secretForMask } from '../../src/engine/strategy-secret.js';
 import { loadSqlParser } from '../../src/schema/catalog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgcloak-threads-'));
@@ -81,7 +83,7 @@ async function javaScriptOnly(input: Buffer, rulesText: string): Promise<{ outpu
   const vault = new MemoryVault();
   const out: Buffer[] = [];
   const rules = parseRules(rulesText);
-  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, null);
+  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, JS_ROW_KERNEL);
   masker.useStrategySecret(secretForMask(rules, Buffer.alloc(32, 9), keySource)?.key);
   masker.write(input);
   masker.end();

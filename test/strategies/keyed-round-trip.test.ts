@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgcloakError } from '../../src/errors.js';
 import { pseudonymText } from '../../src/strategies/pseudonym.js';
-import { secretForUnmask, secretId, strategySubkey } from '../../src/mask/strategy-secret.js';
+import { secretForUnmask, secretId, strategySubkey } from '../../src/engine/strategy-secret.js';
 import { readVaultInfo } from '../../src/vault/reader.js';
 import type { KeySource } from '../../src/vault/key.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { sodium } from '../../src/sodium.js';
 import { SHOP_DUMP, copyRows, makeTempDir, maskWith, removeTempDirs, unmaskWith } from './helpers.js';
 
 afterEach(removeTempDirs);

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutputDigest, TreeDigest, leafDigest, streamDigest, TREE_DIGEST, type LeafHasher } from '../../src/vault/digest.js';
-import { MaskWorkers } from '../../src/mask/parallel/worker-pool.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { WorkerLeafHasher } from '../../src/engine/workers/leaf-hasher.js';
+import { RowWorkers } from '../../src/engine/workers/row-workers.js';
+import { sodium } from '../../src/sodium.js';
 
 // BLAKE2b-512 test values: "abc" from RFC 7693, appendix A; the empty string from the
 // reference implementation (b2sum).
@@ -176,12 +177,12 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
     expect(hasher.calls).toBe(1);
   });
 
-  it('with the mask workers as its hasher: the digest of the definition, with one or several workers', async () => {
+  it('with the row workers as its hasher: the digest of the definition, with one or several workers', async () => {
     const data = bytes(5 * MiB + 7, 23);
     for (const n of [1, 3]) {
-      const workers = new MaskWorkers(n, undefined);
+      const workers = new RowWorkers(n, undefined);
       try {
-        const d = new TreeDigest({ hasher: workers });
+        const d = new TreeDigest({ hasher: new WorkerLeafHasher(workers) });
         for (let at = 0; at < data.length; at += 700_000) {
           d.update(data.subarray(at, at + 700_000));
           await d.settle(2);
@@ -192,8 +193,8 @@ describe('TreeDigest (sha256-tree-1MiB)', () => {
       }
     }
     // Leaves out when the workers stop are refused, not left waiting.
-    const workers = new MaskWorkers(1, undefined);
-    const d = new TreeDigest({ hasher: workers });
+    const workers = new RowWorkers(1, undefined);
+    const d = new TreeDigest({ hasher: new WorkerLeafHasher(workers) });
     d.update(bytes(3 * MiB, 4));
     // Expected before close() is awaited: it refuses the work at once, then waits for the workers to wipe their keys and exit.
     const refused = expect(d.settle(0)).rejects.toThrow(/exited|closed|terminat/);

@@ -8,7 +8,7 @@ import { PgcloakError, type ErrorCode } from '../../src/errors.js';
 import type { TableDecl } from '../../src/vault/format.js';
 import type { KeySource } from '../../src/vault/key.js';
 import { VaultReader, type VaultRecord } from '../../src/vault/reader.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { sodium } from '../../src/sodium.js';
 import { VaultWriter, type FieldRef } from '../../src/vault/writer.js';
 
 const dirs: string[] = [];

@@ -15,7 +15,7 @@ import {
   type KeySource,
 } from '../../src/vault/key.js';
 import { VaultWriter } from '../../src/vault/writer.js';
-import { sodium } from '../../src/vault/sodium.js';
+import { sodium } from '../../src/sodium.js';
 import {
   expectVaultError,
   expectedRecords,

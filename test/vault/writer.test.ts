@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgcloakError } from '../../src/errors.js';
 import { FRAME_RECORDS, MAX_FRAME_PLAINTEXT_BYTES } from '../../src/vault/format.js';
-import { FrameRecords, SealableFrame } from '../../src/mask/parallel/record-buffer.js';
+import { FrameRecords, SealableFrame } from '../../src/engine/record-buffer.js';
 import { sealsInPlace, VaultWriter } from '../../src/vault/writer.js';
 import {
   expectVaultError,

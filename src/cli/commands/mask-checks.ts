@@ -1,48 +1,43 @@
-// `mask --require-coverage` and `--leak-check`: loaded only when asked for (they bring
-// the schema follower and the leak scanner with them).
+// `mask --require-coverage` and `--leak-check`: loaded only when asked for (they bring the
+// coverage guard and the leak scanner with them).
 import { WriteStream, createReadStream } from 'node:fs';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { CoverageGuard } from '../../inspect/coverage-guard.js';
-import { SchemaFollower } from '../../inspect/schema-follower.js';
 import { formatLeakReport } from '../../leaks/leak-report.js';
 import { OriginalsCollector, OriginalsIndex, maskedColumnType } from '../../leaks/originals.js';
 import { scanWithOriginals } from '../../leaks/scan.js';
-import type { Input } from '../../mask/drive.js';
 import type { MaskOptions } from '../../mask/run.js';
 import type { RuleSet } from '../../rules/rules-file.js';
-import type { MaskArgs } from './mask.js';
+import type { SchemaCatalog } from '../../schema/catalog.js';
 import { leaksFound } from './scan.js';
 
-/** A chunk source as a Readable (its chunks copied: a stream stage may hold on to them). */
-function asReadable(input: Input): Readable {
-  if (input instanceof Readable) return input;
-  return Readable.from(
-    (async function* () {
-      for (let c = await input.next(); c !== null; c = await input.next()) yield Buffer.from(c);
-    })(),
-    { objectMode: false },
-  );
+/** The options of mask that ask for these checks. */
+export interface CheckArgs {
+  requireCoverage?: boolean | undefined;
+  leakCheck?: boolean | undefined;
+  allowLeaks?: boolean | undefined;
+  quiet?: boolean | undefined;
 }
 
 /**
- * --require-coverage and --leak-check: a stage ahead of the masker follows the schema (the
- * guard fails there, before the data of an uncovered table); the originals are gathered
- * as the vault receives them, and the output file is scanned for them once written,
- * before the vault is finished. An error leaves neither output nor vault behind.
+ * --require-coverage and --leak-check follow the dump as the masker reads it, through its
+ * statement router: the guard is told of each statement before the masker handles it (and
+ * fails before the data of an uncovered table), and the originals are gathered as the vault
+ * receives them, typed by the schema the masker learnt. The output file is scanned for them
+ * once written, before the vault is finished. An error leaves neither output nor vault behind.
  */
-export function maskChecks(rules: RuleSet, args: MaskArgs, source: Input, output: Writable): Partial<MaskOptions> {
+export function maskChecks(rules: RuleSet, args: CheckArgs, output: Writable): Partial<MaskOptions> {
   if (!args.requireCoverage && !args.leakCheck) return {};
-  const input = asReadable(source);
-  const follower = new SchemaFollower();
-  if (args.requireCoverage) new CoverageGuard(follower, rules);
-  const stage = follower.transform();
-  // Errors reach the masker's pipeline through the stage; this promise only must not go unhandled.
-  pipeline(input, stage).catch(() => undefined);
-  const checks: Partial<MaskOptions> = { input: stage };
+  let catalog: SchemaCatalog | undefined;
+  const checks: Partial<MaskOptions> = {
+    follow: (dump) => {
+      catalog = dump.catalog;
+      if (args.requireCoverage) dump.listen(new CoverageGuard(dump.catalog, rules));
+    },
+  };
   if (!args.leakCheck) return checks;
   const index = new OriginalsIndex();
-  checks.originals = new OriginalsCollector(index, (table, column, display) => maskedColumnType(follower.catalog, table, column, display));
+  checks.originals = new OriginalsCollector(index, (table, column, display) => maskedColumnType(catalog!, table, column, display));
   checks.beforeFinish = async () => {
     if (!(output instanceof WriteStream)) throw new Error('--leak-check without an output file');
     const report = await scanWithOriginals(createReadStream(String(output.path)), index);

@@ -4,11 +4,11 @@ import { isMap, parseDocument } from 'yaml';
 import { PgcloakError } from '../../errors.js';
 import { maskDump } from '../../mask/run.js';
 import { loadSqlParser } from '../../schema/catalog.js';
-import type { RawCopyInput, RunSummary } from '../../mask/dump-processor.js';
+import type { RawCopyInput, RunSummary } from '../../engine/dump-processor.js';
 import { parseRules, type RuleSet } from '../../rules/rules-file.js';
 import { wipeKeySource } from '../../vault/key.js';
 import type { SigningKey } from '../../vault/signature.js';
-import { sodium } from '../../vault/sodium.js';
+import { sodium } from '../../sodium.js';
 import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
 import { RunFiles } from '../run-files.js';
@@ -162,7 +162,7 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
           pseudonymKey: secrets.pseudonymKey,
           onWarning: warn,
           threads,
-          ...checks?.maskChecks(rules, args, run.input, run.output),
+          ...checks?.maskChecks(rules, args, run.output),
         }),
       vaultBytes: (result) => result.vaultBytes,
       afterCommit: (result) => {

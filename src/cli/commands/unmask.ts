@@ -1,7 +1,7 @@
 // `pgcloak unmask`: the masked dump in, the original dump out, byte for byte.
-import { unmaskDump } from '../../mask/run.js';
+import { unmaskDump } from '../../unmask/run.js';
 import { wipeKeySource, type KeySource } from '../../vault/key.js';
-import { sodium } from '../../vault/sodium.js';
+import { sodium } from '../../sodium.js';
 import { readPseudonymKey, readVerifyKey, resolveKeySource, warnUnverifiedMaker, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
 import { RunFiles } from '../run-files.js';

@@ -5,7 +5,7 @@
 // the whole vault (and its signature: with --verify, that it is that key's).
 // Printed on stdout: it is the command's data. No original value is ever printed.
 
-import { shownSecretRecord } from '../../mask/strategy-secret.js';
+import { shownSecretRecord } from '../../engine/strategy-secret.js';
 import { readVaultInfo } from '../../vault/reader.js';
 import type { KeySource } from '../../vault/key.js';
 
