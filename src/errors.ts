@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'TARGET_SCHEMA'
   | 'DB_ERROR'
   | 'RULES_COVERAGE'
+  | 'RULES_KEY_COLLISION'
   | 'LEAKS_FOUND';
 
 /** Where something begins in the input: the line (1-based) and byte offset (0-based) of its first byte. */
@@ -80,6 +81,7 @@ export const EXIT_CODES: Record<ErrorCode | 'INTERNAL' | 'OK', number> = {
   TARGET_SCHEMA: 8,
   DB_ERROR: 8,
   RULES_COVERAGE: 3,
+  RULES_KEY_COLLISION: 3,
   LEAKS_FOUND: 9,
 };
 

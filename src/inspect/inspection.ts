@@ -2,13 +2,15 @@
 // columns that look personal (by name and type, pii-names.ts, and by sampled content,
 // pii-content.ts); and, under a rules file, each column's state (masked by which strategy,
 // kept, not ruled), the rules that match nothing, and what is new since the rules were
-// written:
+// written, and the keys the rules break (a repeated value in a unique key: the restore would
+// fail; mask warns of the same):
 //   - when the rules file carries the schema snapshot `inspect --suggest` writes into it
 //     (`# pgcloak-schema:` lines): every table and column the snapshot does not list;
 //   - otherwise: the columns of ruled tables that the rules do not mention (neither a
 //     strategy nor keep, the row key excepted), and the tables no rule mentions.
 // Partitions are reported with their parent; a rule on the parent applies to them.
 
+import { findKeyCollisions, formatKeyCollision, type KeyCollision } from '../rules/key-collisions.js';
 import type { RuleSet, TableRule } from '../rules/rules-file.js';
 import type { DumpInspector } from './inspector.js';
 import { flagColumnsByName, type PiiFlag } from './pii-names.js';
@@ -53,6 +55,8 @@ export interface InspectReport {
   rules?: {
     notExisting: string[];
     newSinceRules: NewSinceRules;
+    /** Keys the rules break (rules/key-collisions.ts), as mask will warn of them, each with its message. */
+    keyCollisions: (KeyCollision & { message: string })[];
   };
 }
 
@@ -139,7 +143,12 @@ export function buildInspection(inspector: DumpInspector, rules?: RuleSet): Insp
     .map(([table, d]) => ({ table, rows: d.rows, bytes: d.bytes }));
 
   const result: InspectReport = { format: inspector.format, bytesIn: inspector.bytesIn, sampleRows: inspector.sampleRows, tables, undeclared };
-  if (rules) result.rules = { notExisting: notExisting(inspector, rules), newSinceRules: newSinceRules(tables, rules) };
+  if (rules) {
+    // The rows inspect counted (COPY and INSERT alike): a declared table without data has none.
+    const rows = (table: string): number | undefined => inspector.data.get(table)?.rows ?? (catalog.tables.has(table) ? 0 : undefined);
+    const keyCollisions = findKeyCollisions({ keys: inspector.keys.declared, catalog, rules, rows }).map((c) => ({ ...c, message: formatKeyCollision(c) }));
+    result.rules = { notExisting: notExisting(inspector, rules), newSinceRules: newSinceRules(tables, rules), keyCollisions };
+  }
   return result;
 }
 

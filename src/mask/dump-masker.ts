@@ -12,6 +12,9 @@ import type { VaultSink } from '../vault/writer.js';
 import type { BatchResult, RowWorkers } from '../engine/workers/row-workers.js';
 import type { StatisticsVerdict } from '../engine/statistics.js';
 import type { RuleSet } from '../rules/rules-file.js';
+import { findKeyCollisions, formatKeyCollision } from '../rules/key-collisions.js';
+import { PgcloakError } from '../errors.js';
+import { DeclaredKeys } from '../schema/declared-keys.js';
 import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
 import { RecordShape } from '../engine/masked-record.js';
@@ -32,6 +35,11 @@ export interface MaskerOptions extends Omit<ProcessorOptions, 'kernel' | 'pseudo
   workers?: RowWorkers | undefined;
   /** The row kernel (default: the run's, ../engine/kernel-choice.ts). */
   kernel?: RowKernel | undefined;
+  /**
+   * Keys the rules break, found at the end (rules/key-collisions.ts): warnings (the default),
+   * or with 'error' (maskDump's `strict`) the error RULES_KEY_COLLISION before the output is complete.
+   */
+  keyCheck?: 'warn' | 'error' | undefined;
 }
 
 export class DumpMasker extends DumpProcessor {
@@ -50,11 +58,21 @@ export class DumpMasker extends DumpProcessor {
   private runRows = new Int32Array(4096);
   private inserts: InsertRun | undefined;
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
+  private readonly rules: RuleSet;
+  /** Keys the rules break, found at the end: see MaskerOptions.keyCheck. */
+  private readonly keyCheck: 'warn' | 'error';
+  /** The keys the dump declares, learnt with the catalog (the key check at the end). */
+  private readonly declaredKeys: DeclaredKeys;
 
   /** `vault`: where the originals go (none: a dry run, they are lost). */
   constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, options: MaskerOptions = {}) {
     super(rules, push, { ...options, kernel: options.kernel ?? rowKernel() });
     const workers = options.workers;
+    this.keyCheck = options.keyCheck ?? 'warn';
+    this.rules = rules;
+    // The keys the dump declares, learnt with the catalog from the same statements (the key check at the end).
+    const keys = (this.declaredKeys = new DeclaredKeys());
+    this.listen({ ddl: (_s, _learnt, sql) => keys.learn(sql, this.catalog.defaultSchema) });
     this.vault = vault;
     this.workers = workers;
     if (workers && vault && !vault.appendRecords) throw new Error('mask workers need a vault that takes appendRecords');
@@ -265,6 +283,26 @@ export class DumpMasker extends DumpProcessor {
     // A run masked here is in the sink, after what end() flushed.
     this.out.flush();
     this.warnLikelyCollisions();
+    this.checkKeys();
+  }
+
+  /**
+   * The keys the dump declares that the rules break (a repeated value in a unique key, NULL in
+   * a primary key, a reference that no longer matches), now that pg_dump's post-data section
+   * has declared them all.
+   */
+  private checkKeys(): void {
+    if (!this.declaredKeys || this.rules.tables.size === 0) return;
+    const rows = new Map<string, number>();
+    for (const t of this.tables) rows.set(t.table, (rows.get(t.table) ?? 0) + t.rows);
+    const found = findKeyCollisions({ keys: this.declaredKeys, catalog: this.catalog, rules: this.rules, rows: (table) => rows.get(table) });
+    if (found.length === 0) return;
+    // Under `strict` (mask --strict) the certain ones are the error; those that depend on the data stay warnings.
+    const certain = found.filter((c) => c.condition === undefined).map(formatKeyCollision);
+    if (this.keyCheck === 'error' && certain.length > 0) {
+      throw new PgcloakError('RULES_KEY_COLLISION', `\`strict\`: the masked dump would not restore: ${certain.length} key(s) the rules break:\n  ${certain.join('\n  ')}`);
+    }
+    for (const c of found) this.warn(formatKeyCollision(c));
   }
 
   /**

@@ -18,7 +18,7 @@ export interface MaskOptions {
   rules: RuleSet;
   /** Omit only for a dry look at what would be masked: the originals are then lost. */
   vault?: VaultTarget;
-  /** Rules that match nothing are an error instead of a report. */
+  /** Rules that match nothing, and keys the rules break (RULES_KEY_COLLISION), are an error instead of a warning. */
   strict?: boolean;
   /** The input is raw COPY data of one table, not a dump. */
   raw?: RawCopyInput | undefined;

@@ -65,7 +65,7 @@ async function maskWithSecret(options: MaskConfig, secret: StrategySecret | unde
   const digest = new TreeDigest(digestOptions(options.threads, workers));
   try {
     const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
-    const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), { onWarning: options.onWarning, workers, secret: secret?.key, raw: options.raw });
+    const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), { onWarning: options.onWarning, workers, secret: secret?.key, raw: options.raw, keyCheck: options.strict ? 'error' : 'warn' });
     options.follow?.(masker);
     options.onStart?.(masker);
     await driver.run(masker);

@@ -205,6 +205,10 @@ export const constantStrategy: StrategyDefinition = {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return ["'value' must be a string, number or boolean"];
     return [];
   },
+  distinctness(type, params) {
+    const value = String(params['value']);
+    return constantProblem(type, value) === undefined ? { kind: 'same', value, what: JSON.stringify(value) } : undefined;
+  },
   prepare(column, params) {
     const value = String(params['value']);
     const problem = constantProblem(column.type, value);

@@ -9,7 +9,8 @@
 
 import { PgcloakError } from '../errors.js';
 import { sodium } from '../sodium.js';
-import { checkDomainParam, DOMAIN_PARAMETER, requireSecret, textOrTextArrayMask } from './pseudonym.js';
+import { checkDomainParam, DOMAIN_PARAMETER, isTextOrTextArray, requireSecret, textOrTextArrayMask } from './pseudonym.js';
+import type { ResolvedType } from '../schema/types.js';
 import type { StrategyDefinition } from './strategy.js';
 
 export const DEFAULT_HASH_LENGTH = 32;
@@ -36,6 +37,13 @@ function domainPrefix(domain: string): Buffer {
   return out;
 }
 
+/** The hex characters the rule asks for, and those written: fewer when varchar(n)/char(n) holds fewer. */
+function hashLength(type: ResolvedType, params: Readonly<Record<string, unknown>>): { wanted: number; length: number } {
+  const wanted = typeof params['length'] === 'number' ? params['length'] : DEFAULT_HASH_LENGTH;
+  const max = type.kind === 'array' ? type.element?.maxLength : type.maxLength;
+  return { wanted, length: max !== undefined && max < wanted ? max : wanted };
+}
+
 export const hashStrategy: StrategyDefinition = {
   name: 'hash',
   description: `opaque keyed hash: lower-case hex of BLAKE2b, ${DEFAULT_HASH_LENGTH} characters unless \`length\` says otherwise, cut to fit varchar(n)/char(n); the same value gives the same hash in every table of a run (in one \`domain\`), and in every run with the same persistent key`,
@@ -50,11 +58,12 @@ export const hashStrategy: StrategyDefinition = {
     }
     return problems;
   },
+  // One to one but for the chance of two values sharing a hash, which prepare warns of (collisionBits).
+  distinctness: (type, params) =>
+    isTextOrTextArray(type) ? { kind: 'value', fn: `hash length=${hashLength(type, params).length} domain=${JSON.stringify(params['domain'] ?? null)}` } : undefined,
   prepare(column, params) {
     const secret = requireSecret(column, 'hash');
-    const wanted = typeof params['length'] === 'number' ? params['length'] : DEFAULT_HASH_LENGTH;
-    const max = column.type.kind === 'array' ? column.type.element?.maxLength : column.type.maxLength;
-    const length = max !== undefined && max < wanted ? max : wanted;
+    const { wanted, length } = hashLength(column.type, params);
     if (length < wanted && length < SHORT_HASH_WARNING) {
       column.warn(`${column.path}: hashes cut to ${length} characters to fit ${column.type.display}: different values may get the same hash`);
     }

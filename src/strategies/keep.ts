@@ -7,5 +7,6 @@ export const keepStrategy: StrategyDefinition = {
   accepts: 'any type',
   parameters: [],
   checkParams: () => [],
+  distinctness: () => ({ kind: 'kept' }),
   prepare: () => ({ kind: 'keep' }),
 };

@@ -8,6 +8,7 @@ export const nullStrategy: StrategyDefinition = {
   accepts: 'any nullable column',
   parameters: [],
   checkParams: () => [],
+  distinctness: () => ({ kind: 'same', value: null, what: 'NULL' }),
   prepare(column) {
     if (column.notNull || column.type.notNull) {
       throw new PgcloakError('RULES_SCHEMA', `${column.path}: strategy 'null' on a NOT NULL column`, {

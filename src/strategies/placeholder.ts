@@ -7,7 +7,7 @@ import type { ResolvedType } from '../schema/types.js';
 import { mapArrayLiteral } from '../copy/array-literal.js';
 import { maskJsonShape } from '../copy/json-shape.js';
 import { fitPlaceholderText } from './text-fit.js';
-import type { ColumnContext, RowContext, StrategyDefinition, ValueMask } from './strategy.js';
+import type { ColumnContext, Distinctness, RowContext, StrategyDefinition, ValueMask } from './strategy.js';
 
 /** Constant placeholders by type kind. */
 const CONSTANT_PLACEHOLDERS: Partial<Record<ResolvedType['kind'], string>> = {
@@ -86,6 +86,37 @@ export function placeholderMask(column: ColumnContext, type: ResolvedType): Valu
   );
 }
 
+/**
+ * What placeholderMask writes, as Distinctness: the constants of CONSTANT_PLACEHOLDERS and an
+ * enum's first label are the same in every row; text (xxx<key>), uuid and json (their strings
+ * xxx<key>) are made from the row key. A json value without a string keeps only its shape
+ * (numbers 0, booleans false), which other rows may share: taken as per row all the same, since
+ * a key over such json is rare and flagging every json key would be noise.
+ */
+export function placeholderDistinctness(type: ResolvedType): Distinctness | undefined {
+  const constant = CONSTANT_PLACEHOLDERS[type.kind];
+  if (constant !== undefined) return { kind: 'same', value: constant, what: constant === '' ? 'empty' : constant };
+  switch (type.kind) {
+    case 'text':
+    case 'uuid':
+    case 'json':
+    case 'jsonb':
+      return { kind: 'row' };
+    case 'enum': {
+      const first = type.labels?.[0];
+      return first === undefined ? undefined : { kind: 'same', value: first, what: first };
+    }
+    case 'array': {
+      const element = type.element ? placeholderDistinctness(type.element) : undefined;
+      // Each element replaced: arrays of one length become the same.
+      if (element?.kind === 'same') return { kind: 'same', value: undefined, what: `an array of ${element.what} of the same length` };
+      return element;
+    }
+    default:
+      return undefined;
+  }
+}
+
 export const placeholderStrategy: StrategyDefinition = {
   name: 'placeholder',
   description:
@@ -93,5 +124,6 @@ export const placeholderStrategy: StrategyDefinition = {
   accepts: 'text, numbers, boolean, date/time types, interval, bytea, json/jsonb, arrays of these, enums, uuid, inet/cidr, macaddr',
   parameters: [],
   checkParams: () => [],
+  distinctness: (type) => placeholderDistinctness(type),
   prepare: (column) => placeholderMask(column, column.type),
 };

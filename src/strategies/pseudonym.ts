@@ -335,6 +335,11 @@ export function requireSecret(column: ColumnContext, strategy: string): Buffer {
   return column.secret;
 }
 
+/** Text types and arrays of them: what pseudonym and hash take. */
+export function isTextOrTextArray(type: ResolvedType): boolean {
+  return type.kind === 'text' || (type.kind === 'array' && type.element?.kind === 'text');
+}
+
 /** The mask for text, or element by element for arrays of text; undefined for other types. */
 export function textOrTextArrayMask(type: ResolvedType, derive: (value: string) => string): ValueMask | undefined {
   if (type.kind === 'text') return { kind: 'value', derive };
@@ -366,6 +371,8 @@ export const pseudonymStrategy: StrategyDefinition = {
   parameters: [DOMAIN_PARAMETER],
   keyed: true,
   checkParams: checkDomainParam,
+  // A permutation of each shape: one to one; the same in every column of one domain.
+  distinctness: (type, params) => (isTextOrTextArray(type) ? { kind: 'value', fn: `pseudonym domain=${JSON.stringify(params['domain'] ?? null)}` } : undefined),
   prepare(column, params) {
     const secret = requireSecret(column, 'pseudonym');
     const domain = typeof params['domain'] === 'string' ? params['domain'] : undefined;

@@ -73,6 +73,32 @@ export interface StrategyParameter {
   required: boolean;
 }
 
+/**
+ * What a strategy's output keeps of the differences between rows, for the keys a dump
+ * declares (rules/key-collisions.ts): can two rows that differed now hold the same value, and
+ * does a value still match the same value in another column? NULL stays NULL under every
+ * strategy; this is about the other values.
+ */
+export type Distinctness =
+  /** Written as it was. */
+  | { kind: 'kept' }
+  /**
+   * A function of the value alone, one to one: different values stay different, and equal
+   * values in any column masked by the same `fn` (pseudonym, hash: the same domain and
+   * length) stay equal, so references between such columns still match.
+   */
+  | { kind: 'value'; fn: string }
+  /** Made from the row key (xxx<key>, a uuid from it): a value no other row has, and no other table. */
+  | { kind: 'row' }
+  /** Made from other columns of the row (template {col:NAME}): rows that agree on them agree on it. */
+  | { kind: 'columns'; columns: readonly string[] }
+  /**
+   * The same for every row: `value` as COPY would read it, null for NULL, undefined when it
+   * varies only with something other than the original (an array's length). `what` says it
+   * for messages ("1", "NULL", "an array of 1s of the same length").
+   */
+  | { kind: 'same'; value: string | null | undefined; what: string };
+
 export interface StrategyDefinition {
   name: string;
   description: string;
@@ -81,6 +107,12 @@ export interface StrategyDefinition {
   parameters: readonly StrategyParameter[];
   /** Needs ColumnContext.secret: a run with such a rule must have a pseudonym key. */
   keyed?: boolean;
+  /**
+   * What its output keeps of the column's differences (Distinctness), for a column of `type`
+   * and the rule's parameters (checked already); undefined when the strategy cannot take
+   * that type (prepare refuses it). Read before any data, by mask and by inspect.
+   */
+  distinctness(type: ResolvedType, params: Readonly<Record<string, unknown>>): Distinctness | undefined;
   /** Checks the rule's parameters alone (before the dump is read): problems as messages. */
   checkParams(params: Readonly<Record<string, unknown>>): string[];
   /** Builds the mask for one column; throws PgcloakError when the type cannot take it. */

@@ -80,6 +80,16 @@ export const templateStrategy: StrategyDefinition = {
     if (typeof value !== 'string') return ["'value' must be a string"];
     return parseTemplate(value).problems;
   },
+  distinctness(type, params) {
+    if (type.kind !== 'text') return undefined;
+    const { parts } = parseTemplate(String(params['value']));
+    // With {key}: a value per row (unless cut to fit, which prepare warns of).
+    if (parts.some((p) => p.kind === 'key')) return { kind: 'row' };
+    const columns = parts.flatMap((p) => (p.kind === 'column' ? [p.column] : []));
+    if (columns.length > 0) return { kind: 'columns', columns };
+    const fixed = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+    return { kind: 'same', value: fixed, what: JSON.stringify(fixed) };
+  },
   prepare(column, params) {
     const where = { table: column.table, column: column.column };
     if (column.type.kind !== 'text') {

@@ -130,6 +130,9 @@ export function formatInspection(report: InspectReport): string {
     if (r.notExisting.length === 0) out.push('not existing: none (every rule matches a table and column of the dump)');
     else out.push('not existing (rules that match nothing in the dump):', ...r.notExisting.map((n) => `  ${n}`));
     out.push('');
+    if (r.keyCollisions.length === 0) out.push('keys the rules break: none (every primary key, unique key and foreign key of the dump restores)');
+    else out.push('keys the rules break (the masked dump would not restore; mask warns of each, --strict refuses the certain ones):', ...r.keyCollisions.map((c) => `  ${c.message}`));
+    out.push('');
     const n = r.newSinceRules;
     const what =
       n.basis === 'snapshot'
