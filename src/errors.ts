@@ -100,6 +100,36 @@ export class PgcloakError extends Error {
   }
 }
 
+/**
+ * One thing wrong with the options a library function was given: where (`raw.delimiter`, the
+ * path from the options object) and what, in the library's words. A message naming another
+ * option writes it in backticks (`raw.schemaText`), so that the CLI can show its flag instead.
+ */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Options that cannot be used, every problem found at once (normalizeMaskOptions, normalizeUnmaskOptions). */
+export class OptionsError extends PgcloakError {
+  readonly problems: readonly Problem[];
+
+  constructor(problems: readonly Problem[]) {
+    super('USAGE', problems.map((p) => `${p.path}: ${p.message}`).join('\n  '));
+    this.name = 'OptionsError';
+    this.problems = problems;
+  }
+}
+
+/** Options checked and normalised: frozen, or the problems found. */
+export type Normalized<T> = { ok: true; config: Readonly<T> } | { ok: false; problems: readonly Problem[] };
+
+/** The config of `normalized`, or the OptionsError of its problems. */
+export function configOrThrow<T>(normalized: Normalized<T>): Readonly<T> {
+  if (!normalized.ok) throw new OptionsError(normalized.problems);
+  return normalized.config;
+}
+
 export function formatPosition(p: Position): string {
   const parts: string[] = [];
   if (p.table !== undefined) parts.push(p.table);

@@ -1,8 +1,12 @@
 // The library API: what the CLI uses, for programs that mask and unmask dumps themselves.
 export { maskDump } from './mask/run.js';
-export type { MaskOptions, MaskResult } from './mask/run.js';
+export type { MaskResult } from './mask/run.js';
+export { normalizeMaskOptions } from './mask/options.js';
+export type { MaskConfig, MaskOptions } from './mask/options.js';
+export type { RawCopyInput } from './engine/raw-copy.js';
 export { unmaskDump } from './unmask/run.js';
-export type { UnmaskOptions } from './unmask/run.js';
+export { normalizeUnmaskOptions } from './unmask/options.js';
+export type { UnmaskConfig, UnmaskOptions } from './unmask/options.js';
 export type { VaultTarget } from './engine/run-options.js';
 export type { RunSummary, TableStats } from './engine/dump-processor.js';
 export { parseRules } from './rules/rules-file.js';
@@ -13,6 +17,6 @@ export { generateKeyFile, generateKeyPair, readKeyFile, readPublicKeyFile, readS
 export type { SigningKey } from './vault/signature.js';
 export type { KeySource } from './vault/key.js';
 export { readVaultInfo } from './vault/reader.js';
-export { PgcloakError, EXIT_CODES } from './errors.js';
-export type { ErrorCode, Position } from './errors.js';
+export { PgcloakError, OptionsError, EXIT_CODES } from './errors.js';
+export type { ErrorCode, Normalized, Position, Problem } from './errors.js';
 export { VERSION } from './version.js';

@@ -1,12 +1,21 @@
 // The files the CLI reads (what it writes: run-files.ts), and the check that an input
 // holds something: an empty one is most often a producer that failed (`pg_dump db | ...`).
 
-import { createReadStream, fstatSync, openSync, statSync } from 'node:fs';
+import { createReadStream, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { StatementPresence } from '../dump/statement-presence.js';
 import { PgcloakError } from '../errors.js';
 import { FdSource, StreamSource, type ChunkSource } from '../io/chunk-source.js';
 import type { Input } from '../engine/drive.js';
+
+/** A small text file the run needs whole (rules, a schema, a migration map): `what` names it in the error. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new PgcloakError('IO', `cannot read ${what} ${path}`);
+  }
+}
 
 /** Input streams read chunks this large. */
 const READ_CHUNK = 1024 * 1024;

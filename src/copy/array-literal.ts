@@ -4,6 +4,9 @@
 // written as array_out writes it, so a literal from a dump maps to itself under identity.
 
 import { PgcloakError } from '../errors.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { QUOTE, BACKSLASH } = BYTE;
 
 const LBRACE = 0x7b; // '{'
 const RBRACE = 0x7d; // '}'
@@ -11,8 +14,6 @@ const LBRACKET = 0x5b; // '[' opens a dimension decoration like [0:1]=
 const RBRACKET = 0x5d; // ']'
 const COLON = 0x3a; // ':' between bounds of a dimension
 const EQUALS = 0x3d; // '=' ends the dimension decoration
-const QUOTE = 0x22; // '"'
-const BACKSLASH = 0x5c; // '\'
 const PLUS = 0x2b;
 const MINUS = 0x2d;
 
@@ -33,13 +34,44 @@ export function mapArrayLiteral(
   mapElement: (element: string) => string,
   delimiter = ',',
 ): string {
-  return walkArrayLiteral(text, checkDelimiter(delimiter), delimiter, mapElement, null);
+  return walkArrayLiteral(text, checkDelimiter(delimiter), delimiter, mapElement, null, null);
 }
 
 export function countArrayElements(text: string, delimiter = ','): ArrayElementCount {
   const count = { elements: 0, nulls: 0 };
-  walkArrayLiteral(text, checkDelimiter(delimiter), delimiter, null, count);
+  walkArrayLiteral(text, checkDelimiter(delimiter), delimiter, null, count, null);
   return count;
+}
+
+/** An array as array_in reads it: its dimensions, their lower bounds, and its elements in order (NULL: null). */
+export interface ArrayShape {
+  dims: number[];
+  lowerBounds: number[];
+  elements: (string | null)[];
+}
+
+/** array_in's MAXDIM. */
+const MAX_DIMENSIONS = 6;
+
+/**
+ * The array a literal denotes (what binary COPY writes, ./binary-values.ts): its
+ * dimensions checked as array_in checks them (rectangular, at most six, matching a
+ * `[lb:ub]=` decoration when there is one).
+ */
+export function readArrayLiteral(text: string, delimiter = ','): ArrayShape {
+  const shape: ArrayShape & { declared: number[][] } = { dims: [], lowerBounds: [], elements: [], declared: [] };
+  walkArrayLiteral(text, checkDelimiter(delimiter), delimiter, null, null, shape);
+  const { dims, declared } = shape;
+  if (dims.length > MAX_DIMENSIONS) throw malformed(`more than ${MAX_DIMENSIONS} dimensions`, 0);
+  if (shape.elements.length === 0) return { dims: [], lowerBounds: [], elements: shape.elements };
+  if (declared.length === 0) return { dims, lowerBounds: dims.map(() => 1), elements: shape.elements };
+  if (declared.length !== dims.length || declared.some(([lower, upper], d) => upper! - lower! + 1 !== dims[d])) throw malformed('dimensions that do not match the elements', 0);
+  return { dims, lowerBounds: declared.map(([lower]) => lower!), elements: shape.elements };
+}
+
+/** array_out's quoting of one element: see quoteElement. */
+export function quoteArrayElement(value: string, delimiter = ','): string {
+  return quoteElement(value, checkDelimiter(delimiter));
 }
 
 function checkDelimiter(delimiter: string): number {
@@ -82,10 +114,11 @@ function walkArrayLiteral(
   delimiter: string,
   mapElement: ((element: string) => string) | null,
   count: ArrayElementCount | null,
+  shape: (ArrayShape & { declared: number[][] }) | null,
 ): string {
   const n = text.length;
   let i = skipSpace(text, 0);
-  if (text.charCodeAt(i) === LBRACKET) i = skipDimensions(text, i);
+  if (text.charCodeAt(i) === LBRACKET) i = skipDimensions(text, i, shape?.declared);
   if (text.charCodeAt(i) !== LBRACE) throw malformed('expected "{"', i);
   const build = mapElement !== null;
   let out = build ? text.slice(0, i + 1) : '';
@@ -160,6 +193,7 @@ function walkArrayLiteral(
       if (!elementEscaped && isNullWord(value)) value = null;
     }
 
+    shape?.elements.push(value);
     if (value === null) {
       if (count !== null) count.nulls++;
       if (build) out += 'NULL';
@@ -172,6 +206,8 @@ function walkArrayLiteral(
 
   const end = skipSpace(text, i);
   if (end !== n) throw malformed('unexpected text after "}"', end);
+  // Elements sit at elementDepth: the dimensions are the item counts of the arrays above them.
+  if (shape !== null && elementDepth !== -1) shape.dims = dimensionLengths.slice(0, elementDepth);
   return build ? out + text.slice(i) : '';
 }
 
@@ -272,12 +308,27 @@ function skipSpace(text: string, i: number): number {
   return i;
 }
 
-/** `[lb:ub]...=` with optional whitespace before '='/after it; returns the index of '{'. */
-function skipDimensions(text: string, i: number): number {
+/**
+ * `[lb:ub]...=` with optional whitespace before '='/after it; returns the index of '{'.
+ * `bounds`: each dimension's [lower, upper] is added to it (`[ub]` is `[1:ub]`).
+ */
+function skipDimensions(text: string, i: number, bounds?: number[][]): number {
   while (text.charCodeAt(i) === LBRACKET) {
-    i = skipBound(text, i + 1);
-    if (text.charCodeAt(i) === COLON) i = skipBound(text, i + 1);
+    const first = i + 1;
+    i = skipBound(text, first);
+    let lower = 1;
+    let upper = Number(text.slice(first, i));
+    if (text.charCodeAt(i) === COLON) {
+      const second = i + 1;
+      i = skipBound(text, second);
+      lower = upper;
+      upper = Number(text.slice(second, i));
+    }
     if (text.charCodeAt(i) !== RBRACKET) throw malformed('expected "]" in dimensions', i);
+    if (bounds) {
+      if (upper < lower - 1) throw malformed('an upper bound below the lower bound', i);
+      bounds.push([lower, upper]);
+    }
     i++;
   }
   i = skipSpace(text, i);

@@ -22,6 +22,10 @@ import type { TextEncoding } from './text-field.js';
 import { readNumeric, writeNumeric } from './binary-numeric.js';
 import { readDate, readInterval, readTime, readTimestamp, readTimetz, writeDate, writeInterval, writeTime, writeTimestamp } from './binary-datetime.js';
 import { readInet, readMacaddr, writeInet, writeMacaddr, writeMacaddr8 } from './binary-network.js';
+import { quoteArrayElement, readArrayLiteral } from './array-literal.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { BACKSLASH } = BYTE;
 
 export interface BinaryFieldCodec {
   /** The field `buf[start, end)` (its length prefix included) is NULL. */
@@ -510,8 +514,6 @@ function writeMoney(text: string): Buffer {
 
 // --- bytea, uuid ---
 
-const BACKSLASH = 0x5c;
-
 function byteaCodec(encoding: TextEncoding): ValueCodec {
   return {
     read: (buf, start, end) => '\\x' + buf.toString('hex', start, end),
@@ -581,14 +583,9 @@ const uuidCodec: ValueCodec = {
 
 // --- arrays ---
 
+/** array_in's MAXDIM: the most dimensions an array has. */
 const MAXDIM = 6;
 const ARRAY_HEADER = 12; // int32 ndim, int32 has-nulls flag, uint32 element type OID
-
-interface ArrayLiteral {
-  dims: number[];
-  lowerBounds: number[];
-  elements: (string | null)[];
-}
 
 class ArrayCodec implements ValueCodec {
   readonly oid = 0;
@@ -654,7 +651,7 @@ class ArrayCodec implements ValueCodec {
   }
 
   writeWithOid(text: string, elementOid: number): Buffer {
-    const literal = parseArrayLiteral(text);
+    const literal = readArrayLiteral(text);
     const values = literal.elements.map((e) => (e === null ? null : this.element.write(e)));
     const ndim = values.length === 0 ? 0 : literal.dims.length;
     let size = ARRAY_HEADER + ndim * 8;
@@ -683,137 +680,3 @@ class ArrayCodec implements ValueCodec {
   }
 }
 
-/** array_out's quoting: empty, NULL-like, or holding `{}",\` or whitespace. */
-function quoteArrayElement(value: string): string {
-  if (value === '' || value.toLowerCase() === 'null' || /[{}",\\ \t\n\r\v\f]/.test(value)) {
-    return '"' + value.replace(/["\\]/g, '\\$&') + '"';
-  }
-  return value;
-}
-
-function isArraySpace(c: string | undefined): boolean {
-  return c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
-}
-
-function malformedArray(): PgcloakError {
-  // Never the literal itself: it may be the data being masked.
-  return new PgcloakError('COPY_VALUE', 'binary COPY: malformed array literal');
-}
-
-/** array_in's reading of a literal: dimensions (checked rectangular), lower bounds, elements. */
-function parseArrayLiteral(text: string): ArrayLiteral {
-  let i = 0;
-  const n = text.length;
-  const skipSpace = (): void => {
-    while (isArraySpace(text[i])) i++;
-  };
-  skipSpace();
-  let declared: { dims: number[]; lowerBounds: number[] } | null = null;
-  if (text[i] === '[') {
-    declared = { dims: [], lowerBounds: [] };
-    while (text[i] === '[') {
-      const m = /^\[\s*([+-]?\d+)\s*(?::\s*([+-]?\d+)\s*)?\]/.exec(text.slice(i));
-      if (!m) throw malformedArray();
-      const lower = m[2] === undefined ? 1 : Number(m[1]);
-      const upper = Number(m[2] ?? m[1]);
-      if (upper < lower - 1) throw malformedArray();
-      declared.lowerBounds.push(lower);
-      declared.dims.push(upper - lower + 1);
-      i += m[0].length;
-    }
-    skipSpace();
-    if (text[i] !== '=') throw malformedArray();
-    i++;
-    skipSpace();
-  }
-  if (text[i] !== '{') throw malformedArray();
-
-  const dims: (number | undefined)[] = [];
-  const elements: (string | null)[] = [];
-  let elementDepth = -1;
-  // Reads one {...} at `depth` (0 = outermost); returns its item count.
-  const readArray = (depth: number): void => {
-    if (depth >= MAXDIM) throw malformedArray();
-    i++; // '{'
-    let items = 0;
-    skipSpace();
-    if (text[i] === '}') {
-      i++;
-      if (depth > 0) throw malformedArray(); // {{},{}} is refused, as array_in does
-      dims[0] = 0;
-      return;
-    }
-    for (;;) {
-      skipSpace();
-      if (text[i] === '{') {
-        if (elementDepth !== -1 && depth >= elementDepth) throw malformedArray();
-        readArray(depth + 1);
-      } else {
-        if (elementDepth === -1) elementDepth = depth;
-        else if (elementDepth !== depth) throw malformedArray();
-        elements.push(readElement());
-      }
-      items++;
-      skipSpace();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === '}') {
-        i++;
-        break;
-      }
-      throw malformedArray();
-    }
-    if (dims[depth] === undefined) dims[depth] = items;
-    else if (dims[depth] !== items) throw malformedArray();
-  };
-  const readElement = (): string | null => {
-    if (text[i] === '"') {
-      i++;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw malformedArray();
-        const c = text[i++]!;
-        if (c === '"') return value;
-        if (c === '\\') {
-          if (i >= n) throw malformedArray();
-          value += text[i++];
-        } else value += c;
-      }
-    }
-    let value = '';
-    let contentLength = 0; // trailing unescaped whitespace is not part of the element
-    let escaped = false;
-    for (;;) {
-      if (i >= n) throw malformedArray();
-      const c = text[i]!;
-      if (c === ',' || c === '}') break;
-      if (c === '"' || c === '{') throw malformedArray();
-      i++;
-      if (c === '\\') {
-        if (i >= n) throw malformedArray();
-        value += text[i++];
-        contentLength = value.length;
-        escaped = true;
-      } else {
-        value += c;
-        if (!isArraySpace(c)) contentLength = value.length;
-      }
-    }
-    value = value.slice(0, contentLength);
-    if (value === '') throw malformedArray();
-    return !escaped && value.toLowerCase() === 'null' ? null : value;
-  };
-  readArray(0);
-  skipSpace();
-  if (i !== n) throw malformedArray();
-
-  if (elements.length === 0) return { dims: [], lowerBounds: [], elements };
-  const actual = dims.slice(0, elementDepth + 1) as number[];
-  if (declared !== null) {
-    if (declared.dims.length !== actual.length || declared.dims.some((d, k) => d !== actual[k])) throw malformedArray();
-    return { dims: actual, lowerBounds: declared.lowerBounds, elements };
-  }
-  return { dims: actual, lowerBounds: actual.map(() => 1), elements };
-}

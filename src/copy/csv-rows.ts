@@ -5,9 +5,9 @@
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { TextEncoding } from './text-field.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const NL = 0x0a;
-const CR = 0x0d;
+const { NL, CR } = BYTE;
 
 export interface CsvOptions {
   /** One byte, `,` by default. */

@@ -6,15 +6,15 @@
 // keys and whitespace, and would reorder integer-like keys.
 
 import { PgcloakError } from '../errors.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { QUOTE, COMMA, BACKSLASH } = BYTE;
 
 const LBRACE = 0x7b; // '{'
 const RBRACE = 0x7d; // '}'
 const LBRACKET = 0x5b; // '['
 const RBRACKET = 0x5d; // ']'
-const COMMA = 0x2c;
 const COLON = 0x3a;
-const QUOTE = 0x22; // '"'
-const BACKSLASH = 0x5c; // '\'
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;

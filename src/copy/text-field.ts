@@ -4,8 +4,10 @@
 // The caller has already split the row: a range holds one field without its delimiter.
 
 import { PgcloakError } from '../errors.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const BACKSLASH = 0x5c; // '\'
+const { BACKSLASH } = BYTE;
+
 const UPPER_N = 0x4e; // 'N', as in the NULL marker \N
 const LOWER_X = 0x78; // 'x', as in \x41
 

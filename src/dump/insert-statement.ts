@@ -6,21 +6,21 @@
 
 import { PgcloakError } from '../errors.js';
 import type { QualifiedName } from '../schema/names.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { NL, COMMA, BACKSLASH } = BYTE;
 
 const SQUOTE = 0x27;
 const DQUOTE = 0x22;
 const DOLLAR = 0x24;
-const BACKSLASH = 0x5c;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
-const COMMA = 0x2c;
 const COLON = 0x3a;
 const DASH = 0x2d;
 const SLASH = 0x2f;
 const STAR = 0x2a;
-const NL = 0x0a;
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d || b === 0x0c || b === 0x0b;

@@ -3,9 +3,11 @@
 // https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-CONSTANTS
 
 import { PgcloakError } from '../errors.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { BACKSLASH } = BYTE;
 
 const SQUOTE = 0x27;
-const BACKSLASH = 0x5c;
 const DOLLAR = 0x24;
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

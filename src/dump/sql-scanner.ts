@@ -12,12 +12,10 @@
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import { ByteGather } from '../io/byte-gather.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const NL = 0x0a; // \n
-const CR = 0x0d; // \r
-const TAB = 0x09;
-const SPACE = 0x20;
-const BACKSLASH = 0x5c;
+const { TAB, NL, CR, SPACE, BACKSLASH } = BYTE;
+
 const DOT = 0x2e;
 const SQUOTE = 0x27; // '
 const DQUOTE = 0x22; // "

@@ -6,11 +6,13 @@
 // Comments as PostgreSQL reads them: `--` to the end of the line, `/* */` nested.
 // https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-COMMENTS
 
+import { BYTE } from '../io/byte-codes.js';
+
+const { NL, CR } = BYTE;
+
 const DASH = 0x2d;
 const SLASH = 0x2f;
 const STAR = 0x2a;
-const LF = 0x0a;
-const CR = 0x0d;
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d || b === 0x0c || b === 0x0b;
@@ -51,7 +53,7 @@ export class StatementPresence {
           state = State.LineComment;
           break;
         case State.LineComment:
-          if (b === LF || b === CR) state = State.Blank;
+          if (b === NL || b === CR) state = State.Blank;
           break;
         case State.Slash:
           if (b !== STAR) return this.statement();

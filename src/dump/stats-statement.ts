@@ -21,12 +21,14 @@
 import { PgcloakError } from '../errors.js';
 import { Cursor } from './insert-statement.js';
 import { decodeSqlLiteral, type LiteralOptions } from './sql-literal.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { COMMA } = BYTE;
 
 const LPAREN = 0x28;
 const RPAREN = 0x29;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
-const COMMA = 0x2c;
 const DOT = 0x2e;
 const STAR = 0x2a;
 const SEMICOLON = 0x3b;

@@ -12,17 +12,17 @@
 
 import type { SourcePosition } from '../errors.js';
 import { copyBytes } from '../io/bytes.js';
-import { copyWords, Words } from '../io/words.js';
+import { copyWords, Words } from '../io/word-view.js';
 import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { serializeRecord, type RecordShape } from './masked-record.js';
 import { CONSTANT, KEY_TEXT, type RowMasker } from './row-masker.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { NL, CR, BACKSLASH } = BYTE;
 
 /** The general path for one row: writes it (line end included) and its record; says whether it changed. */
 export type GeneralRow = (rowStart: number, rowEnd: number, lineEnd: number, ordinal: number, at: SourcePosition) => boolean;
 
-const NL = 0x0a;
-const CR = 0x0d;
-const BACKSLASH = 0x5c;
 const UPPER_N = 0x4e;
 
 /**

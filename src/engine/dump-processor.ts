@@ -2,7 +2,7 @@
 // (./statement-router.ts): the table plans made from the rules as the DDL streams by,
 // per-table counts, the output in input order, and finding the rows of planned tables in
 // COPY blocks and in INSERT statements (raw COPY data too). Everything else is written as
-// it is. Subclasses decide what happens to each such row (maskedRow) and to statistics.
+// it is. Subclasses decide what happens to each such row (plannedRow) and to statistics.
 
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
@@ -10,7 +10,7 @@ import { InsertRowReader, type InsertHeader } from '../dump/insert-statement.js'
 import { insertTarget } from '../dump/insert-target.js';
 import type { StatsCall, UnreadableStatsCall } from '../dump/stats-statement.js';
 import type { LearntStatement } from '../schema/catalog.js';
-import { parseQualifiedName, qualifiedKey, quoteIdent } from '../schema/names.js';
+import { qualifiedKey, quoteIdent } from '../schema/names.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import { ByteSink, ScratchBuffer, type ByteArea, type Push } from '../io/byte-sink.js';
 import { DumpInput } from './dump-input.js';
@@ -21,7 +21,8 @@ import type { RowKernel } from './row-kernel.js';
 import { RowMasker } from './row-masker.js';
 import { plainFormName, StatementRouter, type CopyBlock, type DumpHandler, type DumpListener, type RoutedStatement } from './statement-router.js';
 import { StatisticsGuard, type StatisticsVerdict } from './statistics.js';
-import { TablePlanner, type TablePlan } from './table-plans.js';
+import { TablePlanner, type PlannerOptions, type TablePlan } from './table-plans.js';
+import type { RawCopyConfig } from './raw-copy.js';
 import type { BatchResult } from './workers/row-workers.js';
 
 export interface TableStats {
@@ -52,12 +53,16 @@ export interface ActiveTable {
   counter: { rows: number };
 }
 
-/** Settings a processor is made with. */
-export interface ProcessorOptions {
+/** Settings a processor is made with, all at once (the run's options normalised, ../mask/options.ts, ../unmask/options.ts). */
+export interface ProcessorOptions extends PlannerOptions {
   /** The row kernel of the run (./kernel-choice.ts): it masks or restores rows, and walks COPY lines. */
   kernel: RowKernel;
   /** Rows of COPY blocks are handed over in batches of about this many bytes (default: the scanner's). */
-  batchBytes?: number;
+  batchBytes?: number | undefined;
+  /** The input is raw COPY data of one table, not a dump. */
+  raw?: RawCopyConfig | undefined;
+  /** Each warning, as it is given (they are also kept for the summary). */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 export abstract class DumpProcessor implements DumpHandler {
@@ -80,8 +85,8 @@ export abstract class DumpProcessor implements DumpHandler {
   protected walkHeader: { table: ActiveTable; bytes: Buffer; fields: number } | undefined;
   private readonly sqlCodec: FieldCodec;
   private readonly copyCodec: FieldCodec;
-  /** Raw COPY data instead of a dump (configureRawCopy). */
-  private raw: RawCopyInput | undefined;
+  /** Raw COPY data instead of a dump. */
+  private readonly raw: RawCopyConfig | undefined;
   private rawColumnNames: readonly string[] | undefined;
   /** Checks the input on its way to the router (made with the first byte, once the input form is known). */
   private input: DumpInput | undefined;
@@ -97,12 +102,13 @@ export abstract class DumpProcessor implements DumpHandler {
   /** Rows done on this thread while batches are pending wait their turn in one of these. */
   private readonly local: ScratchBuffer[] = [];
 
-  constructor(rules: RuleSet, push: Push, onWarning: ((message: string) => void) | undefined, options: ProcessorOptions) {
+  constructor(rules: RuleSet, push: Push, options: ProcessorOptions) {
     this.kernel = options.kernel;
+    this.raw = options.raw;
     // Views of a row or statement go out only through this.out, which lends them (ByteSink).
     this.router = new StatementRouter(this, { handlerLends: true, lineCounter: options.kernel.lineCounter, batchBytes: options.batchBytes });
-    this.onWarning = onWarning;
-    this.planner = new TablePlanner(rules, this.router.catalog, (m) => this.warn(m));
+    this.onWarning = options.onWarning;
+    this.planner = new TablePlanner(rules, this.router.catalog, (m) => this.warn(m), options);
     this.statisticsGuard = new StatisticsGuard(this.planner, this.router.catalog, (m) => this.warn(m));
     this.sqlCodec = sqlLiteralCodec(this.router.literal);
     this.copyCodec = copyTextCodec(this.router.literal);
@@ -122,15 +128,6 @@ export abstract class DumpProcessor implements DumpHandler {
   protected warn(message: string): void {
     this.warnings.push(message);
     this.onWarning?.(message);
-  }
-
-  /**
-   * The key of keyed strategies (pseudonym, hash), and the pseudonym algorithm to mask with
-   * (default: the current one): give them before the first write().
-   */
-  useStrategySecret(secret: Buffer | undefined, pseudonymVersion?: number): void {
-    this.planner.secret = secret;
-    this.planner.pseudonymVersion = pseudonymVersion;
   }
 
   /** Follows the dump's statements as they are read, before this processor handles each (see StatementRouter). */
@@ -158,8 +155,12 @@ export abstract class DumpProcessor implements DumpHandler {
     return this.input?.bytesIn ?? 0;
   }
 
+  /** The input checks in front of the router, made with the first byte (or the end): raw COPY data starts there. */
   private dumpInput(): DumpInput {
-    return (this.input ??= new DumpInput(this.router, this.raw?.format, (m) => this.warn(m)));
+    if (this.input) return this.input;
+    this.input = new DumpInput(this.router, this.raw?.format, (m) => this.warn(m));
+    if (this.raw) this.startRawCopy(this.raw);
+    return this.input;
   }
 
   write(chunk: Buffer): void {
@@ -218,13 +219,13 @@ export abstract class DumpProcessor implements DumpHandler {
   copyRow(buf: Buffer, start: number, end: number, eolEnd: number, at: SourcePosition): void {
     const t = this.active!;
     t.row.splitCopyRow(buf, start, end, at);
-    this.maskedRow(t, buf, start, end, at);
+    this.plannedRow(t, buf, start, end, at);
     this.verbatim(buf, end, eolEnd);
   }
 
   /** 'batch' mode: whole rows of the active table, each with its line end. */
   copyRows(buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
-    this.maskedRows(this.active!, buf, start, end, at, count);
+    this.plannedRows(this.active!, buf, start, end, at, count);
   }
 
   /** One row of raw CSV or binary COPY data, fields found by its reader. */
@@ -232,7 +233,7 @@ export abstract class DumpProcessor implements DumpHandler {
     const t = this.active;
     if (t) {
       t.row.setFields(starts, ends, at);
-      this.maskedRow(t, buf, start, end, at);
+      this.plannedRow(t, buf, start, end, at);
       this.verbatim(buf, end, eolEnd);
     } else {
       this.verbatim(buf, start, eolEnd);
@@ -245,14 +246,14 @@ export abstract class DumpProcessor implements DumpHandler {
     this.active = undefined;
   }
 
-  /** How the rows of a planned COPY block come: one by one (maskedRow), or in batches (maskedRows). */
+  /** How the rows of a planned COPY block come: one by one (plannedRow), or in batches (plannedRows). */
   protected copyRowsMode(): CopyDataMode {
     return 'rows';
   }
 
   /** Whole rows of a planned table, in 'batch' mode: `count` rows, `buf[start..end)`, line ends included. */
-  protected maskedRows(_t: ActiveTable, _buf: Buffer, _start: number, _end: number, _at: SourcePosition, _count: number): void {
-    throw new Error('maskedRows without batch mode');
+  protected plannedRows(_t: ActiveTable, _buf: Buffer, _start: number, _end: number, _at: SourcePosition, _count: number): void {
+    throw new Error('plannedRows without batch mode');
   }
 
   /** Waits until at most `max` batches of rows are out (on worker threads); 0: until all are done and written. */
@@ -298,7 +299,7 @@ export abstract class DumpProcessor implements DumpHandler {
 
   /**
    * An INSERT statement: written as it is unless a rule applies to its table, in which
-   * case each row of its VALUES goes through maskedRow. Only the header is read for
+   * case each row of its VALUES goes through plannedRow. Only the header is read for
    * other tables: their rows are never parsed. Returns the walk the subclass offers the
    * statements that follow (insertDone).
    */
@@ -339,7 +340,7 @@ export abstract class DumpProcessor implements DumpHandler {
         counted = reader.rowStart;
         this.verbatim(text, pos, reader.rowStart);
         active.row.setFields(reader.starts, reader.ends, rowAt);
-        this.maskedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
+        this.plannedRow(active, text, reader.rowStart, reader.rowEnd, rowAt);
         pos = reader.rowEnd;
       }
       reader.checkTail();
@@ -401,24 +402,18 @@ export abstract class DumpProcessor implements DumpHandler {
   // ---- Raw COPY data --------------------------------------------------------
 
   /**
-   * The input is raw COPY data of one table (`COPY t TO STDOUT`), not a dump. Call
-   * before the first write. Column types come from `schemaText` (a schema-only dump)
-   * or from `type:` in the rules.
+   * The input is raw COPY data of one table (`COPY t TO STDOUT`), not a dump: it starts inside
+   * the table's data. Column types come from `schemaText` (a schema-only dump) or from `type:`
+   * in the rules.
    */
-  configureRawCopy(raw: RawCopyInput): void {
-    this.raw = raw;
-    const target = parseQualifiedName(raw.table);
-    if (!target) throw new PgcloakError('USAGE', `--table ${raw.table}: not a table name`);
-    if (raw.format === 'copy-binary' && raw.schemaText === undefined) {
-      throw new PgcloakError('USAGE', '--format copy-binary needs --schema FILE: binary values can only be read with every column\'s type');
-    }
-    const csv = raw.format === 'copy-csv' ? { delimiter: oneByte(raw.delimiter, '--delimiter'), quote: oneByte(raw.quote, '--quote'), header: raw.header } : undefined;
+  private startRawCopy(raw: RawCopyConfig): void {
     if (raw.schemaText !== undefined) this.router.learnSchema(Buffer.from(raw.schemaText, 'utf8'));
     const form = raw.format === 'copy-csv' ? 'csv' : raw.format === 'copy-binary' ? 'binary' : 'text';
-    this.router.startCopyData({ form, target: { table: target, key: qualifiedKey(target), columns: raw.columns, nonDefaultOptions: [] }, csv, endMarker: 'optional' });
+    const columns = raw.columns && [...raw.columns];
+    this.router.startCopyData({ form, target: { table: raw.table, key: raw.key, columns, nonDefaultOptions: [] }, csv: raw.csv, endMarker: 'optional' });
   }
 
-  /** The column names the raw data was read with (from --columns, the CSV header or the schema). */
+  /** The column names the raw data was read with (from `raw.columns`, the CSV header or the schema). */
   get rawColumns(): readonly string[] | undefined {
     return this.rawColumnNames;
   }
@@ -430,7 +425,7 @@ export abstract class DumpProcessor implements DumpHandler {
     const catalog = this.router.catalog;
     if (!catalog.tables.has(key)) this.declareFromRules(key, target.columns);
     const names = target.columns ?? catalog.tables.get(key)?.columns.map((c) => c.name);
-    if (!names) throw new PgcloakError('USAGE', `raw COPY data of ${key}: give --columns (or --schema with its CREATE TABLE, or a CSV header)`);
+    if (!names) throw new PgcloakError('USAGE', `raw COPY data of ${key}: give \`raw.columns\` (or \`raw.schemaText\` with its CREATE TABLE, or a CSV header)`);
     this.rawColumnNames = names;
     const plan = this.planner.planFor({ ...target, columns: names }, at);
     const stats = newStats(key, plan);
@@ -445,7 +440,7 @@ export abstract class DumpProcessor implements DumpHandler {
       const table = catalog.tables.get(key)!;
       codecs = names.map((n) => {
         const column = table.columns.find((c) => c.name === n);
-        if (!column) throw new PgcloakError('USAGE', `--columns names ${JSON.stringify(n)}, which ${key} does not have in the schema`);
+        if (!column) throw new PgcloakError('USAGE', `\`raw.columns\` names ${JSON.stringify(n)}, which ${key} does not have in the schema`);
         return binaryCodec(catalog.resolveType(column.type), this.router.literal);
       });
     } else {
@@ -463,7 +458,7 @@ export abstract class DumpProcessor implements DumpHandler {
     const defs = columns.map((c) => {
       const r = rule.columns.get(c);
       if (r && r.strategy.name !== 'keep' && r.type === undefined) {
-        throw new PgcloakError('RULES_SCHEMA', `${r.path}: raw COPY data needs the column's type: give type: in the rule, or --schema FILE`);
+        throw new PgcloakError('RULES_SCHEMA', `${r.path}: raw COPY data needs the column's type: give type: in the rule, or \`raw.schemaText\``);
       }
       return `${quoteIdent(c)} ${r?.type ?? 'text'}`;
     });
@@ -496,15 +491,15 @@ export abstract class DumpProcessor implements DumpHandler {
    */
   protected abstract statisticsStatement(text: Buffer, verdict: Exclude<StatisticsVerdict, { action: 'refuse' }>, at: SourcePosition): void;
 
-  /** Handles one row of a planned table: `buf[start..end)`, fields set in t.row. Writes it to `out`. */
-  protected abstract maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
+  /** One row of a planned table, `buf[start..end)` (fields set in t.row): written to `out` masked (mask) or restored (unmask). */
+  protected abstract plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void;
 
   /** Rows of a planned table begin (a COPY block, or the first INSERT of a statement shape), at `at`. */
   protected abstract onPlan(plan: TablePlan, encoding: FieldEncodingName, at: SourcePosition): void;
 
   /** The input form, for the summary. */
   get format(): string {
-    if (this.raw) return `raw COPY data (${this.raw.format === 'copy-csv' ? 'CSV' : 'text'}) of ${this.raw.table}`;
+    if (this.raw) return `raw COPY data (${this.raw.format === 'copy-csv' ? 'CSV' : 'text'}) of ${this.raw.input.table}`;
     const encoding = this.encodingName === 'UTF8' ? '' : `, ${this.encodingName}`;
     return `${plainFormName(this.router.sawCopy, this.router.sawInsert)}${encoding}`;
   }
@@ -522,26 +517,6 @@ export abstract class DumpProcessor implements DumpHandler {
 }
 
 type FieldEncodingName = FieldCodec['encoding'];
-
-/** Raw COPY data given instead of a dump (--format copy-text|copy-csv|copy-binary). */
-export interface RawCopyInput {
-  format: 'copy-text' | 'copy-csv' | 'copy-binary';
-  /** The table, as rules name tables: `t`, `s.t`, `"S"."T"`. */
-  table: string;
-  /** Column names in data order; else the CSV header or the schema's CREATE TABLE order. */
-  columns: string[] | undefined;
-  /** CSV: the first row names the columns. */
-  header: boolean;
-  delimiter: string;
-  quote: string;
-  /** A schema-only dump (pg_dump --schema-only), for column types. */
-  schemaText: string | undefined;
-}
-
-function oneByte(text: string, option: string): number {
-  if (text.length !== 1 || text.charCodeAt(0) > 0x7f) throw new PgcloakError('USAGE', `${option} must be one ASCII character`);
-  return text.charCodeAt(0);
-}
 
 function newStats(table: string, plan: TablePlan | undefined): TableStats {
   return {

@@ -3,7 +3,7 @@
 // table, and one serializer for the general path and the batch kernel alike.
 
 import { copyBytes } from '../io/bytes.js';
-import { copyWords, Words } from '../io/words.js';
+import { copyWords, Words } from '../io/word-view.js';
 import { RECORD_ROW } from '../vault/format.js';
 import { MAX_RECORD_BYTES, recordTooLarge, type FieldRef } from '../vault/row-record.js';
 import { varintLength, writeVarint } from '../vault/varint.js';

@@ -8,11 +8,12 @@ import type { RowContext } from '../strategies/strategy.js';
 import { sameBytes, type ByteWriter } from '../io/byte-sink.js';
 import type { FieldCodec } from './field-codecs.js';
 import type { MaskedField, TablePlan } from './table-plans.js';
-import { tabOrEnd, Words } from '../io/words.js';
+import { tabOrEnd, Words } from '../io/word-view.js';
 import { isSqlNull } from '../dump/sql-literal.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const TAB = 0x09;
-const BACKSLASH = 0x5c;
+const { TAB, BACKSLASH } = BYTE;
+
 const LOWER_X = 0x78;
 
 /** How replace() writes a masked field: the general way, or from bytes without strings. */

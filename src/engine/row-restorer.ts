@@ -7,7 +7,7 @@
 import { PgcloakError, type SourcePosition } from '../errors.js';
 import { sameBytes, type ByteArea } from '../io/byte-sink.js';
 import { copyBytes } from '../io/bytes.js';
-import { copyWords, Words } from '../io/words.js';
+import { copyWords, Words } from '../io/word-view.js';
 import { derivedColumns } from './masked-record.js';
 import { eachCopyRow, eachInsertRow } from './masked-row.js';
 import type { RowMasker } from './row-masker.js';

@@ -1,6 +1,7 @@
-// What mask and unmask runs share besides their cores: the vault they write or read, and
-// where the digest of the masked dump is hashed.
+// What mask and unmask runs share besides their cores: the vault they write or read, where
+// the digest of the masked dump is hashed, and how many threads they take.
 
+import type { Problem } from '../errors.js';
 import type { DigestOptions } from '../vault/digest.js';
 import type { KeySource } from '../vault/key.js';
 import type { SigningKey } from '../vault/signature.js';
@@ -20,11 +21,21 @@ export interface VaultTarget {
 
 /**
  * Where the digest's leaves are hashed when the run may use more than one thread: by the
- * row workers between batches when there are any (the main thread bounds those runs; 1 GiB,
- * Odoo-style rules: 3.96 -> 3.46 s, no memory of its own), else (no rules: the main thread
- * does everything else) on a thread of its own, since WebCrypto would cost the main thread a
- * copy of every leaf (1 GiB, no rules: 2.5 -> 2.1 s).
+ * row workers between batches when there are any (the main thread bounds those runs, and it
+ * costs no memory of its own), else (no rules: the main thread does everything else) on a
+ * thread of its own, since WebCrypto would cost the main thread a copy of every leaf. Both
+ * measured in bench/RESULTS.md (2026-12-02, third session).
  */
 export function digestOptions(threads: number | undefined, workers: RowWorkers | undefined): DigestOptions {
   return { hasher: workers && new WorkerLeafHasher(workers), thread: (threads ?? 1) > 1 };
+}
+
+/** The most threads a run takes. */
+export const MAX_THREADS = 64;
+
+/** Threads of a run (default 1), checked; a problem is added under `threads`. */
+export function normalizeThreads(threads: number | undefined, problems: Problem[]): number {
+  const n = threads ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) problems.push({ path: 'threads', message: `must be a whole number from 1 to ${MAX_THREADS}` });
+  return n;
 }

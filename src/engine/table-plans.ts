@@ -51,6 +51,16 @@ interface PreparedRule {
   columns: Map<string, PreparedColumn>;
 }
 
+/** What every plan of a run is made with. */
+export interface PlannerOptions {
+  /** The key of keyed strategies (pseudonym, hash), if the run has one. */
+  secret?: Buffer | undefined;
+  /** The pseudonym algorithm to mask with: the vault's when unmasking (undefined: the current one). */
+  pseudonymVersion?: number | undefined;
+  /** TablePlan.keyTextKept of every plan: the vault's records keep the xxx<key> values (format 1). */
+  keyTextKept?: boolean | undefined;
+}
+
 export class TablePlanner {
   private readonly rules: RuleSet;
   private readonly catalog: SchemaCatalog;
@@ -59,17 +69,17 @@ export class TablePlanner {
   private readonly missingColumns = new Map<string, string>();
   private readonly positionKeyWarned = new Set<string>();
   readonly plans: TablePlan[] = [];
-  /** The key of keyed strategies (pseudonym, hash), if the run has one; set before the DDL is read. */
-  secret: Buffer | undefined = undefined;
-  /** The pseudonym algorithm to mask with: the vault's when unmasking (undefined: the current one). */
-  pseudonymVersion: number | undefined = undefined;
-  /** TablePlan.keyTextKept of the plans made from now on. */
-  keyTextKept = false;
+  private readonly secret: Buffer | undefined;
+  private readonly pseudonymVersion: number | undefined;
+  private readonly keyTextKept: boolean;
 
-  constructor(rules: RuleSet, catalog: SchemaCatalog, warn: (message: string) => void) {
+  constructor(rules: RuleSet, catalog: SchemaCatalog, warn: (message: string) => void, options: PlannerOptions = {}) {
     this.rules = rules;
     this.catalog = catalog;
     this.warn = warn;
+    this.secret = options.secret;
+    this.pseudonymVersion = options.pseudonymVersion;
+    this.keyTextKept = options.keyTextKept ?? false;
   }
 
   /** A CREATE TABLE was read: check the rule that names it, if any. */

@@ -79,7 +79,7 @@ export class CoverageGuard implements DumpListener {
     const lines = uncovered.map((u) => `${u.table}.${quoteIdent(u.column)}: ${u.flags.map((f) => f.why).join('; ')}`);
     throw new PgcloakError(
       'RULES_COVERAGE',
-      `--require-coverage: ${uncovered.length} column(s) look personal but the rules neither mask nor keep them:\n  ${lines.join('\n  ')}\n` +
+      `${uncovered.length} column(s) look personal but the rules neither mask nor keep them:\n  ${lines.join('\n  ')}\n` +
         'give each a strategy, or `keep` to record the decision (`pgcloak inspect --suggest FILE` drafts them)',
     );
   }

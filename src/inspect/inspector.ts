@@ -15,8 +15,10 @@ import { qualifiedKey } from '../schema/names.js';
 import type { ResolvedType } from '../schema/types.js';
 import { KeyCatalog } from './constraints.js';
 import { ContentSample } from './pii-content.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const TAB = 0x09;
+const { TAB } = BYTE;
+
 export const DEFAULT_SAMPLE_ROWS = 1000;
 
 export interface TableData {

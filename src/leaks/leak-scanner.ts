@@ -24,9 +24,10 @@ import type { LearntStatement, SchemaCatalog } from '../schema/catalog.js';
 import { qualifiedKey, quoteIdent } from '../schema/names.js';
 import { MAX_WORDS, type OriginalsIndex } from './originals.js';
 import { WordList, extendSequence, startSequence, type SequenceHash } from './words.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const NL = 0x0a;
-const TAB = 0x09;
+const { TAB, NL } = BYTE;
+
 const HELD_LIMIT = 64 * 1024 * 1024;
 
 export interface LeakPlace {

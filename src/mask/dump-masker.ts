@@ -15,9 +15,8 @@ import type { RuleSet } from '../rules/rules-file.js';
 import { findKeyCollisions, formatKeyCollision } from '../rules/key-collisions.js';
 import { PgcloakError } from '../errors.js';
 import { DeclaredKeys } from '../schema/declared-keys.js';
-import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import type { FieldEncoding } from '../engine/field-codecs.js';
-import type { FieldRef } from '../engine/row-masker.js';
 import { RecordShape } from '../engine/masked-record.js';
 import { eachCopyRow, LONG_ROW_BYTES, maskRow, type RowRecorder } from '../engine/masked-row.js';
 import { maskBatch, maskInsertRun, type RowKernel } from '../engine/row-kernel.js';
@@ -26,6 +25,22 @@ import type { TablePlan } from '../engine/table-plans.js';
 
 /** The chance of a shared hash in one column above which masking warns (warnLikelyCollisions). */
 export const COLLISION_WARNING = 1e-6;
+
+/** How a masker is made (mask/run.ts gives them from the normalised options). */
+export interface MaskerOptions extends Omit<ProcessorOptions, 'kernel' | 'pseudonymVersion' | 'keyTextKept' | 'batchBytes'> {
+  /**
+   * Mask the rows of COPY blocks and INSERT statements on these threads too (the vault, if
+   * any, must take appendRecords). Without them every row is masked on this thread.
+   */
+  workers?: RowWorkers | undefined;
+  /** The row kernel (default: the run's, ../engine/kernel-choice.ts). */
+  kernel?: RowKernel | undefined;
+  /**
+   * Keys the rules break, found at the end (rules/key-collisions.ts): warnings (the default),
+   * or with 'error' (maskDump's `strict`) the error RULES_KEY_COLLISION before the output is complete.
+   */
+  keyCheck?: 'warn' | 'error' | undefined;
+}
 
 export class DumpMasker extends DumpProcessor {
   private readonly vault: VaultSink | undefined;
@@ -44,28 +59,16 @@ export class DumpMasker extends DumpProcessor {
   private inserts: InsertRun | undefined;
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
   private readonly rules: RuleSet;
-  /**
-   * Keys the rules break, found at the end (rules/key-collisions.ts): warnings, or with 'error'
-   * (mask --strict) the error RULES_KEY_COLLISION before the output is complete.
-   */
-  keyCheck: 'warn' | 'error' = 'warn';
+  /** Keys the rules break, found at the end: see MaskerOptions.keyCheck. */
+  private readonly keyCheck: 'warn' | 'error';
   /** The keys the dump declares, learnt with the catalog (the key check at the end). */
   private readonly declaredKeys: DeclaredKeys;
 
-  /**
-   * `workers`: mask the rows of COPY blocks and INSERT statements on these threads too (the
-   * vault, if any, must take appendRecords). Without them every row is masked on this thread.
-   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
-   */
-  constructor(
-    rules: RuleSet,
-    push: Push,
-    vault: VaultSink | undefined,
-    onWarning?: (message: string) => void,
-    workers?: RowWorkers,
-    kernel: RowKernel = rowKernel(),
-  ) {
-    super(rules, push, onWarning, { kernel });
+  /** `vault`: where the originals go (none: a dry run, they are lost). */
+  constructor(rules: RuleSet, push: Push, vault: VaultSink | undefined, options: MaskerOptions = {}) {
+    super(rules, push, { ...options, kernel: options.kernel ?? rowKernel() });
+    const workers = options.workers;
+    this.keyCheck = options.keyCheck ?? 'warn';
     this.rules = rules;
     // The keys the dump declares, learnt with the catalog from the same statements (the key check at the end).
     const keys = (this.declaredKeys = new DeclaredKeys());
@@ -108,7 +111,7 @@ export class DumpMasker extends DumpProcessor {
     return 'batch';
   }
 
-  protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+  protected plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     if (end - start >= LONG_ROW_BYTES) {
       if (this.inserts) {
         // After the INSERT rows before it, which the open run holds: masked here, so that
@@ -294,10 +297,10 @@ export class DumpMasker extends DumpProcessor {
     for (const t of this.tables) rows.set(t.table, (rows.get(t.table) ?? 0) + t.rows);
     const found = findKeyCollisions({ keys: this.declaredKeys, catalog: this.catalog, rules: this.rules, rows: (table) => rows.get(table) });
     if (found.length === 0) return;
-    // Under --strict the certain ones are the error; those that depend on the data stay warnings.
+    // Under `strict` (mask --strict) the certain ones are the error; those that depend on the data stay warnings.
     const certain = found.filter((c) => c.condition === undefined).map(formatKeyCollision);
     if (this.keyCheck === 'error' && certain.length > 0) {
-      throw new PgcloakError('RULES_KEY_COLLISION', `--strict: the masked dump would not restore: ${certain.length} key(s) the rules break:\n  ${certain.join('\n  ')}`);
+      throw new PgcloakError('RULES_KEY_COLLISION', `\`strict\`: the masked dump would not restore: ${certain.length} key(s) the rules break:\n  ${certain.join('\n  ')}`);
     }
     for (const c of found) this.warn(formatKeyCollision(c));
   }
@@ -340,7 +343,7 @@ export class DumpMasker extends DumpProcessor {
     super.applyBatch(t, done);
   }
 
-  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+  protected override plannedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
     const long = end - start >= LONG_ROW_BYTES;
     this.closeInserts(long);
     const first = t.counter.rows;

@@ -1,57 +1,21 @@
 // Masking a dump as a run over streams: the vault opened before, the masker driven over the
 // input (../engine/drive.ts), and the vault finished after (or removed, on any error).
 
-import type { Writable } from 'node:stream';
-import { PgcloakError } from '../errors.js';
+import { configOrThrow, PgcloakError } from '../errors.js';
 import { loadSqlParser } from '../schema/catalog.js';
-import type { RuleSet } from '../rules/rules-file.js';
 import { TreeDigest, TREE_DIGEST } from '../vault/digest.js';
 import { VaultWriter, type VaultSink } from '../vault/writer.js';
 import { VERSION } from '../version.js';
 import { DumpMasker } from './dump-masker.js';
 import { RowWorkers } from '../engine/workers/row-workers.js';
-import { drive, type Input } from '../engine/drive.js';
-import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
-import { digestOptions, type VaultTarget } from '../engine/run-options.js';
-import type { FollowedDump } from '../engine/statement-router.js';
+import { drive } from '../engine/drive.js';
+import type { RunSummary } from '../engine/dump-processor.js';
+import { digestOptions } from '../engine/run-options.js';
+import { normalizeMaskOptions, type MaskConfig, type MaskOptions } from './options.js';
+
+export type { MaskOptions } from './options.js';
 import { secretForMask, wipeStrategySecret, type StrategySecret } from '../engine/strategy-secret.js';
 
-
-export interface MaskOptions {
-  input: Input;
-  output: Writable;
-  rules: RuleSet;
-  /** Omit only for a dry look at what would be masked: the originals are then lost. */
-  vault?: VaultTarget;
-  /** Rules that match nothing, and keys the rules break (RULES_KEY_COLLISION), are an error instead of a warning. */
-  strict?: boolean;
-  /** The input is raw COPY data of one table, not a dump. */
-  raw?: RawCopyInput | undefined;
-  /**
-   * 32 bytes that pseudonym and hash derive their secret from, the same in every run; default:
-   * the vault's key file, else a key made for this run and kept only in the vault.
-   */
-  pseudonymKey?: Buffer | undefined;
-  onWarning?: (message: string) => void;
-  /** Called with the processor once it exists, e.g. to poll progress. */
-  onStart?: (processor: DumpProcessor) => void;
-  /**
-   * Called before the first byte is read, to follow the dump as it is masked: its listeners
-   * are told of each statement before the masker handles it, and its catalog is the schema
-   * learnt so far (`mask --require-coverage`, `--leak-check`).
-   */
-  follow?: (dump: FollowedDump) => void;
-  /** Also receives every table declaration and row the vault does (`mask --leak-check` gathers the originals). */
-  originals?: VaultSink;
-  /** Runs once the output is complete, before the vault is finished; if it throws, the vault is removed. */
-  beforeFinish?: () => Promise<void>;
-  /**
-   * Threads that mask rows: 1 (the default) masks on this thread only; N > 1 starts N - 1
-   * worker threads for the rows of COPY blocks, and this thread masks batches too when
-   * they are busy. The output is the same byte for byte whatever N is.
-   */
-  threads?: number;
-}
 
 export interface MaskResult extends RunSummary {
   /** The digest of the masked output (sha256-tree-1MiB), as recorded in the vault. */
@@ -61,31 +25,33 @@ export interface MaskResult extends RunSummary {
 
 /** Batches of rows out on the workers, per worker, before the input waits. */
 const PENDING_PER_WORKER = 4;
-/** Mask workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
-function startWorkers(threads: number | undefined, options: MaskOptions, secret: Buffer | undefined): RowWorkers | undefined {
-  const n = (threads ?? 1) - 1;
-  if (n < 1 || options.rules.tables.size === 0 || options.originals !== undefined || options.raw !== undefined) return undefined;
+/** Row workers for a run: threads - 1 (this thread masks too), none when nothing needs masking. */
+function startWorkers(config: MaskConfig, secret: Buffer | undefined): RowWorkers | undefined {
+  const n = config.threads - 1;
+  if (n < 1 || config.rules.tables.size === 0 || config.originals !== undefined || config.raw !== undefined) return undefined;
   return new RowWorkers(n, secret);
 }
 
+/** Masks `options.input` into `options.output`, the originals into the vault. Options that cannot be used throw an OptionsError first (normalizeMaskOptions). */
 export async function maskDump(options: MaskOptions): Promise<MaskResult> {
+  const config = configOrThrow(normalizeMaskOptions(options));
   await loadSqlParser();
-  const secret = secretForMask(options.rules, options.pseudonymKey, options.vault?.keySource);
+  const secret = secretForMask(config.rules, config.pseudonymKey, config.vault?.keySource);
   try {
-    return await maskWithSecret(options, secret);
+    return await maskWithSecret(config, secret);
   } finally {
     wipeStrategySecret(secret);
   }
 }
 
-async function maskWithSecret(options: MaskOptions, secret: StrategySecret | undefined): Promise<MaskResult> {
+async function maskWithSecret(options: MaskConfig, secret: StrategySecret | undefined): Promise<MaskResult> {
   const vault = options.vault
     ? VaultWriter.create(options.vault.path, options.vault.keySource, {
         tool: 'pgcloak',
         version: VERSION,
         createdAt: new Date().toISOString(),
         inputFormat: options.raw?.format ?? 'plain',
-        ...(options.raw ? { raw: options.raw } : {}),
+        ...(options.raw ? { raw: options.raw.input } : {}),
         rulesDigest: options.rules.digest,
         /** How maskedDigest (in the trailer) is computed. */
         outputDigest: TREE_DIGEST,
@@ -95,21 +61,17 @@ async function maskWithSecret(options: MaskOptions, secret: StrategySecret | und
     : undefined;
   // Sealed in the vault now: this string of a key made for the run goes with the next garbage collection.
   if (secret) delete secret.record.key;
-  const workers = startWorkers(options.threads, options, secret?.key);
+  const workers = startWorkers(options, secret?.key);
   const digest = new TreeDigest(digestOptions(options.threads, workers));
   try {
     const driver = drive(options.input, options.output, { maxPending: (workers?.size ?? 0) * PENDING_PER_WORKER, digest: { stream: digest, of: 'output' } });
-    const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), options.onWarning, workers);
-    masker.useStrategySecret(secret?.key);
-    if (options.strict) masker.keyCheck = 'error';
+    const masker = new DumpMasker(options.rules, driver.push, teeVaultSink(vault, options.originals), { onWarning: options.onWarning, workers, secret: secret?.key, raw: options.raw, keyCheck: options.strict ? 'error' : 'warn' });
     options.follow?.(masker);
-    // Inside the try: a bad raw COPY configuration must not leave a vault behind.
-    if (options.raw) masker.configureRawCopy(options.raw);
     options.onStart?.(masker);
     await driver.run(masker);
     const summary = masker.summary();
     if (options.strict && summary.notExisting.length > 0) {
-      throw new PgcloakError('RULES_NOT_EXISTING', `--strict: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
+      throw new PgcloakError('RULES_NOT_EXISTING', `\`strict\`: rules that match nothing in the dump:\n  ${summary.notExisting.join('\n  ')}`);
     }
     await options.beforeFinish?.();
     const outputDigest = await digest.hex();

@@ -27,8 +27,9 @@ import type { MigrationMap } from './migration-map.js';
 import { ChunkWriter, CopyLineBuilder, planWithMap, type RestoreTable } from './restore-plan.js';
 import { emptyReport, type RestoreReport, type TableReport } from './restore-report.js';
 import { VaultCursor, checkedVaultInfo, tableRows, type VaultSource } from './vault-cursor.js';
+import { BYTE } from '../io/byte-codes.js';
 
-const TAB = 0x09;
+const { TAB } = BYTE;
 
 /** One table's vault rows by key: COPY text of key fields, originals, what masking wrote. */
 type RowsByKey = Map<string, Buffer[]>;

@@ -9,7 +9,7 @@ import type { CopyDataMode, StatementWalk } from '../dump/sql-scanner.js';
 import type { RuleSet } from '../rules/rules-file.js';
 import type { ByteArea, Push } from '../io/byte-sink.js';
 import { RecordFields, RowRestorer } from '../engine/row-restorer.js';
-import { DumpProcessor, type ActiveTable } from '../engine/dump-processor.js';
+import { DumpProcessor, type ActiveTable, type ProcessorOptions } from '../engine/dump-processor.js';
 import { LONG_ROW_BYTES } from '../engine/masked-row.js';
 import { tableDeclaration } from '../engine/table-declaration.js';
 import { planSpec } from '../engine/workers/messages.js';
@@ -33,8 +33,8 @@ export interface VaultSource {
 /**
  * Unmask hands over runs of masked rows half the size masking does: a batch's records and
  * restored rows are several times its masked bytes (ir_logging's about 7x), and the slots
- * that carry them to and from the workers were most of a 1 GiB unmask's 146-151 MB peak
- * (136-139 MB with these; 4.5 % slower, still faster than masking in rows).
+ * that carry them to and from the workers were most of an unmask's peak memory (the figures:
+ * bench/RESULTS.md).
  */
 const UNMASK_BATCH_BYTES = 128 * 1024;
 
@@ -75,6 +75,14 @@ function declarationDifferences(vault: Record<string, unknown>, input: Record<st
   return out.join('; ');
 }
 
+/** How an unmasker is made (unmask/run.ts gives them from the vault and the normalised options). */
+export interface UnmaskerOptions extends Omit<ProcessorOptions, 'kernel' | 'keyTextKept' | 'batchBytes'> {
+  /** Restore the rows of COPY blocks on these threads too (the vault must give rowRecords). */
+  workers?: RowWorkers | undefined;
+  /** The row kernel (default: the run's, ../engine/kernel-choice.ts). */
+  kernel?: RowKernel | undefined;
+}
+
 export class DumpUnmasker extends DumpProcessor {
   private readonly vault: VaultSource;
   /** The tables whose declaration the vault gave so far, by plan index: for messages. */
@@ -89,14 +97,12 @@ export class DumpUnmasker extends DumpProcessor {
   private insertRows = new Int32Array(4096);
   private readonly takeInsertsHere = (buf: Buffer, start: number, end: number, at: SourcePosition) => this.takeInserts(buf, start, end, at);
 
-  /**
-   * `workers`: restore the rows of COPY blocks on these threads too (the vault must give rowRecords).
-   * `kernel`: the row kernel (default: the run's, ../engine/kernel-choice.ts).
-   */
-  constructor(rules: RuleSet, push: Push, vault: VaultSource, workers?: RowWorkers, kernel: RowKernel = rowKernel(), onWarning?: (message: string) => void) {
-    super(rules, push, onWarning, { kernel, batchBytes: UNMASK_BATCH_BYTES });
+  /** `vault`: where the originals come from. */
+  constructor(rules: RuleSet, push: Push, vault: VaultSource, options: UnmaskerOptions = {}) {
+    const kernel = options.kernel ?? rowKernel();
     // The plans must read the records as the vault's version wrote them, and declare its tables as it did.
-    this.planner.keyTextKept = vault.formatVersion === 1;
+    super(rules, push, { ...options, kernel, batchBytes: UNMASK_BATCH_BYTES, keyTextKept: vault.formatVersion === 1 });
+    const workers = options.workers;
     this.vault = vault;
     this.workers = workers && vault.rowRecords ? workers : undefined;
     this.insertWalker = vault.rowRecords ? kernel.insertWalker : undefined;
@@ -107,7 +113,7 @@ export class DumpUnmasker extends DumpProcessor {
     return this.vault.rowRecords ? 'batch' : 'rows';
   }
 
-  protected override maskedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
+  protected override plannedRows(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition, count: number): void {
     const first = t.counter.rows;
     t.counter.rows += count;
     // In order on this thread: the vault is read here, and a batch takes its rows' records.
@@ -116,7 +122,7 @@ export class DumpUnmasker extends DumpProcessor {
     const restorer = this.restorer(t);
     // With workers, every batch goes to them (unlike masking): this thread decrypts the vault
     // and walks its records, and restoring batches itself whenever they had a few queued
-    // left the worker idle half the time (1 GiB, heavy rules: 7.1-10.6 -> 5.8-6.0 s).
+    // left the worker idle half the time (bench/RESULTS.md, 2026-12-02, third session).
     // Not a long row or record (a document): on a worker both would be copied into shared memory
     // that stays that large for the next batches (issue 18).
     if (workers && end - start < LONG_ROW_BYTES && records.length < LONG_ROW_BYTES) {
@@ -193,7 +199,7 @@ export class DumpUnmasker extends DumpProcessor {
     this.verbatim(original, 0, original.length);
   }
 
-  protected maskedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
+  protected plannedRow(t: ActiveTable, buf: Buffer, start: number, end: number, at: SourcePosition): void {
     const ordinal = ++t.counter.rows;
     const rec = this.vault.next();
     let fields: RecordFields | undefined;

@@ -16,6 +16,9 @@ import { parseQualifiedName, qualifiedKey, type QualifiedName } from '../schema/
 import type { TableDecl } from '../vault/format.js';
 import type { VaultInfo } from '../vault/reader.js';
 import { mapTable, unusedMapEntries, type MigrationMap } from './migration-map.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { TAB, NL } = BYTE;
 
 /** A table declaration of the vault, checked (see ../engine/table-declaration.ts). */
 export interface VaultTable {
@@ -199,8 +202,6 @@ export function parseTableName(key: string): QualifiedName {
   return parseQualifiedName(key) ?? { schema: 'public', name: key };
 }
 
-const TAB = 0x09;
-const NL = 0x0a;
 const COPY_NULL = Buffer.from('\\N');
 
 /**

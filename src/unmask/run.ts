@@ -2,39 +2,33 @@
 // raw COPY form are the run's), the unmasker driven over the input (../engine/drive.ts), and
 // at the end the input checked to be the very dump the vault was made for.
 
-import type { Writable } from 'node:stream';
-import { PgcloakError } from '../errors.js';
+import { configOrThrow, OptionsError, PgcloakError, type Problem } from '../errors.js';
 import { loadSqlParser } from '../schema/catalog.js';
 import { parseRules } from '../rules/rules-file.js';
 import { streamDigest, type StreamDigest } from '../vault/digest.js';
 import { VaultReader } from '../vault/reader.js';
 import { rowKernel } from '../engine/kernel-choice.js';
 import { RowWorkers } from '../engine/workers/row-workers.js';
-import { drive, type Input } from '../engine/drive.js';
-import type { DumpProcessor, RawCopyInput, RunSummary } from '../engine/dump-processor.js';
-import { digestOptions, type VaultTarget } from '../engine/run-options.js';
+import { drive } from '../engine/drive.js';
+import type { RunSummary } from '../engine/dump-processor.js';
+import { normalizeRawCopy, type RawCopyConfig, type RawCopyInput } from '../engine/raw-copy.js';
+import { digestOptions } from '../engine/run-options.js';
 import { secretForUnmask, wipeStrategySecret, type StrategySecret } from '../engine/strategy-secret.js';
 import { DumpUnmasker } from './dump-unmasker.js';
+import { normalizeUnmaskOptions, type UnmaskOptions } from './options.js';
+
+export type { UnmaskOptions } from './options.js';
 
 /**
- * The same for unmask, which sends every batch to the workers (a chunk of input makes up to
- * eight): 4 measured 137-147 MB at 1 GiB, 2 131-133 MB, no slower.
+ * Batches out on the workers, per worker, before the input waits: fewer than masking's, since
+ * unmask sends every batch to the workers (a chunk of input makes up to eight); two keep the
+ * peak lower than four, no slower (bench/RESULTS.md, 2026-12-02, third session).
  */
 const UNMASK_PENDING_PER_WORKER = 2;
 
-export interface UnmaskOptions {
-  input: Input;
-  output: Writable;
-  vault: VaultTarget;
-  /** The pseudonym key masking was given, if it was given one. */
-  pseudonymKey?: Buffer | undefined;
-  onStart?: (processor: DumpProcessor) => void;
-  /** Threads that restore rows, as for MaskOptions.threads (default 1), but with workers every batch goes to them. */
-  threads?: number;
-  onWarning?: (message: string) => void;
-}
-
-export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
+/** Gives back the dump the vault's masked dump was made from. Options that cannot be used throw an OptionsError first (normalizeUnmaskOptions). */
+export async function unmaskDump(unmaskOptions: UnmaskOptions): Promise<RunSummary> {
+  const options = configOrThrow(normalizeUnmaskOptions(unmaskOptions));
   await loadSqlParser();
   // The unmasker uses each record at once: the reader may decrypt each frame into the last one's memory.
   const reader = VaultReader.open(options.vault.path, options.vault.keySource, { reuseFrames: true, verify: options.vault.verify, skipper: rowKernel().recordSkipper });
@@ -46,8 +40,8 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     if (typeof rulesText !== 'string') throw new PgcloakError('VAULT_FORMAT', 'the vault does not record the rules it was made with');
     const rules = parseRules(rulesText);
     secret = secretForUnmask(reader.metadata, options.pseudonymKey, options.vault.keySource);
-    const raw = reader.metadata['raw'];
-    workers = (options.threads ?? 1) > 1 && rules.tables.size > 0 && raw === undefined ? new RowWorkers(options.threads! - 1, secret?.key) : undefined;
+    const raw = vaultRawCopy(reader.metadata['raw']);
+    workers = options.threads > 1 && rules.tables.size > 0 && raw === undefined ? new RowWorkers(options.threads - 1, secret?.key) : undefined;
     const inputDigest = streamDigest(reader.metadata['outputDigest'], digestOptions(options.threads, workers));
     digest = inputDigest;
     let unmasker: DumpUnmasker | undefined;
@@ -61,9 +55,7 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
         }
       },
     });
-    unmasker = new DumpUnmasker(rules, driver.push, reader, workers, undefined, options.onWarning);
-    unmasker.useStrategySecret(secret?.key, secret?.pseudonymVersion);
-    if (raw !== undefined) unmasker.configureRawCopy(raw as RawCopyInput);
+    unmasker = new DumpUnmasker(rules, driver.push, reader, { workers, onWarning: options.onWarning, secret: secret?.key, pseudonymVersion: secret?.pseudonymVersion, raw });
     options.onStart?.(unmasker);
     await driver.run(unmasker);
     return unmasker.summary();
@@ -73,4 +65,13 @@ export async function unmaskDump(options: UnmaskOptions): Promise<RunSummary> {
     await workers?.close();
     wipeStrategySecret(secret);
   }
+}
+
+/** The raw COPY data the vault was made from, as masking was given it (its metadata's `raw`), if any: checked as masking checked it. */
+function vaultRawCopy(recorded: unknown): RawCopyConfig | undefined {
+  if (recorded === undefined) return undefined;
+  const problems: Problem[] = [];
+  const raw = normalizeRawCopy(recorded as RawCopyInput, 'raw', problems);
+  if (!raw) throw new PgcloakError('VAULT_FORMAT', `the vault's raw COPY settings cannot be used: ${new OptionsError(problems).detail}`);
+  return raw;
 }

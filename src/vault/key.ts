@@ -28,6 +28,9 @@ import {
 import { closeQuietly, errnoCode, ioError, unlinkQuietly, writeFully } from './io.js';
 import type { SigningKey } from './signature.js';
 import { sodium } from '../sodium.js';
+import { BYTE } from '../io/byte-codes.js';
+
+const { NL, CR } = BYTE;
 
 export const KEY_BYTES = 32;
 
@@ -62,8 +65,6 @@ const KEY_BASE64_CHARS = 44; // 32 bytes: 43 characters and one '='
 const MAX_PREFIX_BYTES = Math.max(...Object.values(KEY_FILE_PREFIXES).map((p) => p.length));
 // Enough for the longest line with a CRLF; a longer file is not a key file, whatever it holds.
 const MAX_KEY_FILE_BYTES = MAX_PREFIX_BYTES + KEY_BASE64_CHARS + 2;
-const LF = 0x0a;
-const CR = 0x0d;
 const EQUALS = 0x3d;
 
 if (KEY_BYTES !== STREAM_KEY_BYTES) throw new Error('vault key size does not match libsodium secretstream');
@@ -151,7 +152,7 @@ function writeKeyFile(fd: number, path: string, kind: KeyFileKind, key: Buffer):
   try {
     prefix.copy(line, 0);
     line.write(key.toString('base64'), prefix.length, 'latin1');
-    line[line.length - 1] = LF;
+    line[line.length - 1] = NL;
     // The mode given to open is narrowed by the umask; a secret must be exactly owner-only.
     fchmodSync(fd, kind === 'public' || kind === 'sign-public' ? 0o644 : 0o600);
     writeFully(fd, line, 0, line.length);
@@ -266,7 +267,7 @@ export function readTypedKeyFile(path: string, kind: KeyFileKind): Buffer {
 
 function parseKeyFile(content: Buffer, path: string, expected: KeyFileKind): Buffer {
   let end = content.length;
-  if (end > 0 && content[end - 1] === LF) end--;
+  if (end > 0 && content[end - 1] === NL) end--;
   if (end > 0 && content[end - 1] === CR) end--;
   const found = (Object.keys(KEY_FILE_PREFIXES) as KeyFileKind[]).find((k) => {
     const prefix = KEY_FILE_PREFIXES[k];

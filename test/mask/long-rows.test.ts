@@ -123,7 +123,7 @@ describe.each([
     // The JavaScript kernels alone.
     const vault = new MemoryVault();
     const out: Buffer[] = [];
-    const masker = new DumpMasker(parseRules(RULES), (b) => out.push(Buffer.from(b)), vault, undefined, undefined, JS_ROW_KERNEL);
+    const masker = new DumpMasker(parseRules(RULES), (b) => out.push(Buffer.from(b)), vault, { kernel: JS_ROW_KERNEL });
     for (const c of chunksOf(input, [65536])) masker.write(c);
     masker.end();
     expect(Buffer.concat(out).equals(expected)).toBe(true);

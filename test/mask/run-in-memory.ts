@@ -119,7 +119,7 @@ export async function maskInMemory<V extends VaultSink = MemoryVault>(
 ): Promise<{ output: Buffer; vault: V; summary: RunSummary }> {
   await loadSqlParser();
   const out: Buffer[] = [];
-  const masker = new DumpMasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault, (w) => warnings.push(w));
+  const masker = new DumpMasker(parseRules(rulesText), (b) => out.push(Buffer.from(b)), vault, { onWarning: (w) => warnings.push(w) });
   for (const c of chunks) masker.write(c);
   masker.end();
   return { output: Buffer.concat(out), vault, summary: masker.summary() };

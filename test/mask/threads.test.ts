@@ -83,8 +83,7 @@ async function javaScriptOnly(input: Buffer, rulesText: string): Promise<{ outpu
   const vault = new MemoryVault();
   const out: Buffer[] = [];
   const rules = parseRules(rulesText);
-  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, undefined, undefined, JS_ROW_KERNEL);
-  masker.useStrategySecret(secretForMask(rules, Buffer.alloc(32, 9), keySource)?.key);
+  const masker = new DumpMasker(rules, (b) => out.push(Buffer.from(b)), vault, { kernel: JS_ROW_KERNEL, secret: secretForMask(rules, Buffer.alloc(32, 9), keySource)?.key });
   masker.write(input);
   masker.end();
   const hash = createHash('sha256');

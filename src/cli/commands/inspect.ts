@@ -2,14 +2,36 @@
 // look personal, their state under a rules file, and with --suggest a draft rules file.
 // The listing goes to stdout (it is this command's output); messages to stderr.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
-import { buildInspection, type InspectReport, type TableReport } from '../../inspect/inspection.js';
-import { DEFAULT_SAMPLE_ROWS, inspectStream } from '../../inspect/inspector.js';
-import { draftRules } from '../../inspect/suggest.js';
-import { parseRules, type RuleSet } from '../../rules/rules-file.js';
+import type { InspectReport, TableReport } from '../../inspect/inspection.js';
+import type { RuleSet } from '../../rules/rules-file.js';
 import { quoteIdent } from '../../schema/names.js';
-import { openInput } from '../io.js';
+import { openInput, readTextFile } from '../io.js';
+import { commandModule, ioOptions } from '../shared-options.js';
+
+const builder = (y: Argv) =>
+  y
+    .positional('dump', { type: 'string', describe: 'the dump (default: --input, else stdin)' })
+    .options({
+      input: ioOptions.input,
+      rules: { type: 'string', alias: 'r', describe: 'show each column\'s state under this rules file, what matches nothing, and what is new since' },
+      suggest: { type: 'string', describe: 'write a draft rules file for the columns that look personal to this new file' },
+      sample: { type: 'number', describe: 'rows of each table whose values are sampled for e-mails, phones, IBANs, IPs (default 1000)' },
+      json: { type: 'boolean', describe: 'print the listing as JSON' },
+      quiet: ioOptions.quiet,
+    });
+
+export const inspectCommandModule = commandModule(
+  'inspect [dump]',
+  'list the tables, columns, types, rows and sizes of a dump, the columns that look personal, and their state under --rules',
+  builder,
+  (a) => {
+    if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
+    return inspectCommand({ input: a.dump ?? a.input, rules: a.rules, suggest: a.suggest, sample: a.sample, json: a.json, quiet: a.quiet });
+  },
+);
 
 export interface InspectArgs {
   input?: string | undefined;
@@ -21,15 +43,15 @@ export interface InspectArgs {
 }
 
 export async function inspectCommand(args: InspectArgs): Promise<void> {
+  const [{ parseRules }, { buildInspection }, { DEFAULT_SAMPLE_ROWS, inspectStream }, { draftRules }] = await Promise.all([
+    import('../../rules/rules-file.js'),
+    import('../../inspect/inspection.js'),
+    import('../../inspect/inspector.js'),
+    import('../../inspect/suggest.js'),
+  ]);
   let rules: RuleSet | undefined;
   if (args.rules !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(args.rules, 'utf8');
-    } catch {
-      throw new PgcloakError('IO', `cannot read rules file ${args.rules}`);
-    }
-    rules = parseRules(text);
+    rules = parseRules(readTextFile(args.rules, 'rules file'));
   }
   const sample = args.sample ?? DEFAULT_SAMPLE_ROWS;
   if (!Number.isInteger(sample) || sample < 0) throw new PgcloakError('USAGE', '--sample takes a number of rows (0 or more)');

@@ -1,9 +1,23 @@
 // `pgcloak keygen`: a new random vault key in a file only its owner can read, or with
 // --public a key pair: the secret key (mode 0600) and NAME.pub for `mask --recipient`, or
 // with --sign a signing pair: NAME (mode 0600) for `mask --sign-key`, NAME.pub for --verify.
+import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
 import { generateKeyPair, generateKeyFile, readVerifyKeyFile } from '../../vault/key.js';
 import { signerFingerprint } from '../../vault/signature.js';
+import { commandModule, ioOptions } from '../shared-options.js';
+
+const builder = (y: Argv) =>
+  y.options({
+    output: { type: 'string', alias: 'o', demandOption: true, describe: 'key file to create (never overwritten)' },
+    public: { type: 'boolean', describe: 'make a key pair: OUTPUT (secret, for unmask --identity) and OUTPUT.pub (for mask --recipient)' },
+    sign: { type: 'boolean', describe: 'make a signing key pair: OUTPUT (secret, for mask --sign-key) and OUTPUT.pub (for --verify)' },
+    quiet: ioOptions.quiet,
+  });
+
+export const keygenCommandModule = commandModule('keygen', 'write a new random vault key file (mode 0600), or with --public or --sign a key pair', builder, (a) =>
+  keygenCommand({ output: a.output, public: a.public, sign: a.sign, quiet: a.quiet }),
+);
 
 export function keygenCommand(args: { output: string; public?: boolean | undefined; sign?: boolean | undefined; quiet?: boolean | undefined }): void {
   if (args.public && args.sign) throw new PgcloakError('USAGE', 'give --public (a key pair to seal vaults to) or --sign (a key pair to sign them), not both');

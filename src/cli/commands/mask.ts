@@ -1,18 +1,92 @@
-// `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault.
-import { readFileSync } from 'node:fs';
-import { isMap, parseDocument } from 'yaml';
+// `pgcloak mask`: a plain dump in, the masked dump out, the originals into the vault. Its
+// options (the builder) map onto maskDump's (../../mask/options.ts); the library itself is
+// loaded when the command runs.
+import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
-import { maskDump } from '../../mask/run.js';
-import { loadSqlParser } from '../../schema/catalog.js';
-import type { RawCopyInput, RunSummary } from '../../engine/dump-processor.js';
-import { parseRules, type RuleSet } from '../../rules/rules-file.js';
+import type { RunSummary } from '../../engine/dump-processor.js';
+import type { RawCopyInput } from '../../engine/raw-copy.js';
+import type { RuleSet } from '../../rules/rules-file.js';
+import { strategiesTable } from '../../strategies/registry.js';
 import { wipeKeySource } from '../../vault/key.js';
 import type { SigningKey } from '../../vault/signature.js';
 import { sodium } from '../../sodium.js';
 import { readPseudonymKey, readSignKey, resolveKeySource, type KeyOptions } from '../keys.js';
 import { warn } from '../report.js';
+import { readTextFile } from '../io.js';
 import { RunFiles } from '../run-files.js';
 import { runStreams, threadCount, type StreamArgs } from '../run-streams.js';
+import { commandModule, ioOptions, pseudonymKeyOption, sealKeyOptions, threadsOption } from '../shared-options.js';
+
+/** What mask reads besides plain dumps: raw COPY data of one table. */
+const rawCopyOptions = {
+  format: {
+    choices: ['auto', 'plain', 'copy-text', 'copy-csv', 'copy-binary'] as const,
+    default: 'auto' as const,
+    describe: 'input form: a plain dump (auto, plain: COPY blocks and INSERT statements), or raw COPY TO STDOUT data of one table',
+  },
+  table: { type: 'string', describe: 'raw COPY data: the table it belongs to (as the rules name it)' },
+  columns: { type: 'string', describe: 'raw COPY data: column names in order, comma-separated (else the CSV header or --schema)' },
+  header: { type: 'boolean', describe: 'copy-csv: the first row names the columns' },
+  delimiter: { type: 'string', default: ',', describe: 'copy-csv: field delimiter' },
+  quote: { type: 'string', default: '"', describe: 'copy-csv: quote character' },
+  schema: { type: 'string', describe: 'raw COPY data: a pg_dump --schema-only file giving column types' },
+} as const;
+
+const builder = (y: Argv) =>
+  y
+    .options({
+      rules: { type: 'string', alias: 'r', demandOption: true, describe: 'rules file (YAML)' },
+      vault: { type: 'string', demandOption: true, describe: 'new vault file for the originals (kept at home); an existing one is refused (VAULT_EXISTS) unless --force' },
+      force: { type: 'boolean', describe: 'replace an existing --vault (it may be the only way back to a dump masked earlier); never a file the run reads' },
+      strict: { type: 'boolean', describe: 'rules that match nothing in the dump are an error' },
+      'require-coverage': {
+        type: 'boolean',
+        describe: 'columns that look personal by name or type (as inspect --suggest flags them) must be masked or keep, checked before their data',
+      },
+      'leak-check': { type: 'boolean', describe: 'after masking, look for the masked originals anywhere in the output (needs --output); finds fail the run' },
+      'allow-leaks': { type: 'boolean', describe: 'with --leak-check: report finds but succeed' },
+      'sign-key': { type: 'string', describe: 'sign the vault with this key (NAME from `pgcloak keygen --sign`), so that unmask --verify NAME.pub can tell it was made here' },
+      threads: threadsOption('mask'),
+      ...rawCopyOptions,
+      ...sealKeyOptions,
+      ...pseudonymKeyOption,
+      ...ioOptions,
+    })
+    .epilog(`Strategies:\n${strategiesTable()}`);
+
+export const maskCommandModule = commandModule(
+  'mask',
+  'mask a dump (COPY or INSERT form, or raw COPY data): pg_dump db | pgcloak mask --rules R --vault V --key-file K > masked.sql',
+  builder,
+  (a) =>
+    maskCommand({
+      rules: a.rules,
+      vault: a.vault,
+      force: a.force,
+      input: a.input,
+      output: a.output,
+      strict: a.strict,
+      quiet: a.quiet,
+      json: a.json,
+      keyFile: a['key-file'],
+      passphraseEnv: a['passphrase-env'],
+      recipient: a.recipient,
+      identity: a.identity,
+      pseudonymKey: a['pseudonym-key'],
+      signKey: a['sign-key'],
+      format: a.format,
+      table: a.table,
+      columns: a.columns,
+      header: a.header,
+      delimiter: a.delimiter,
+      quote: a.quote,
+      schema: a.schema,
+      requireCoverage: a['require-coverage'],
+      leakCheck: a['leak-check'],
+      allowLeaks: a['allow-leaks'],
+      threads: a.threads,
+    }),
+);
 
 export interface MaskArgs extends KeyOptions, StreamArgs {
   rules: string;
@@ -50,14 +124,7 @@ function rawCopyInput(args: MaskArgs): RawCopyInput | undefined {
   }
   if (args.table === undefined) throw new PgcloakError('USAGE', `--format ${format} needs --table NAME`);
   if (args.header && format !== 'copy-csv') throw new PgcloakError('USAGE', '--header is for --format copy-csv');
-  let schemaText: string | undefined;
-  if (args.schema !== undefined) {
-    try {
-      schemaText = readFileSync(args.schema, 'utf8');
-    } catch {
-      throw new PgcloakError('IO', `cannot read schema file ${args.schema}`);
-    }
-  }
+  const schemaText = args.schema === undefined ? undefined : readTextFile(args.schema, 'schema file');
   return {
     format,
     table: args.table,
@@ -73,7 +140,8 @@ function rawCopyInput(args: MaskArgs): RawCopyInput | undefined {
  * A rules file with nothing in it (empty, only comments, or no `tables:`) is a mistake, not
  * a run that masks nothing: that is written `tables: {}` (issue 18).
  */
-function refuseEmptyRules(text: string, path: string): void {
+async function refuseEmptyRules(text: string, path: string): Promise<void> {
+  const { isMap, parseDocument } = await import('yaml');
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return; // parseRules reports them
   if (doc.contents === null) {
@@ -82,6 +150,12 @@ function refuseEmptyRules(text: string, path: string): void {
   if (isMap(doc.contents) && doc.get('tables') == null) {
     throw new PgcloakError('RULES_INVALID', `${path}: no \`tables:\` with rules in it: it would mask nothing. Write \`tables: {}\` to mask nothing on purpose`);
   }
+}
+
+/** The coverage guard's failure (../../inspect/coverage-guard.ts) as --require-coverage's. */
+function coverageByFlag(err: unknown): never {
+  if (err instanceof PgcloakError && err.code === 'RULES_COVERAGE') throw new PgcloakError(err.code, `--require-coverage: ${err.detail}`, err.position);
+  throw err;
 }
 
 /** Why nothing was masked, when no column of the dump was: said loudly, the output is the input. */
@@ -120,13 +194,9 @@ export async function maskCommand(args: MaskArgs): Promise<void> {
 }
 
 async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promise<void> {
-  let rulesText: string;
-  try {
-    rulesText = readFileSync(args.rules, 'utf8');
-  } catch {
-    throw new PgcloakError('IO', `cannot read rules file ${args.rules}`);
-  }
-  refuseEmptyRules(rulesText, args.rules);
+  const rulesText = readTextFile(args.rules, 'rules file');
+  await refuseEmptyRules(rulesText, args.rules);
+  const { parseRules } = await import('../../rules/rules-file.js');
   const rules = parseRules(rulesText);
   if (args.strict && rules.tables.size === 0) {
     throw new PgcloakError('RULES_INVALID', `--strict: ${args.rules} names no table (tables: {}): nothing would be masked`);
@@ -135,12 +205,11 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
   if ((args.leakCheck || args.requireCoverage) && raw) {
     throw new PgcloakError('USAGE', '--leak-check and --require-coverage read a dump\'s DDL and SQL: not for raw COPY input (--format copy-text/copy-csv)');
   }
-  // The checks' stage reads DDL ahead of the masker, before maskDump has loaded the parser.
-  if (args.leakCheck || args.requireCoverage) await loadSqlParser();
   const keySource = await resolveKeySource(args, true);
   let pseudonymKey: Buffer | undefined;
   let signKey: SigningKey | undefined;
   const checks = args.leakCheck || args.requireCoverage ? await import('./mask-checks.js') : undefined;
+  const { maskDump } = await import('../../mask/run.js');
   let nothing: string | undefined;
   try {
     pseudonymKey = readPseudonymKey(args.pseudonymKey);
@@ -163,7 +232,7 @@ async function maskWith(args: MaskArgs, files: RunFiles, threads: number): Promi
           onWarning: warn,
           threads,
           ...checks?.maskChecks(rules, args, run.output),
-        }),
+        }).catch(coverageByFlag),
       vaultBytes: (result) => result.vaultBytes,
       afterCommit: (result) => {
         nothing = nothingMasked(rules, result);

@@ -2,12 +2,45 @@
 // and reports where (table and column, or kind of statement) and how often, never what.
 // The report is this command's output (stdout); finds are an error unless --allow-leaks.
 
+import type { Argv } from 'yargs';
 import { PgcloakError } from '../../errors.js';
-import { formatLeakReport, leakReportJson } from '../../leaks/leak-report.js';
-import { scanForLeaks } from '../../leaks/scan.js';
+import type { LeakScanResult } from '../../leaks/scan.js';
 import { openInput } from '../io.js';
 import { readVerifyKey, resolveKeySource, type KeyOptions } from '../keys.js';
+import { commandModule, ioOptions, openKeyOptions, verifyOption } from '../shared-options.js';
 import { wipeKeySource } from '../../vault/key.js';
+
+const builder = (y: Argv) =>
+  y
+    .positional('dump', { type: 'string', describe: 'the masked dump (default: --input, else stdin)' })
+    .options({
+      vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
+      ...openKeyOptions,
+      ...verifyOption,
+      input: ioOptions.input,
+      'allow-leaks': { type: 'boolean', describe: 'report finds but exit 0' },
+      json: { type: 'boolean', describe: 'print the report as JSON' },
+    });
+
+export const scanCommandModule = commandModule(
+  'scan [dump]',
+  'look for the masked originals of a vault anywhere in a masked dump: pgcloak scan --vault V --key-file K masked.sql',
+  builder,
+  (a) => {
+    if (a.dump !== undefined && a.input !== undefined) throw new PgcloakError('USAGE', 'give the dump once: as an argument or with --input');
+    return scanCommand({
+      vault: a.vault,
+      input: a.dump ?? a.input,
+      allowLeaks: a['allow-leaks'],
+      json: a.json,
+      keyFile: a['key-file'],
+      passphraseEnv: a['passphrase-env'],
+      recipient: a.recipient,
+      identity: a.identity,
+      verify: a.verify,
+    });
+  },
+);
 
 export interface ScanArgs extends KeyOptions {
   vault: string;
@@ -20,7 +53,9 @@ export interface ScanArgs extends KeyOptions {
 
 export async function scanCommand(args: ScanArgs): Promise<void> {
   const keySource = await resolveKeySource(args, false);
-  let report: Awaited<ReturnType<typeof scanForLeaks>>;
+  const { scanForLeaks } = await import('../../leaks/scan.js');
+  const { formatLeakReport, leakReportJson } = await import('../../leaks/leak-report.js');
+  let report: LeakScanResult;
   try {
     const verify = readVerifyKey(args.verify);
     const input = openInput(args.input);

@@ -5,7 +5,6 @@
 // with --map FILE (renames between the masked schema and the migrated one) and --force
 // (overwrite values edited since masking).
 
-import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { PgcloakError } from '../../errors.js';
@@ -14,7 +13,7 @@ import { unmaskDumpByKey, type ByKeyUnmasker } from '../../unmask/dump-by-key.js
 import { NO_MIGRATION, parseMigrationMap, type MigrationMap } from '../../unmask/migration-map.js';
 import { writeRestoreScript } from '../../unmask/sql-script.js';
 import type { KeySource } from '../../vault/key.js';
-import { openInput } from '../io.js';
+import { openInput, readTextFile } from '../io.js';
 import { warn } from '../report.js';
 import { RestoreProgress, printRestoreSummary } from '../restore-summary.js';
 import type { RunFiles } from '../run-files.js';
@@ -57,12 +56,7 @@ export function wantsRestore(args: Omit<RestoreArgs, 'keySource' | 'vault' | 'fi
 
 function loadMap(path: string | undefined): MigrationMap {
   if (path === undefined) return NO_MIGRATION;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new PgcloakError('IO', `cannot read migration map ${path}`);
-  }
+  const text = readTextFile(path, 'migration map');
   return parseMigrationMap(text);
 }
 

@@ -5,9 +5,42 @@
 // the whole vault (and its signature: with --verify, that it is that key's).
 // Printed on stdout: it is the command's data. No original value is ever printed.
 
-import { shownSecretRecord } from '../../engine/strategy-secret.js';
-import { readVaultInfo } from '../../vault/reader.js';
-import type { KeySource } from '../../vault/key.js';
+import type { Argv } from 'yargs';
+import { wipeKeySource, type KeySource } from '../../vault/key.js';
+import { readVerifyKey, resolveKeySource } from '../keys.js';
+import { commandModule, openKeyOptions, verifyOption } from '../shared-options.js';
+
+const infoBuilder = (y: Argv) =>
+  y.options({
+    vault: { type: 'string', demandOption: true, describe: 'the vault written by mask' },
+    ...openKeyOptions,
+    ...verifyOption,
+    rules: { type: 'boolean', describe: 'print the rules file the vault was made with, too' },
+    json: { type: 'boolean', describe: 'print it as one JSON object' },
+  });
+
+const infoCommandModule = commandModule(
+  'info',
+  'print the history a vault carries: when, by which version, with which rules, tables and row counts, the masked dump digest',
+  infoBuilder,
+  async (a) => {
+    const keySource = await resolveKeySource({ keyFile: a['key-file'], passphraseEnv: a['passphrase-env'], recipient: a.recipient, identity: a.identity }, false);
+    try {
+      const verify = readVerifyKey(a.verify);
+      await vaultInfoCommand({ vault: a.vault, keySource, verify, rules: a.rules, json: a.json });
+    } finally {
+      wipeKeySource(keySource);
+    }
+  },
+);
+
+/** `pgcloak vault <command>`: only `info` so far. */
+export const vaultCommandModule = commandModule(
+  'vault',
+  'look into a vault: pgcloak vault info --vault V --key-file K',
+  (y) => y.command(infoCommandModule).demandCommand(1, 'name a vault command: info'),
+  () => undefined,
+);
 
 export interface VaultInfoArgs {
   vault: string;
@@ -29,7 +62,8 @@ interface TableSummary {
   encoding: unknown;
 }
 
-export function vaultInfoCommand(args: VaultInfoArgs): void {
+export async function vaultInfoCommand(args: VaultInfoArgs): Promise<void> {
+  const [{ readVaultInfo }, { shownSecretRecord }] = await Promise.all([import('../../vault/reader.js'), import('../../engine/strategy-secret.js')]);
   const info = readVaultInfo(args.vault, args.keySource, args.verify);
   const { rules, ...metadata } = info.metadata;
   // The pseudonym key a run made for itself stays in the vault: shown without it.

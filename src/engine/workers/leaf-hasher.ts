@@ -1,7 +1,7 @@
 // The leaves of the run's digest (../../vault/digest.ts), hashed by the row workers between
 // batches: the main thread bounds every run with rules, and a worker has time between
-// batches (1 GiB, Odoo-style rules: about 0.5 s of the main thread's time that WebCrypto
-// took). Leaves do not count towards the workers' being busy with rows.
+// batches (what WebCrypto cost the main thread: bench/RESULTS.md, 2026-12-02, third
+// session). Leaves do not count towards the workers' being busy with rows.
 
 import type { LeafHasher } from '../../vault/digest.js';
 import type { LeafDone } from './messages.js';

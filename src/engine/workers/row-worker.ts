@@ -83,7 +83,7 @@ function masked(job: RowsJob | InsertsJob, changed: number): FromWorker {
 
 /**
  * The job's rows in a private buffer: V8 optimizes access to shared memory less well
- * (measured: masking straight from the shared buffer was about 20% slower).
+ * (masking straight from the shared buffer was slower: bench/RESULTS.md).
  */
 function privateCopy(shared: SharedArrayBuffer, length: number): Buffer {
   if (input.length < length) input = Buffer.allocUnsafe(Math.max(length, input.length * 2));

@@ -1,7 +1,10 @@
 // Byte work 4 bytes at a time through DataViews (unaligned reads and writes of 32-bit
 // words): copying short ranges and finding TABs in COPY rows, on the per-row hot paths.
 
-const TAB = 0x09;
+import { BYTE } from './byte-codes.js';
+
+const { TAB } = BYTE;
+
 const TABS = 0x09090909;
 /** Above this many bytes a native copy beats the word loop (it allocates a view). */
 const NATIVE_COPY_BYTES = 160;
