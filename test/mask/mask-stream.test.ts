@@ -69,6 +69,49 @@ describe('every chunk boundary', () => {
   });
 });
 
+describe('raw COPY data (format, table, columns)', () => {
+  const RAW_RULES = parseRules('tables:\n  people:\n    columns:\n      name: {strategy: placeholder, type: text}\n      born: {strategy: placeholder, type: date}\n');
+  const cases = [
+    { format: 'copy-text' as const, data: '1\tAnn\t1980-01-02\n2\t\\N\t\\N\n3\tZo\u00eb \\t tab\t2000-02-29\n', extra: { columns: ['id', 'name', 'born'] } },
+    { format: 'copy-csv' as const, data: 'id,name,born\n1,Ann,1980-01-02\n2,,\n3,"Zo\u00eb, ""q""",2000-02-29\n', extra: { header: true } },
+  ];
+
+  it.each(cases)('$format: the bytes raw maskDump writes, wherever the input is cut, and back', async ({ format, data, extra }) => {
+    const input = Buffer.from(data);
+    const dir = makeTempDir();
+    const raw = { format, table: 'people', columns: undefined, header: false, delimiter: ',', quote: '"', schemaText: undefined, ...extra };
+    const expected = collector();
+    await maskDump({ rules: RAW_RULES, raw, input: chunkSource([input]), output: expected.sink });
+    expect(expected.bytes().toString()).toContain('xxx');
+    const vault = vaultIn(dir);
+    const whole = await through(createMaskStream({ rules: RAW_RULES, vault, format, table: 'people', ...extra }), [input]);
+    expect(whole.output.equals(expected.bytes())).toBe(true);
+    for (let i = 0; i <= input.length; i++) {
+      const cut = await through(createMaskStream({ rules: RAW_RULES, format, table: 'people', ...extra }), [input.subarray(0, i), input.subarray(i)]);
+      expect(cut.output.equals(expected.bytes()), `cut at ${i}`).toBe(true);
+    }
+    const back = await through(createUnmaskStream({ vault }), chunksOf(whole.output, [1]));
+    expect(back.output.equals(input)).toBe(true);
+  });
+});
+
+describe('threads', () => {
+  it('threads: 2 writes the same bytes as one thread, and unmasks back', async () => {
+    const { stream } = largeDump(60_000);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const rules = parseRules(LARGE_RULES);
+    const dir = makeTempDir();
+    const one = await through(createMaskStream({ rules }), chunks);
+    const vault = vaultIn(dir);
+    const two = await through(createMaskStream({ rules, vault, threads: 2 }), chunks);
+    expect(two.failure).toBeUndefined();
+    expect(two.output.equals(one.output)).toBe(true);
+    const back = await through(createUnmaskStream({ vault, threads: 2 }), [two.output]);
+    expect(back.output.equals(Buffer.concat(chunks))).toBe(true);
+  });
+});
+
 describe('the summary', () => {
   it("is maskDump's for the same input and options", async () => {
     const { INPUT, RULES } = goldenCase('types');
@@ -177,6 +220,23 @@ describe('errors', () => {
     expect(replaced.failure).toBeUndefined();
     expect(filesIn(dir)).toEqual(['v.vault']);
     expect((await through(createUnmaskStream({ vault }), [replaced.output])).output.equals(INPUT)).toBe(true);
+  });
+
+  it('a vault that appears at the path while the stream runs is not replaced: VAULT_EXISTS at the end, nothing left of the new one', async () => {
+    const dir = makeTempDir();
+    const vault = vaultIn(dir);
+    const mask = createMaskStream({ rules, vault });
+    const errors: unknown[] = [];
+    mask.on('error', (e) => errors.push(e));
+    mask.resume();
+    mask.write(dumpWithBadRow(2000, 0));
+    await stalled(() => filesIn(dir).length, 2);
+    writeFileSync(vault.path, 'written meanwhile');
+    mask.end();
+    await new Promise((resolve) => mask.once('close', resolve));
+    expect(errors.map((e) => (e as PgcloakError).code)).toEqual(['VAULT_EXISTS']);
+    expect(readFileSync(vault.path, 'utf8')).toBe('written meanwhile');
+    expect(filesIn(dir)).toEqual(['v.vault']);
   });
 
   it('bad options are the one error too (USAGE), before any vault', async () => {
