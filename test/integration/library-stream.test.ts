@@ -1,15 +1,19 @@
 // docs/library.md's example, run as written against the test cluster: a table's rows from
 // `COPY t TO STDOUT` (pg-copy-streams) through createMaskStream into a file, and back through
 // createUnmaskStream into another table. The masked file is what `pgcloak mask --format
-// copy-text` writes for the same rows, and `pgcloak unmask` reverses it byte for byte.
+// copy-text` writes for the same rows, and `pgcloak unmask` reverses it byte for byte; and a
+// malformed row is the error `pgcloak mask` reports, word for word.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { repoRoot, runPgcloakOk } from './cli.js';
+import { createMaskStream, EXIT_CODES, parseRules, PgcloakError, readKeyFile } from '../../src/index.js';
+import { repoRoot, runPgcloak, runPgcloakOk } from './cli.js';
 import { createDatabase, describeWithPg, dropDatabase, pg, psqlCommand, queryRows, uniqueDatabaseName } from './pg.js';
 
 const TABLE = `CREATE TABLE public.t (id integer PRIMARY KEY, name text, email text);
@@ -37,6 +41,8 @@ describeWithPg('docs/library.md: COPY t TO STDOUT through the mask stream, and b
     createDatabase(db);
     psqlCommand(db, TABLE);
     runPgcloakOk(['keygen', '--output', path.join(dir, 't.key')]);
+    // The same rows as raw COPY data in a file, for the command line to read.
+    psqlCommand(db, `\\copy public.t (id, name, email) TO '${path.join(dir, 't.copy')}'`);
   });
   afterAll(() => {
     dropDatabase(db);
@@ -70,7 +76,6 @@ describeWithPg('docs/library.md: COPY t TO STDOUT through the mask stream, and b
 
   it('wrote what `pgcloak mask --format copy-text` writes for the same rows, and `pgcloak unmask` reverses it', () => {
     const data = path.join(dir, 't.copy');
-    psqlCommand(db, `\\copy public.t (id, name, email) TO '${data}'`);
     const rules = path.join(dir, 'rules.yaml');
     writeFileSync(rules, 'tables:\n  t:\n    columns:\n      name: {strategy: placeholder, type: text}\n      email: {strategy: placeholder, type: text}\n');
     const key = path.join(dir, 't.key');
@@ -79,5 +84,27 @@ describeWithPg('docs/library.md: COPY t TO STDOUT through the mask stream, and b
     expect(readFileSync(path.join(dir, 't.masked')).equals(readFileSync(cliMasked))).toBe(true);
     const back = runPgcloakOk(['unmask', '--vault', path.join(dir, 't.vault'), '--key-file', key, '--input', path.join(dir, 't.masked'), '--quiet']);
     expect(back.stdout.equals(readFileSync(data))).toBe(true);
+  });
+
+  it("a malformed row: the stream's one error is the message, code and position `pgcloak mask` reports", async () => {
+    const data = readFileSync(path.join(dir, 't.copy'));
+    const lines = data.toString().split('\n');
+    lines[4000] = '4001\tonly two fields';
+    const bad = path.join(dir, 'bad.copy');
+    writeFileSync(bad, lines.join('\n'));
+    const rulesText = 'tables:\n  t:\n    columns:\n      name: {strategy: placeholder, type: text}\n      email: {strategy: placeholder, type: text}\n';
+    writeFileSync(path.join(dir, 'bad-rules.yaml'), rulesText);
+    const cli = runPgcloak(['mask', '--rules', path.join(dir, 'bad-rules.yaml'), '--vault', path.join(dir, 'bad-cli.vault'), '--key-file', path.join(dir, 't.key'), '--format', 'copy-text', '--table', 't', '--columns', 'id,name,email', '--input', bad, '--quiet']);
+    expect(cli.status).toBe(EXIT_CODES.COPY_FIELD_COUNT);
+    const mask = createMaskStream({ rules: parseRules(rulesText), vault: { path: path.join(dir, 'bad-stream.vault'), keySource: { kind: 'key', key: readKeyFile(path.join(dir, 't.key')) } }, format: 'copy-text', table: 't', columns: ['id', 'name', 'email'] });
+    const errors: unknown[] = [];
+    mask.on('error', (e) => errors.push(e));
+    await expect(pipeline(createReadStream(bad, { highWaterMark: 4096 }), mask, new Writable({ write: (_c, _e, done) => done() }))).rejects.toThrow();
+    expect(errors).toHaveLength(1);
+    const err = errors[0] as PgcloakError;
+    expect(err.code).toBe('COPY_FIELD_COUNT');
+    expect(err.position.line).toBe(4001);
+    expect(cli.stderr.split('\n')).toContain(`pgcloak: ${err.message}`);
+    expect(readdirSync(dir).filter((f) => f.startsWith('bad-') && f.includes('vault'))).toEqual([]);
   });
 });
