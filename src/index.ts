@@ -20,3 +20,8 @@ export { readVaultInfo } from './vault/reader.js';
 export { PgcloakError, OptionsError, EXIT_CODES } from './errors.js';
 export type { ErrorCode, Normalized, Position, Problem } from './errors.js';
 export { VERSION } from './version.js';
+export { createMaskStream } from './mask/mask-stream.js';
+export type { MaskStream, MaskStreamOptions, MaskStreamFormat } from './mask/mask-stream.js';
+export { createUnmaskStream } from './unmask/unmask-stream.js';
+export type { UnmaskStream, UnmaskStreamOptions } from './unmask/unmask-stream.js';
+export type { RunStream } from './engine/run-stream.js';
