@@ -329,7 +329,7 @@ export class SchemaCatalog {
 }
 
 /** Calls `visit` with every node of a parse tree (its type name and its fields). */
-function walkNodes(root: unknown, visit: (key: string, value: unknown) => void): void {
+export function walkNodes(root: unknown, visit: (key: string, value: unknown) => void): void {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const v = stack.pop();

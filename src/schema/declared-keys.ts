@@ -10,6 +10,7 @@
 
 import { parseSync } from 'libpg-query';
 import type { ColumnDef, Constraint, IndexElem, Node, RangeVar } from 'libpg-query';
+import { walkNodes } from './catalog.js';
 import { qualifiedKey } from './names.js';
 
 export type KeyKind = 'primary key' | 'unique constraint' | 'unique index' | 'exclusion constraint';
@@ -211,21 +212,11 @@ function expressionLabel(expr: Node, reads: string[]): string {
 /** The columns an expression reads (its column references, by their last name part). */
 function columnsRead(expr: Node | undefined): string[] {
   const out = new Set<string>();
-  const stack: unknown[] = [expr];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (Array.isArray(v)) {
-      stack.push(...v);
-      continue;
-    }
-    if (typeof v !== 'object' || v === null) continue;
-    for (const [k, value] of Object.entries(v)) {
-      if (k === 'ColumnRef') {
-        const last = names((value as { fields?: Node[] }).fields).pop();
-        if (last !== undefined) out.add(last);
-      } else stack.push(value);
-    }
-  }
+  walkNodes(expr, (key, value) => {
+    if (key !== 'ColumnRef') return;
+    const last = names((value as { fields?: Node[] }).fields).pop();
+    if (last !== undefined) out.add(last);
+  });
   return [...out];
 }
 
