@@ -37,6 +37,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { PgcloakError } from '../errors.js';
+import { syncDirectory } from '../io/sync-directory.js';
 
 /** A file named on the command line: `--rules` and its path (undefined: not given). */
 export interface NamedFile {
@@ -151,14 +152,6 @@ function fsyncPath(path: string): void {
   }
 }
 
-/** Makes renames durable; not every platform can fsync a directory, and the files are complete already. */
-function syncDirectory(dir: string): void {
-  try {
-    fsyncPath(dir);
-  } catch {
-    // see above
-  }
-}
 
 function pidAlive(pid: number): boolean {
   try {

@@ -5,12 +5,13 @@
 // stream ends successfully, never over an existing vault unless `force` says so, and the
 // temporary file is removed on any error or destroy().
 
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PgcloakError } from '../errors.js';
 import type { RawCopyInput } from '../engine/raw-copy.js';
 import type { VaultTarget } from '../engine/run-options.js';
 import { RunStream } from '../engine/run-stream.js';
+import { syncDirectory } from '../io/sync-directory.js';
 import { maskDump, type MaskOptions, type MaskResult } from './run.js';
 
 /** Input forms: a plain SQL dump, or the raw data of one table's `COPY ... TO STDOUT`. */
@@ -118,19 +119,6 @@ function commitVault(staging: string, path: string, force: boolean): void {
   }
 }
 
-/** Makes the rename durable; not every platform can fsync a directory, and the vault is complete already. */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // see above
-  }
-}
 
 function vaultExists(path: string): PgcloakError {
   return new PgcloakError(

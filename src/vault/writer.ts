@@ -8,6 +8,7 @@
 // as they are written, and finish() appends the signature (./signature.ts).
 
 import { closeSync, fdatasync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { syncDirectory } from '../io/sync-directory.js';
 import { dirname } from 'node:path';
 import { PgcloakError } from '../errors.js';
 import {
@@ -401,16 +402,3 @@ function jsonFrame(type: number, value: Record<string, unknown>): Buffer {
   return frame;
 }
 
-// Makes the rename durable. Not every platform can fsync a directory (Windows cannot); the
-// vault itself is already complete and synced, so a failure here is not worth an error.
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // see above
-  } finally {
-    if (fd !== undefined) closeQuietly(fd);
-  }
-}
