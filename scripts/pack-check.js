@@ -145,7 +145,7 @@ function roundTrip(pgcloak, installed, label, env, cwd) {
 
 /** Which kernel the installed package runs, asked of the package itself. */
 function kernelOf(installed, cwd, env) {
-  return run(process.execPath, ['--input-type=module', '-e', `import { nativeStatus } from ${JSON.stringify(join(installed, 'dist', 'native.js'))}; console.log(nativeStatus());`], { cwd, env }).trim();
+  return run(process.execPath, ['--input-type=module', '-e', `import { nativeStatus } from ${JSON.stringify(join(installed, 'dist', 'engine', 'native.js'))}; console.log(nativeStatus());`], { cwd, env }).trim();
 }
 
 const project = join(work, 'project');
